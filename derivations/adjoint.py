@@ -1,0 +1,229 @@
+r"""The generic derivation: backward (VJP) program and state Jacobian of any :class:`Graph`.
+
+This is the derivation behind eq. (4)-(7) and (14), done once for every cell
+s_t = F(s_{t-1}, x_t; θ).  It is reverse-mode differentiation of one step, with two kinds of
+local derivative:
+
+* elementwise steps ``e = φ(p, q, …)``: the partials ∂φ/∂p are exact SymPy derivatives of the
+  scalar expression (``sympy.diff``), rewritten in the step's own node values where a node's
+  definition appears (σ(z_f) becomes f, so σ' becomes f(1 - f));
+* affine steps ``a = Σ_j M_j [u_1; …; u_r] + b``: ∂a/∂u_i is the column block M_j^{(u_i)}, so the
+  adjoint of u_i gains ``M_j^{(u_i)ᵀ} ā`` and the weight gains the outer product
+  ``ā [u_1; …; u_r]ᵀ`` — the structure of the map, never an implicit matrix derivative (SymPy's
+  MatrixSymbol calculus is unreliable on exactly this shape: sympy #26561, #26585, #25118).
+
+The result is dimension-free: elementwise expressions plus matrix products, valid for any
+hidden size, so the numeric layer compiles it into matmul-bound kernels.  The proofs in
+:mod:`derivations.proofs` check it against fully unrolled derivatives at explicit sizes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import sympy as sp
+from sympy.matrices.expressions import MatAdd, MatMul, ZeroMatrix
+
+from .graph import Affine, Elementwise, Graph
+from .matrices import Diag, WeightBlock
+
+__all__ = [
+    "Assign",
+    "Backward",
+    "BiasGrad",
+    "Outer",
+    "PullBack",
+    "adjoint_name",
+    "backward",
+    "state_jacobian",
+    "jacobian_blocks",
+]
+
+
+def adjoint_name(node: str) -> str:
+    """Name of the buffer holding the adjoint (∂L/∂node) of ``node``."""
+    return f"bar_{node}"
+
+
+@dataclass(frozen=True)
+class Assign:
+    """``buffer[name] = expr`` entry by entry: the adjoint of ``node``, from node values, the
+    seeds and earlier buffers."""
+
+    name: str
+    node: str
+    expr: sp.Expr
+
+
+@dataclass(frozen=True)
+class PullBack:
+    """``buffer[name] = (M^{(operand)})ᵀ buffer[source]``: the adjoint through an affine map."""
+
+    name: str
+    weight: str
+    operands: tuple[str, ...]
+    index: int
+    source: str
+
+
+@dataclass(frozen=True)
+class Outer:
+    """``grad[weight] += buffer[source] · [operands]ᵀ``: ∂(M u)/∂M applied to an adjoint."""
+
+    weight: str
+    source: str
+    operands: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BiasGrad:
+    """``grad[bias] += buffer[source]``."""
+
+    bias: str
+    source: str
+
+
+Op = Assign | PullBack | Outer | BiasGrad
+
+
+@dataclass(frozen=True)
+class Backward:
+    """The VJP of one step of a graph as a straight-line program.
+
+    ``seeds`` are the buffers holding the upstream adjoints of the graph's outputs (inputs to the
+    program); after the program runs, ``adjoint_name(i)`` holds the adjoint of each input ``i``
+    and the ``Outer``/``BiasGrad`` ops have accumulated every parameter gradient.
+    """
+
+    graph: Graph
+    seeds: tuple[str, ...]
+    ops: tuple[Op, ...]
+
+    def assignment(self, name: str) -> sp.Expr:
+        for op in self.ops:
+            if isinstance(op, Assign) and op.name == name:
+                return op.expr
+        raise KeyError(name)
+
+
+def _node_values(graph: Graph) -> dict[sp.Expr, sp.Symbol]:
+    """Map each elementwise node's defining expression to the node, for rewriting partials."""
+    return {
+        sp.sympify(step.expr): graph.symbol(step.out)
+        for step in graph.steps
+        if isinstance(step, Elementwise) and not isinstance(step.expr, sp.Symbol)
+    }
+
+
+def _simplest(expr: sp.Expr) -> sp.Expr:
+    """The shorter of ``expr`` and its cancelled form (exactly equal; cancelling removes the
+    1/O and 1/(1 - O) of a cross-entropy, which would overflow where O saturates)."""
+    cancelled = sp.cancel(expr)
+    return cancelled if sp.count_ops(cancelled) < sp.count_ops(expr) else expr
+
+
+@cache
+def partial(graph: Graph, node: str, wrt: str) -> sp.Expr:
+    """Exact elementwise partial ∂node/∂wrt of an elementwise step, in the step's node values."""
+    step = graph.step(node)
+    if not isinstance(step, Elementwise):
+        raise TypeError(f"{node!r} is an affine step; its derivative is its weight block")
+    expr = sp.sympify(step.expr)
+    return sp.diff(expr, graph.symbol(wrt)).xreplace(_node_values(graph))
+
+
+@cache
+def backward(graph: Graph) -> Backward:
+    """Derive the VJP program of one step of ``graph`` (reverse-mode over its steps)."""
+    seeds = tuple(adjoint_name(out) for out in graph.outputs)
+    adjoints: dict[str, sp.Expr] = {
+        out: sp.Symbol(seed) for out, seed in zip(graph.outputs, seeds, strict=True)
+    }
+    ops: list[Op] = []
+    for step in reversed(graph.steps):
+        bar = adjoints.pop(step.out, sp.S.Zero)
+        if bar == 0:
+            continue
+        if isinstance(step, Elementwise):
+            for symbol in sorted(sp.sympify(step.expr).free_symbols, key=str):
+                contribution = partial(graph, step.out, symbol.name) * bar
+                adjoints[symbol.name] = adjoints.get(symbol.name, sp.S.Zero) + contribution
+            continue
+        name = adjoint_name(step.out)
+        ops.append(Assign(name, step.out, _simplest(bar)))
+        for weight, operands in step.terms:
+            ops.append(Outer(weight, name, operands))
+            for index, operand in enumerate(operands):
+                pulled = f"{name}__{weight}__{operand}"
+                ops.append(PullBack(pulled, weight, operands, index, name))
+                adjoints[operand] = adjoints.get(operand, sp.S.Zero) + sp.Symbol(pulled)
+        if step.bias is not None:
+            ops.append(BiasGrad(step.bias, name))
+    for name in graph.input_names:
+        ops.append(Assign(adjoint_name(name), name, _simplest(adjoints.get(name, sp.S.Zero))))
+    return Backward(graph, seeds, tuple(ops))
+
+
+# ---- forward mode: the Jacobian of one step, as diag(...) and weight-block products ------------
+
+Term = tuple[sp.Expr, tuple[sp.MatrixExpr, ...]]  # leading diagonal coefficient, remaining factors
+
+
+def _merge(terms: list[Term]) -> list[Term]:
+    merged: dict[tuple[sp.MatrixExpr, ...], sp.Expr] = {}
+    for coefficient, tail in terms:
+        merged[tail] = merged.get(tail, sp.S.Zero) + coefficient
+    return [(sp.factor_terms(c), tail) for tail, c in merged.items() if c != 0]
+
+
+@cache
+def jacobian_terms(graph: Graph, node: str, wrt: str) -> tuple[Term, ...]:
+    """∂node/∂wrt (``wrt`` an input) as Σ diag(coefficient) · tail, by forward tangents."""
+    if node == wrt:
+        return ((sp.S.One, ()),)
+    if node in graph.input_names:
+        return ()
+    step = graph.step(node)
+    terms: list[Term] = []
+    if isinstance(step, Elementwise):
+        for symbol in sorted(sp.sympify(step.expr).free_symbols, key=str):
+            local = partial(graph, node, symbol.name)
+            terms += [(local * c, tail) for c, tail in jacobian_terms(graph, symbol.name, wrt)]
+        return tuple(_merge(terms))
+    for weight, operands in step.terms:
+        for index, operand in enumerate(operands):
+            block = _weight_block(graph, step, weight, operands, index)
+            for c, tail in jacobian_terms(graph, operand, wrt):
+                inner = tail if c == 1 else (Diag(c, graph.sizes[operand]), *tail)
+                terms.append((sp.S.One, (block, *inner)))
+    return tuple(_merge(terms))
+
+
+def _weight_block(
+    graph: Graph, step: Affine, weight: str, operands: tuple[str, ...], index: int
+) -> sp.MatrixExpr:
+    rows, columns = graph.parameter_shapes[weight]
+    if len(operands) == 1:
+        return sp.MatrixSymbol(weight, rows, columns)
+    return WeightBlock(weight, operands, index, rows, graph.sizes[operands[index]])
+
+
+def state_jacobian(graph: Graph, node: str, wrt: str) -> sp.MatrixExpr:
+    """The dimension-free block ∂node/∂wrt, e.g. ``diag(σ'(a_t)) W`` for eq. (1), (7)."""
+    rows, columns = graph.sizes[node], graph.sizes[wrt]
+    parts = []
+    for coefficient, tail in jacobian_terms(graph, node, wrt):
+        factors = ([] if coefficient == 1 and tail else [Diag(coefficient, rows)]) + list(tail)
+        parts.append(factors[0] if len(factors) == 1 else MatMul(*factors))
+    if not parts:
+        return ZeroMatrix(rows, columns)
+    return parts[0] if len(parts) == 1 else MatAdd(*parts)
+
+
+def jacobian_blocks(graph: Graph) -> tuple[tuple[sp.MatrixExpr, ...], ...]:
+    """∂(new state)/∂(previous state) as a grid of blocks, rows and columns in ``graph.state``
+    order (for the LSTM: C then h, the 2n × 2n Jacobian behind eq. (14))."""
+    return tuple(
+        tuple(state_jacobian(graph, new, prev) for _, prev in graph.state) for new, _ in graph.state
+    )
