@@ -19,9 +19,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.core.function import ArgumentIndexError
 
-__all__ = ["delta", "sigma", "tanh"]
-
-tanh = sp.tanh
+__all__ = ["delta", "sigma"]
 
 
 class sigma(sp.Function):  # noqa: N801 - SymPy functions are lower case, like sympy.tanh

@@ -42,13 +42,14 @@ __all__ = [
 
 
 def adjoint_name(node: str) -> str:
-    """Name of the buffer holding the adjoint (∂L/∂node) of ``node``."""
+    """Name of the buffer holding the adjoint ∂L/∂node of ``node`` (δ_t of eq. (5) for ``S``)."""
     return f"bar_{node}"
 
 
 @dataclass(frozen=True)
 class Assign:
-    """``buffer[name] = expr`` entry by entry: the adjoint of ``node``, from node values, the
+    """``buffer[name] = expr`` entry by entry (the elementwise half of eq. (4)-(6)): the adjoint of
+    ``node``, from node values, the
     seeds and earlier buffers."""
 
     name: str
@@ -58,7 +59,8 @@ class Assign:
 
 @dataclass(frozen=True)
 class PullBack:
-    """``buffer[name] = (M^{(operand)})ᵀ buffer[source]``: the adjoint through an affine map."""
+    """``buffer[name] = (M^{(operand)})ᵀ buffer[source]``: the adjoint through an affine map, the
+    Wᵀ of (∂S_t/∂S_{t-1})ᵀ = Wᵀ diag(σ'(a_t)) in eq. (5)-(7)."""
 
     name: str
     weight: str
@@ -69,7 +71,8 @@ class PullBack:
 
 @dataclass(frozen=True)
 class Outer:
-    """``grad[weight] += buffer[source] · [operands]ᵀ``: ∂(M u)/∂M applied to an adjoint."""
+    """``grad[weight] += buffer[source] · [operands]ᵀ``: ∂(M u)/∂M applied to an adjoint, the
+    outer products summed over t in eq. (4)-(6)."""
 
     weight: str
     source: str
@@ -78,7 +81,7 @@ class Outer:
 
 @dataclass(frozen=True)
 class BiasGrad:
-    """``grad[bias] += buffer[source]``."""
+    """``grad[bias] += buffer[source]``: the gradient of b_g in eq. (8)-(12)."""
 
     bias: str
     source: str
@@ -89,7 +92,7 @@ Op = Assign | PullBack | Outer | BiasGrad
 
 @dataclass(frozen=True)
 class Backward:
-    """The VJP of one step of a graph as a straight-line program.
+    """The VJP of one step of a graph as a straight-line program (one step of eq. (5)-(6) derived).
 
     ``seeds`` are the buffers holding the upstream adjoints of the graph's outputs (inputs to the
     program); after the program runs, ``adjoint_name(i)`` holds the adjoint of each input ``i``

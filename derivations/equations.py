@@ -41,7 +41,8 @@ Reading = Literal["as_written", "as_derived"]
 
 @dataclass(frozen=True)
 class Equation:
-    """One numbered equation of the article in two readings (each a tuple of display lines)."""
+    """One numbered equation (1)-(14) of the article in two readings (each a tuple of display
+    lines)."""
 
     number: int
     topic: str
@@ -72,7 +73,8 @@ def _matrix(name: str, rows: sp.Expr, columns: sp.Expr) -> sp.MatrixSymbol:
 
 
 def vector_form(graph: Graph, node: str, inline: bool = True) -> sp.MatrixExpr:
-    """A node of ``graph`` as a matrix expression: elementwise functions become ``f(·)`` of
+    """A node of ``graph`` as a matrix expression, as in eq. (1), (2), (8)-(13): elementwise
+    functions become ``f(·)`` of
     vectors, products ⊙, affine maps ``W [h; x] + b``; affine nodes are inlined when ``inline``."""
     names = dict(graph.latex_names)
 
@@ -342,7 +344,7 @@ def equations() -> dict[int, Equation]:
 
 
 def equation(number: int) -> Equation:
-    """Equation ``number`` (1-14) of the article in both readings."""
+    """Equation ``number`` of the article, (1)-(14), in both readings."""
     table = equations()
     if number not in table:
         raise ValueError(f"the article numbers its equations 1-14, got {number!r}")

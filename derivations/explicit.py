@@ -33,12 +33,13 @@ Values = dict[str, sp.Matrix]
 
 
 def vector_of_symbols(name: str, length: int) -> sp.Matrix:
-    """Column vector ``[name_1, …, name_length]`` of fresh real symbols."""
+    """Column vector ``[name_1, …, name_length]`` of fresh real symbols (S_0, X_t, h_0, … of eq.
+    (1)-(13))."""
     return sp.Matrix(length, 1, lambda i, _: sp.Symbol(f"{name}_{i + 1}", real=True))
 
 
 def matrix_of_symbols(name: str, rows: int, columns: int) -> sp.Matrix:
-    """Matrix ``[name_{ij}]`` of fresh real symbols."""
+    """Matrix ``[name_{ij}]`` of fresh real symbols, an explicit W, U, V or W_g of eq. (1)-(13)."""
     return sp.Matrix(rows, columns, lambda i, j: sp.Symbol(f"{name}_{i + 1}{j + 1}", real=True))
 
 
@@ -50,7 +51,8 @@ def _int(size: sp.Expr, dims: Mapping[sp.Symbol, int]) -> int:
 
 
 def parameters_of_symbols(graph: Graph, dims: Mapping[sp.Symbol, int]) -> Values:
-    """One symbol per entry of every weight and bias of ``graph`` at the sizes ``dims``."""
+    """One symbol per entry of every weight and bias (W, U of eq. (1), W_g, b_g of (8)-(12)) of
+    ``graph`` at the sizes ``dims``."""
     params: Values = {}
     for name, (rows, columns) in graph.parameter_shapes.items():
         r, c = _int(rows, dims), _int(columns, dims)
@@ -73,7 +75,8 @@ def _stack(values: Mapping[str, sp.Matrix], names: Sequence[str]) -> sp.Matrix:
 def evaluate(
     graph: Graph, inputs: Mapping[str, sp.Matrix], params: Mapping[str, sp.Matrix]
 ) -> Values:
-    """Forward pass of one step: the explicit value of every input and node of ``graph``."""
+    """Forward pass of one step (eq. (1)-(2), (8)-(13) at explicit sizes): the explicit value of
+    every input and node of ``graph``."""
     values: Values = dict(inputs)
     for step in graph.steps:
         if isinstance(step, Affine):
@@ -105,7 +108,7 @@ def run_backward(
     params: Mapping[str, sp.Matrix],
     seeds: Mapping[str, sp.Matrix],
 ) -> tuple[Values, Values]:
-    """Run the derived backward program of ``graph`` at explicit values.
+    """Run the derived backward program of ``graph`` at explicit values (one step of eq. (5)-(6)).
 
     ``seeds`` maps output names to their upstream adjoints.  Returns the adjoints of the inputs
     and the gradients of the parameters.
@@ -133,7 +136,8 @@ def run_backward(
 def to_explicit(
     expr: sp.MatrixExpr, values: Mapping[str, sp.Matrix], params: Mapping[str, sp.Matrix]
 ) -> sp.Matrix:
-    """Expand a dimension-free Jacobian (Diag, WeightBlock, weights, sums, products) to a Matrix."""
+    """Expand a dimension-free Jacobian (eq. (7), (14): Diag, WeightBlock, weights, sums and
+    products) to an explicit Matrix."""
     if isinstance(expr, MatAdd):
         parts = [to_explicit(a, values, params) for a in expr.args]
         return sum(parts[1:], parts[0])
@@ -170,7 +174,8 @@ def unroll(
     xs: Sequence[Mapping[str, sp.Matrix]],
     initial: Mapping[str, sp.Matrix],
 ) -> list[Values]:
-    """Forward pass over t = 1..T: ``xs[t-1]`` holds the non-state inputs of step t and
+    """Forward pass of eq. (1) or (8)-(13) over t = 1..T: ``xs[t-1]`` holds the non-state inputs of
+    step t and
     ``initial`` the previous-state inputs of step 1 (S_0, or h_0 and C_0)."""
     previous = dict(initial)
     steps = []
@@ -187,7 +192,8 @@ def bptt(
     params: Mapping[str, sp.Matrix],
     direct: Callable[[int], Mapping[str, sp.Matrix]],
 ) -> tuple[Values, Values]:
-    """The adjoint recursion of BPTT, derived: δ_t = ∂L_t/∂s_t + (∂s_{t+1}/∂s_t)ᵀ δ_{t+1}.
+    """The adjoint recursion of BPTT, eq. (5)-(6) as derived: δ_t = ∂L_t/∂s_t + (∂s_{t+1}/∂s_t)ᵀ
+    δ_{t+1}.
 
     ``direct(t)`` (t = 0..T-1) gives ∂L_t/∂(output) for the outputs of step t+1, the loss terms'
     own dependence; the carried term is the previous-state adjoint of the later step's backward

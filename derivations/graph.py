@@ -55,7 +55,8 @@ class Affine:
 
 @dataclass(frozen=True)
 class Elementwise:
-    """``out = expr`` entry by entry; ``expr`` is a SymPy scalar in the symbols of earlier nodes."""
+    """``out = expr`` entry by entry (the σ of eq. (1), the gates and products of (8)-(13));
+    ``expr`` is a SymPy scalar in the symbols of earlier nodes."""
 
     out: str
     expr: sp.Expr
@@ -66,7 +67,8 @@ Step = Affine | Elementwise
 
 @dataclass(frozen=True)
 class Graph:
-    """One time step of a recurrent cell, or a readout, as steps in evaluation order.
+    """One time step of a recurrent cell s_t = F(s_{t-1}, x_t; θ) — eq. (1), (8)-(13) — or a
+    readout (eq. (2)-(3)), as steps in evaluation order.
 
     ``inputs`` maps each input vector (previous state, x_t, targets) to its length; ``outputs``
     names the nodes that leave the step.  ``state`` pairs each new-state output with the input

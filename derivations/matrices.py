@@ -18,7 +18,8 @@ __all__ = ["Diag", "WeightBlock"]
 
 
 class Diag(MatrixExpr):
-    """``diag(expr)``: the n × n diagonal matrix of an elementwise vector expression."""
+    """``diag(expr)``: the n × n diagonal matrix of an elementwise vector expression, such as the
+    diag(σ'(a_t)) of eq. (7) or the diag(f_t) of eq. (14)."""
 
     def __new__(cls, expr: sp.Expr, n: sp.Expr) -> Diag:
         return sp.Basic.__new__(cls, sp.sympify(expr), sp.sympify(n))
@@ -39,7 +40,8 @@ class Diag(MatrixExpr):
 
 
 class WeightBlock(MatrixExpr):
-    """Column block ``index`` of weight ``name``, the block that multiplies ``operands[index]``."""
+    """Column block ``index`` of weight ``name``, the block that multiplies ``operands[index]``:
+    W_f^{(h)} of W_f [h_{t-1}; x_t] in eq. (9)."""
 
     def __new__(
         cls,

@@ -13,7 +13,8 @@ __all__ = ["Chain", "Concat", "Partial"]
 
 
 class Partial(sp.Expr):
-    r"""``∂num/∂den`` (``total=True``: ``d num/d den``), optionally with a variable held fixed,
+    r"""``∂num/∂den`` of eq. (4)-(7), (14) (``total=True``: ``d num/d den``), optionally with a
+    variable held fixed,
     printed as the article writes it.  Non-commutative, so a chain keeps its order."""
 
     is_commutative = False

@@ -22,7 +22,7 @@ __all__ = ["ArticlePrinter", "latex"]
 
 
 class ArticlePrinter(LatexPrinter):
-    """LaTeX printer for the article's notation, given the LaTeX names of node symbols."""
+    """LaTeX printer for the notation of eq. (1)-(14), given the LaTeX names of node symbols."""
 
     def __init__(self, names: dict[str, str] | None = None, **settings: object) -> None:
         symbol_names = {sp.Symbol(k): v for k, v in (names or {}).items()}
@@ -66,6 +66,7 @@ class ArticlePrinter(LatexPrinter):
 
 
 def latex(expr: sp.Basic, graph: Graph | dict[str, str] | None = None, **settings: object) -> str:
-    """LaTeX of ``expr`` in the article's notation, naming nodes after ``graph``'s conventions."""
+    """LaTeX of ``expr`` in the notation of eq. (1)-(14), naming nodes after ``graph``'s
+    conventions."""
     names = dict(graph.latex_names) if isinstance(graph, Graph) else dict(graph or {})
     return ArticlePrinter(names, **settings).doprint(expr)

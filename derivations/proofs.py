@@ -36,6 +36,7 @@ from .rnn import rnn_cell, rnn_readout
 
 __all__ = [
     "Proof",
+    "cell_vjp",
     "lstm_bptt",
     "lstm_total_cell_derivative",
     "rnn_bptt",
@@ -52,7 +53,8 @@ def _vanishes(expr: sp.Expr) -> bool:
 
 @dataclass(frozen=True)
 class Proof:
-    """The outcome of one identity check: ``derived - reference`` for each named quantity."""
+    """The outcome of one identity check of eq. (4)-(7) or (14) as derived: ``derived - reference``
+    for each named quantity."""
 
     name: str
     derived: Mapping[str, sp.Matrix]
@@ -156,24 +158,44 @@ def rnn_delta_recursion(
 
 
 @cache
-def lstm_bptt(n: int, T: int, m: int = 1) -> Proof:
-    """The derived LSTM VJP (every W_g, b_g, h_0, C_0) equals the unrolled derivative of
-    L = Σ_t (ḡ_t · h_t + c̄_t · C_t) for symbolic cotangents ḡ_t, c̄_t (eq. (8)-(13))."""
-    cell = lstm_cell()
+def cell_vjp(cell: Graph, n: int, T: int, m: int = 1) -> Proof:
+    """The derived VJP of any cell over T steps (every parameter and initial state) equals the
+    unrolled derivative of L = Σ_t Σ_out ḡ_{t,out} · out_t for symbolic cotangents ḡ.
+
+    A linear functional of every output at every step stands for any loss, by the chain rule.
+    """
     params = parameters_of_symbols(cell, _dims(n, m))
-    h0, c0 = vector_of_symbols("h0", n), vector_of_symbols("c0", n)
-    xs = [{"x": vector_of_symbols(f"x{t + 1}", m)} for t in range(T)]
-    steps = unroll(cell, params, xs, {"h_prev": h0, "C_prev": c0})
-    dh = [vector_of_symbols(f"dh{t + 1}", n) for t in range(T)]
-    dc = [vector_of_symbols(f"dc{t + 1}", n) for t in range(T)]
+    sizes = {name: int(size.subs(_dims(n, m))) for name, size in cell.inputs}
+    state_inputs = {prev for _, prev in cell.state}
+    initial = {prev: vector_of_symbols(f"{prev}0", sizes[prev]) for prev in state_inputs}
+    xs = [
+        {
+            name: vector_of_symbols(f"{name}{t + 1}", sizes[name])
+            for name in cell.input_names
+            if name not in state_inputs
+        }
+        for t in range(T)
+    ]
+    steps = unroll(cell, params, xs, initial)
+    cotangents = [
+        {out: vector_of_symbols(f"d{out}{t + 1}", steps[t][out].rows) for out in cell.outputs}
+        for t in range(T)
+    ]
     loss = sum(
-        ((dh[t].T * steps[t]["h"])[0] + (dc[t].T * steps[t]["C"])[0] for t in range(T)), sp.S.Zero
+        ((cotangents[t][out].T * steps[t][out])[0] for t in range(T) for out in cell.outputs),
+        sp.S.Zero,
     )
-    grads, carry = bptt(cell, steps, params, lambda t: {"h": dh[t], "C": dc[t]})
-    derived = {**grads, "h_0": carry["h_prev"], "C_0": carry["C_prev"]}
+    grads, carry = bptt(cell, steps, params, lambda t: cotangents[t])
+    derived = {**grads, **{f"{prev}[0]": carry[prev] for prev in state_inputs}}
     reference = {name: _gradient(loss, value) for name, value in params.items()}
-    reference |= {"h_0": _gradient(loss, h0), "C_0": _gradient(loss, c0)}
-    return Proof(f"LSTM n={n} m={m} T={T}: VJP", derived, reference)
+    reference |= {f"{prev}[0]": _gradient(loss, initial[prev]) for prev in state_inputs}
+    return Proof(f"{cell.name} n={n} m={m} T={T}: VJP", derived, reference)
+
+
+def lstm_bptt(n: int, T: int, m: int = 1) -> Proof:
+    """The derived LSTM VJP (every W_g, b_g, h_0, C_0 of eq. (8)-(13)) equals the unrolled
+    derivative of L = Σ_t (ḡ_t · h_t + c̄_t · C_t) for symbolic cotangents ḡ_t, c̄_t."""
+    return cell_vjp(lstm_cell(), n, T, m)
 
 
 def _explicit_step(cell: Graph, n: int, m: int) -> tuple[Values, Values]:
@@ -222,7 +244,8 @@ def lstm_total_cell_derivative(n: int, m: int = 1) -> Proof:
 
 
 def standard_proofs() -> list[Proof]:
-    """The proofs the project stands on, at the sizes the issue tracker asks for."""
+    """The proofs the project stands on — eq. (4)-(7) and (14) as derived — at the sizes asked for:
+    RNN n ∈ {1, 2}, T ∈ {1, 2, 3}; LSTM n = 1, T ∈ {1, 2} and n = 2, T = 1."""
     proofs = [rnn_bptt(n, T) for n in (1, 2) for T in (1, 2, 3)]
     proofs += [rnn_bptt(2, 2, "tanh"), rnn_bptt(2, 2, loss="literal"), rnn_bptt(2, 2, loss="ce")]
     proofs += [rnn_bptt(2, 2, m=2, k=2), rnn_delta_recursion(2, 3)]

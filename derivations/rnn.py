@@ -6,8 +6,9 @@ r"""The article's RNN, eq. (1)-(3), as instances of the generic cell.
   left open by the article, so three readings are kept (:data:`LOSSES`).
 
 >>> from derivations.adjoint import backward
->>> backward(rnn_readout("bce")).assignment("bar_o").factor()   # (O - y) times the seed ∂L/∂ℓ
-bar_ell*(O - y)
+>>> bar_o = backward(rnn_readout("bce")).assignment("bar_o")   # ∂L/∂(V S_t), times seed ∂L/∂ℓ
+>>> bar_o.subs("bar_ell", 1)
+O - y
 """
 
 from __future__ import annotations

@@ -1,0 +1,22 @@
+"""Shared test configuration: Hypothesis profiles and mpmath hygiene."""
+
+import os
+
+import mpmath
+import pytest
+from hypothesis import HealthCheck, settings
+
+# dev: random search, the default; ci: derandomized (same examples every run), no deadline
+settings.register_profile("dev", deadline=None)
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture(autouse=True)
+def _restore_mpmath_precision():
+    """A test that changes mpmath's working precision cannot leak it into the next one."""
+    prec = mpmath.mp.prec
+    yield
+    mpmath.mp.prec = prec

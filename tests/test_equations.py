@@ -1,0 +1,148 @@
+"""derivations.equations: every equation (1)-(14) in both readings, pinned by exact LaTeX.
+
+One row per printed line (a derived gradient is several lines: the recursion, then the sum).
+A change to a derivation changes its derived row, so these strings are reviewed, not refreshed.
+"""
+
+import time
+
+import pytest
+
+from derivations.equations import equation, equations
+
+AS_WRITTEN = [
+    (1, 0, r"S_{t} = \delta\left(W S_{t-1} + U X_{t}\right)"),
+    (2, 0, r"O_{t} = \delta\left(V S_{t}\right)"),
+    (3, 0, r"L = - \sum_{t=1}^{n} {O}_{t} \log{\left({\hat{O}}_{t} \right)}"),
+    (
+        4,
+        0,
+        r"\frac{\partial L}{\partial V} = \frac{\partial L}{\partial O_{t}} \cdot \frac{\partial O_{t}}{\partial V}",
+    ),
+    (
+        5,
+        0,
+        r"\frac{\partial L}{\partial W} = \frac{\partial L}{\partial O_{t}} \cdot \frac{\partial O_{t}}{\partial S_{t}} \cdot \frac{\partial S_{t}}{\partial S_{t-1}} \cdot \frac{\partial S_{t-1}}{\partial S_{t-2}} \cdot \cdots \cdot \frac{\partial {S}_{1}}{\partial {S}_{0}} \cdot \frac{\partial {S}_{0}}{\partial W}",
+    ),
+    (
+        5,
+        1,
+        r"\frac{\partial L}{\partial W} = \frac{\partial L}{\partial O_{t}} \cdot \frac{\partial O_{t}}{\partial S_{t}} \cdot \left(\prod_{k=1}^{t} \frac{\partial {S}_{k}}{\partial {S}_{k - 1}}\right) \cdot \frac{\partial {S}_{k - 1}}{\partial W}",
+    ),
+    (
+        6,
+        0,
+        r"\frac{\partial L}{\partial U} = \frac{\partial L}{\partial O_{t}} \cdot \frac{\partial O_{t}}{\partial S_{t}} \cdot \frac{\partial S_{t}}{\partial S_{t-1}} \cdot \frac{\partial S_{t-1}}{\partial S_{t-2}} \cdot \cdots \cdot \frac{\partial {S}_{1}}{\partial {S}_{0}} \cdot \frac{\partial {S}_{0}}{\partial U}",
+    ),
+    (
+        6,
+        1,
+        r"\frac{\partial L}{\partial U} = \frac{\partial L}{\partial O_{t}} \cdot \frac{\partial O_{t}}{\partial S_{t}} \cdot \left(\prod_{k=1}^{t} \frac{\partial {S}_{k}}{\partial {S}_{k - 1}}\right) \cdot \frac{\partial {S}_{k - 1}}{\partial U}",
+    ),
+    (7, 0, r"\frac{\partial S_{t}}{\partial S_{t-1}} = W \cdot \sigma'"),
+    (8, 0, r"i_{t} = \sigma\left(W_{i} \left[h_{t-1}; x_{t}\right] + b_{i}\right)"),
+    (9, 0, r"f_{t} = \sigma\left(W_{f} \left[h_{t-1}; x_{t}\right] + b_{f}\right)"),
+    (10, 0, r"\tilde{C}_{t} = \tanh\left(W_{c} \left[h_{t-1}; x_{t}\right] + b_{c}\right)"),
+    (11, 0, r"C_{t} = i_{t} \odot \tilde{C}_{t} + f_{t} \odot C_{t-1}"),
+    (12, 0, r"o_{t} = \sigma\left(W_{o} \left[h_{t-1}; x_{t}\right] + b_{o}\right)"),
+    (13, 0, r"h_{t} = o_{t} \odot \tanh\left(C_{t}\right)"),
+    (14, 0, r"\frac{\partial C_{t}}{\partial C_{t-1}} = f_{t} = \sigma"),
+]
+
+AS_DERIVED = [
+    (1, 0, r"S_{t} = \sigma\left(W S_{t-1} + U X_{t}\right)"),
+    (2, 0, r"O_{t} = \sigma\left(V S_{t}\right)"),
+    (
+        3,
+        0,
+        r"L = \sum_{\substack{1 \leq j \leq k\\1 \leq t \leq T}} \left(- \left(1 - {y}_{t,j}\right) \log{\left(1 - {O}_{t,j} \right)} - \log{\left({O}_{t,j} \right)} {y}_{t,j}\right)",
+    ),
+    (
+        4,
+        0,
+        r"\frac{\partial L}{\partial V} = \sum_{t=1}^{T} \left(O_{t} - y_{t}\right) S_{t}^{\top}",
+    ),
+    (5, 0, r"\delta_{t} = V^{\top} \left(O_{t} - y_{t}\right) + W^{\top} \bar{a}_{t+1}"),
+    (5, 1, r"\bar{a}_{t} = S_{t} \delta_{t} \left(1 - S_{t}\right)"),
+    (5, 2, r"\frac{\partial L}{\partial W} = \sum_{t=1}^{T} \bar{a}_{t} S_{t-1}^{\top}"),
+    (6, 0, r"\delta_{t} = V^{\top} \left(O_{t} - y_{t}\right) + W^{\top} \bar{a}_{t+1}"),
+    (6, 1, r"\bar{a}_{t} = S_{t} \delta_{t} \left(1 - S_{t}\right)"),
+    (6, 2, r"\frac{\partial L}{\partial U} = \sum_{t=1}^{T} \bar{a}_{t} X_{t}^{\top}"),
+    (
+        7,
+        0,
+        r"\frac{\partial S_{t}}{\partial S_{t-1}} = \operatorname{diag}\left(S_{t} \left(1 - S_{t}\right)\right) W",
+    ),
+    (8, 0, r"i_{t} = \sigma\left(W_{i} \left[h_{t-1}; x_{t}\right] + b_{i}\right)"),
+    (9, 0, r"f_{t} = \sigma\left(W_{f} \left[h_{t-1}; x_{t}\right] + b_{f}\right)"),
+    (10, 0, r"\tilde{C}_{t} = \tanh\left(W_{c} \left[h_{t-1}; x_{t}\right] + b_{c}\right)"),
+    (11, 0, r"C_{t} = C_{t-1} \odot f_{t} + \tilde{C}_{t} \odot i_{t}"),
+    (12, 0, r"o_{t} = \sigma\left(W_{o} \left[h_{t-1}; x_{t}\right] + b_{o}\right)"),
+    (13, 0, r"h_{t} = o_{t} \odot \tanh\left(C_{t}\right)"),
+    (
+        14,
+        0,
+        r"\left.\frac{\partial C_{t}}{\partial C_{t-1}}\right|_{h_{t-1}} = \operatorname{diag}\left(f_{t}\right)",
+    ),
+    (
+        14,
+        1,
+        r"\frac{\mathrm{d} C_{t}}{\mathrm{d} C_{t-1}} = \operatorname{diag}\left(f_{t}\right) + \left(\operatorname{diag}\left(C_{t-1} f_{t} \left(1 - f_{t}\right)\right) W_{f}^{(h_{t-1})} + \operatorname{diag}\left(i_{t} \left(1 - \tilde{C}_{t}^{2}\right)\right) W_{c}^{(h_{t-1})} + \operatorname{diag}\left(\tilde{C}_{t} i_{t} \left(1 - i_{t}\right)\right) W_{i}^{(h_{t-1})}\right) \operatorname{diag}\left(o_{t-1} \left(1 - \tanh^{2}{\left(C_{t-1} \right)}\right)\right)",
+    ),
+    (
+        14,
+        2,
+        r"\frac{\partial \left[C_{t}; h_{t}\right]}{\partial \left[C_{t-1}; h_{t-1}\right]} = \left[\begin{matrix}\operatorname{diag}\left(f_{t}\right) & \operatorname{diag}\left(C_{t-1} f_{t} \left(1 - f_{t}\right)\right) W_{f}^{(h_{t-1})} + \operatorname{diag}\left(i_{t} \left(1 - \tilde{C}_{t}^{2}\right)\right) W_{c}^{(h_{t-1})} + \operatorname{diag}\left(\tilde{C}_{t} i_{t} \left(1 - i_{t}\right)\right) W_{i}^{(h_{t-1})}\\\operatorname{diag}\left(f_{t} o_{t} \left(1 - \tanh^{2}{\left(C_{t} \right)}\right)\right) & \operatorname{diag}\left(C_{t-1} f_{t} o_{t} \left(1 - f_{t}\right) \left(1 - \tanh^{2}{\left(C_{t} \right)}\right)\right) W_{f}^{(h_{t-1})} + \operatorname{diag}\left(i_{t} o_{t} \left(1 - \tilde{C}_{t}^{2}\right) \left(1 - \tanh^{2}{\left(C_{t} \right)}\right)\right) W_{c}^{(h_{t-1})} + \operatorname{diag}\left(\tilde{C}_{t} i_{t} o_{t} \left(1 - i_{t}\right) \left(1 - \tanh^{2}{\left(C_{t} \right)}\right)\right) W_{i}^{(h_{t-1})} + \operatorname{diag}\left(o_{t} \left(1 - o_{t}\right) \tanh{\left(C_{t} \right)}\right) W_{o}^{(h_{t-1})}\end{matrix}\right]",
+    ),
+]
+
+
+def line(number, reading, index):
+    return equation(number).latex(reading).split(r" \\ ")[index]
+
+
+@pytest.mark.parametrize("number, index, tex", AS_WRITTEN, ids=lambda v: str(v)[:12])
+def test_as_written_latex(number, index, tex):
+    assert line(number, "as_written", index) == tex
+
+
+@pytest.mark.parametrize("number, index, tex", AS_DERIVED, ids=lambda v: str(v)[:12])
+def test_as_derived_latex(number, index, tex):
+    assert line(number, "as_derived", index) == tex
+
+
+def test_every_line_is_pinned():
+    for number, eq in equations().items():
+        for reading, table in (("as_written", AS_WRITTEN), ("as_derived", AS_DERIVED)):
+            printed = len(eq.latex(reading).split(r" \\ "))
+            assert printed == sum(row[0] == number for row in table), (number, reading)
+
+
+def test_the_article_numbers_fourteen_equations():
+    table = equations()
+    assert sorted(table) == list(range(1, 15))
+    assert all(eq.number == number for number, eq in table.items())
+
+
+def test_written_and_derived_differ_where_the_article_is_wrong_or_partial():
+    differs = {
+        n for n, eq in equations().items() if eq.latex("as_written") != eq.latex("as_derived")
+    }
+    # (1)-(2) differ only in the name δ versus σ; (11) in the order SymPy writes a sum
+    assert {3, 4, 5, 6, 7, 14} <= differs
+    for number in (8, 9, 10, 12, 13):
+        assert equation(number).latex("as_written") == equation(number).latex("as_derived")
+
+
+def test_unknown_equation_and_reading_are_refused():
+    with pytest.raises(ValueError, match="1-14"):
+        equation(15)
+    with pytest.raises(ValueError, match="reading must be"):
+        equation(1).latex("as_imagined")
+
+
+def test_equations_are_cached():
+    first = equations()
+    start = time.perf_counter()
+    assert equations() is first
+    assert time.perf_counter() - start < 0.01
