@@ -9,6 +9,7 @@ fails, 2 for a usage error.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -43,6 +44,12 @@ def _prove(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _equation_number(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 14:
+        raise argparse.ArgumentTypeError(f"the article numbers its equations 1-14, got {text!r}")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bptt-check",
@@ -53,9 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     eqs = commands.add_parser(
         "equations", help="print equations (1)-(14) as written and as derived"
     )
-    eqs.add_argument(
-        "number", nargs="*", type=int, choices=range(1, 15), metavar="N", help="equation numbers"
-    )
+    # no ``choices=``: argparse checks an empty ``nargs="*"`` list against them and refuses it
+    eqs.add_argument("number", nargs="*", type=_equation_number, metavar="N", help="1 to 14")
     eqs.set_defaults(run=_equations)
     prove = commands.add_parser("prove", help="prove the derivations exact at small sizes")
     prove.set_defaults(run=_prove)
@@ -69,7 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    return args.run(args)
+    try:
+        return args.run(args)
+    except BrokenPipeError:  # the reader closed early (``| head``): stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

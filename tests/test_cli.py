@@ -29,7 +29,15 @@ def test_equations_prints_both_readings(capsys):
     assert r"\operatorname{diag}\left(S_{t} \left(1 - S_{t}\right)\right) W" in out
 
 
-@pytest.mark.parametrize("argv", [["equations", "15"], ["frobnicate"], ["--nope"]])
+def test_equations_without_numbers_prints_all_fourteen(capsys):
+    assert main(["equations"]) == 0
+    out = capsys.readouterr().out
+    assert [f"({n})" in out for n in range(1, 15)] == [True] * 14
+
+
+@pytest.mark.parametrize(
+    "argv", [["equations", "15"], ["equations", "x"], ["frobnicate"], ["--nope"]]
+)
 def test_bad_usage_exits_2(argv, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(argv)
