@@ -91,14 +91,25 @@ def vector_form(graph: Graph, node: str, inline: bool = True) -> sp.MatrixExpr:
             terms.append(_vector(step.bias, step.size))
         return terms[0] if len(terms) == 1 else MatAdd(*terms, evaluate=False)
 
+    order = {step.out: index for index, step in enumerate(graph.steps)}
+
+    def key(expr: sp.Expr) -> float:
+        """Write as the article does: computed nodes in definition order, then inputs, then
+        functions (i_t ⊙ C̃_t + f_t ⊙ C_{t-1}, o_t ⊙ tanh(C_t))."""
+        if isinstance(expr, sp.Symbol):
+            return order.get(expr.name, len(order))
+        if isinstance(expr, sp.Mul):
+            return min(map(key, expr.args))
+        return len(order) + 1
+
     def convert(expr: sp.Expr) -> sp.MatrixExpr:
         if isinstance(expr, sp.Symbol):
             step = graph.step(expr.name) if expr.name not in graph.input_names else None
             return affine(step) if inline and isinstance(step, Affine) else vec(expr.name)
         if isinstance(expr, sp.Add):
-            return MatAdd(*map(convert, expr.args), evaluate=False)
+            return MatAdd(*map(convert, sorted(expr.args, key=key)), evaluate=False)
         if isinstance(expr, sp.Mul):
-            return HadamardProduct(*map(convert, expr.args), evaluate=False)
+            return HadamardProduct(*map(convert, sorted(expr.args, key=key)), evaluate=False)
         if isinstance(expr, sp.Function) and len(expr.args) == 1:
             return ElementwiseApplyFunction(type(expr), convert(expr.args[0]))
         raise ValueError(f"{graph.name}: cannot write {expr} in vector form")

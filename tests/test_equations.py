@@ -76,7 +76,7 @@ AS_DERIVED = [
     (8, 0, r"i_{t} = \sigma\left(W_{i} \left[h_{t-1}; x_{t}\right] + b_{i}\right)"),
     (9, 0, r"f_{t} = \sigma\left(W_{f} \left[h_{t-1}; x_{t}\right] + b_{f}\right)"),
     (10, 0, r"\tilde{C}_{t} = \tanh\left(W_{c} \left[h_{t-1}; x_{t}\right] + b_{c}\right)"),
-    (11, 0, r"C_{t} = C_{t-1} \odot f_{t} + \tilde{C}_{t} \odot i_{t}"),
+    (11, 0, r"C_{t} = i_{t} \odot \tilde{C}_{t} + f_{t} \odot C_{t-1}"),
     (12, 0, r"o_{t} = \sigma\left(W_{o} \left[h_{t-1}; x_{t}\right] + b_{o}\right)"),
     (13, 0, r"h_{t} = o_{t} \odot \tanh\left(C_{t}\right)"),
     (
@@ -128,9 +128,9 @@ def test_written_and_derived_differ_where_the_article_is_wrong_or_partial():
     differs = {
         n for n, eq in equations().items() if eq.latex("as_written") != eq.latex("as_derived")
     }
-    # (1)-(2) differ only in the name δ versus σ; (11) in the order SymPy writes a sum
-    assert {3, 4, 5, 6, 7, 14} <= differs
-    for number in (8, 9, 10, 12, 13):
+    # (1)-(2) differ only in the name δ versus σ; the LSTM's model equations are read as written
+    assert differs == {1, 2, 3, 4, 5, 6, 7, 14}
+    for number in range(8, 14):
         assert equation(number).latex("as_written") == equation(number).latex("as_derived")
 
 
