@@ -2,8 +2,7 @@
 
 ``bptt-check equations`` prints the article's equations (1)-(14) as written beside what is
 derived; ``bptt-check prove`` runs the exact small-size proofs of the derivations.  Exit
-status: 0 when the command ran (whatever the proofs found is in the table), 1 when a proof
-fails, 2 for a usage error.
+status: 0 when the command ran and every proof held, 1 when a proof fails, 2 for a usage error.
 """
 
 from __future__ import annotations

@@ -38,6 +38,8 @@ __all__ = [
     "backward",
     "state_jacobian",
     "jacobian_blocks",
+    "jacobian_terms",
+    "partial",
 ]
 
 
@@ -128,7 +130,8 @@ def _simplest(expr: sp.Expr) -> sp.Expr:
 
 @cache
 def partial(graph: Graph, node: str, wrt: str) -> sp.Expr:
-    """Exact elementwise partial ∂node/∂wrt of an elementwise step, in the step's node values."""
+    """Exact elementwise partial ∂node/∂wrt of an elementwise step, in the step's node values:
+    σ'(a_t) = S_t(1 - S_t) of eq. (7), ∂C_t/∂C_{t-1} = f_t of eq. (14)."""
     step = graph.step(node)
     if not isinstance(step, Elementwise):
         raise TypeError(f"{node!r} is an affine step; its derivative is its weight block")
@@ -182,7 +185,8 @@ def _merge(terms: list[Term]) -> list[Term]:
 
 @cache
 def jacobian_terms(graph: Graph, node: str, wrt: str) -> tuple[Term, ...]:
-    """∂node/∂wrt (``wrt`` an input) as Σ diag(coefficient) · tail, by forward tangents."""
+    """∂node/∂wrt (``wrt`` an input) as Σ diag(coefficient) · tail, by forward tangents: the
+    terms of the step Jacobians of eq. (7) and (14)."""
     if node == wrt:
         return ((sp.S.One, ()),)
     if node in graph.input_names:

@@ -134,34 +134,30 @@ def run_backward(
 
 
 def to_explicit(
-    expr: sp.MatrixExpr, values: Mapping[str, sp.Matrix], params: Mapping[str, sp.Matrix]
+    expr: sp.MatrixExpr,
+    values: Mapping[str, sp.Matrix],
+    params: Mapping[str, sp.Matrix],
+    dims: Mapping[sp.Symbol, int],
 ) -> sp.Matrix:
-    """Expand a dimension-free Jacobian (eq. (7), (14): Diag, WeightBlock, weights, sums and
-    products) to an explicit Matrix."""
+    """Expand a dimension-free Jacobian (eq. (7), (14): Diag, WeightBlock, weights, zero blocks,
+    sums and products) to an explicit Matrix at the sizes ``dims``."""
     if isinstance(expr, MatAdd):
-        parts = [to_explicit(a, values, params) for a in expr.args]
+        parts = [to_explicit(a, values, params, dims) for a in expr.args]
         return sum(parts[1:], parts[0])
     if isinstance(expr, MatMul):
-        factors = [to_explicit(a, values, params) for a in expr.args]
+        factors = [to_explicit(a, values, params, dims) for a in expr.args]
         out = factors[0]
         for factor in factors[1:]:
             out = out * factor
         return out
     if isinstance(expr, Diag):
-        length = (
-            max(values[s.name].rows for s in expr.expr.free_symbols)
-            if expr.expr.free_symbols
-            else None
-        )
-        if length is None:
-            raise ValueError(f"cannot size the constant diagonal {expr}")
-        return sp.diag(*_entrywise(expr.expr, values, length))
+        return sp.diag(*_entrywise(expr.expr, values, _int(expr.shape[0], dims)))
     if isinstance(expr, WeightBlock):
         return _block(params, values, expr.name, expr.operands, expr.index)
     if isinstance(expr, sp.MatrixSymbol):
         return params[expr.name]
     if isinstance(expr, ZeroMatrix):
-        raise ValueError("a zero block needs explicit sizes; expand blocks one by one")
+        return sp.zeros(_int(expr.shape[0], dims), _int(expr.shape[1], dims))
     raise TypeError(f"cannot expand {type(expr).__name__}: {expr}")
 
 

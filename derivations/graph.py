@@ -89,7 +89,7 @@ class Graph:
             raise ValueError(f"{self.name}: input names must be unique, got {self.input_names}")
         shapes: dict[str, tuple[sp.Expr, sp.Expr]] = {}
         for step in self.steps:
-            if step.out in sizes:
+            if step.out in sizes or step.out in shapes:
                 raise ValueError(f"{self.name}: node {step.out!r} is defined twice")
             if step.out.startswith("bar_"):
                 raise ValueError(f"{self.name}: node names starting 'bar_' are kept for adjoints")
@@ -97,6 +97,12 @@ class Graph:
                 sizes[step.out] = self._check_affine(step, sizes, shapes)
             else:
                 sizes[step.out] = self._check_elementwise(step, sizes)
+        if len(set(self.outputs)) != len(self.outputs):
+            raise ValueError(f"{self.name}: outputs {list(self.outputs)} repeat a node")
+        if len({new for new, _ in self.state}) != len(self.state) or len(
+            {prev for _, prev in self.state}
+        ) != len(self.state):
+            raise ValueError(f"{self.name}: state pairs {list(self.state)} repeat a node")
         for out in self.outputs:
             if out not in sizes:
                 raise ValueError(f"{self.name}: output {out!r} is not a node of the graph")
@@ -121,6 +127,11 @@ class Graph:
         for weight, operands in step.terms:
             if weight in shapes or weight in sizes:
                 raise ValueError(f"{self.name}: parameter {weight!r} is used twice")
+            if len(set(operands)) != len(operands):
+                raise ValueError(
+                    f"{self.name}: {weight} in step {step.out!r} stacks {list(operands)}; "
+                    "name each vector once (add the repeated vector as its own step)"
+                )
             for operand in operands:
                 if operand not in sizes:
                     raise ValueError(

@@ -51,6 +51,18 @@ BAD_CELLS = {
         lambda: cell(AFFINE, Elementwise("Q", sigma(a))),
         "output 'S' is not a node of the graph",
     ),
+    "operand stacked twice": (
+        lambda: cell(Affine("a", (("W", ("S_prev", "S_prev")),), n), Elementwise("S", a)),
+        "name each vector once",
+    ),
+    "output repeated": (
+        lambda: cell(AFFINE, Elementwise("S", sigma(a)), outputs=("S", "S")),
+        "repeat a node",
+    ),
+    "node named like a weight": (
+        lambda: cell(AFFINE, Elementwise("W", sigma(a)), Elementwise("S", sigma(a))),
+        "node 'W' is defined twice",
+    ),
     "node defined twice": (
         lambda: cell(AFFINE, Elementwise("a", sigma(a))),
         "node 'a' is defined twice",

@@ -8,11 +8,13 @@ from sympy.matrices.expressions import MatMul
 from derivations import dims
 from derivations.adjoint import partial
 from derivations.explicit import bptt
+from derivations.graph import Affine, Elementwise, Graph
 from derivations.lstm import lstm_cell
 from derivations.matrices import Diag
 from derivations.proofs import (
     _RNN,
     Proof,
+    cell_vjp,
     lstm_bptt,
     lstm_total_cell_derivative,
     rnn_bptt,
@@ -118,6 +120,32 @@ def test_proof_rejects_a_single_perturbed_entry():
     perturbed = good.derived["W"] + sp.Matrix([[sp.Rational(1, 10**6)]])
     proof = Proof("perturbed", {"W": perturbed}, {"W": good.reference["W"]})
     assert proof.failures == ("W[0,0]",)
+
+
+def test_proof_rejects_a_derivation_that_forgets_a_gradient():
+    reference = rnn_bptt(1, 1).reference
+    forgetful = {k: v for k, v in rnn_bptt(1, 1).derived.items() if k != "U"}
+    assert Proof("forgets U", forgetful, reference).failures == ("U (not derived)",)
+
+
+def residual_cell():
+    """h_t = h_{t-1} + tanh(W h_{t-1} + U x_t): an identity path, so a constant diagonal."""
+    a, h_prev = sp.symbols("a h_prev")
+    return Graph(
+        "residual",
+        (("h_prev", dims.n), ("x", dims.m)),
+        (
+            Affine("a", (("W", ("h_prev",)), ("U", ("x",))), dims.n),
+            Elementwise("h", h_prev + sp.tanh(a)),
+        ),
+        ("h",),
+        (("h", "h_prev"),),
+    )
+
+
+def test_a_cell_with_an_identity_path_is_proved_too():
+    assert state_jacobian_proof(residual_cell(), 2).holds
+    assert cell_vjp(residual_cell(), 2, 2).holds
 
 
 def test_standard_proofs_all_hold():
