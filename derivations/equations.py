@@ -4,8 +4,8 @@ r"""The article's equations (1)-(14), each in two readings, as a table.
 * **as derived** — what the generic derivation (:mod:`derivations.adjoint`) produces from the
   model equations (1)-(3) and (8)-(13), in the same notation.
 
-Derived entries are built from the derived objects themselves (backward programs, state
-Jacobians), never typed: if a derivation changes, its row changes.  Vectors are printed by
+Derived entries are read off the derived objects themselves (the ops of the backward programs,
+the state Jacobians), never typed: if a derivation changes, its row changes.  Vectors are printed by
 name and elementwise expressions in them are read entry by entry (``S_t (1 - S_t)`` is the
 vector σ'(a_t)); ⊙ is the article's ``*``.
 
@@ -26,11 +26,11 @@ from sympy.matrices.expressions import BlockMatrix, HadamardProduct, MatAdd, Mat
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .activations import delta, sigma
-from .adjoint import backward, jacobian_blocks, state_jacobian
+from .adjoint import Outer, PullBack, backward, jacobian_blocks, state_jacobian
 from .dims import T, k, m, n
 from .graph import Affine, Elementwise, Graph
 from .lstm import cell_path_partial, lstm_cell, total_cell_derivative
-from .notation import Chain, Concat, Partial
+from .notation import Chain, Concat, Entrywise, Partial
 from .printing import latex
 from .rnn import LOSSES, rnn_cell, rnn_readout
 
@@ -167,28 +167,36 @@ def _rnn_equations() -> list[Equation]:
         entry = LOSSES[name].xreplace({sp.Symbol("O"): _O[_t, _j], sp.Symbol("y"): _y[_t, _j]})
         return _eq(_L, sp.Sum(sp.Sum(entry, (_j, 1, k)), (_t, 1, T)))
 
-    # eq. (4)-(6) as derived: the backward programs of the readout and of the cell
+    # eq. (4)-(6) as derived, read off the backward programs of the readout and of the cell:
+    # each PullBack into a state is a Mᵀ term of δ_t, each Outer op a Σ_t of outer products
+    readout_ops, cell_ops = backward(readout).ops, backward(cell).ops
     # O - y for the cross-entropy of sigmoid outputs; the seed ∂L/∂ℓ_t is 1 as L = Σ_t Σ_j ℓ_tj
     bar_o = backward(readout).assignment("bar_o").xreplace({sp.Symbol("bar_ell"): 1})
-    bar_a = backward(cell).assignment("bar_a")  # σ'(a_t) ⊙ δ_t, in node values
-    a_bar = sp.Symbol("bar_a")
+    shapes = {**readout.parameter_shapes, **cell.parameter_shapes}
+    at_t = {"bar_o": bar_o, "bar_a": _vector(r"\bar{a}_{t}")}
+    at_next = {"bar_a": _vector(r"\bar{a}_{t+1}")}  # the cell's adjoint one step later
+
+    def pulled(ops: tuple, operand: str, source: dict) -> list[sp.MatrixExpr]:
+        return [
+            MatMul(Transpose(_matrix(op.weight, *shapes[op.weight])), source[op.source])
+            for op in ops
+            if isinstance(op, PullBack) and op.operands[op.index] == operand
+        ]
+
     delta_t = _eq(
         sp.Symbol("bar_S"),
         MatAdd(
-            MatMul(Transpose(V), bar_o),
-            MatMul(Transpose(W), _vector(r"\bar{a}_{t+1}")),
-            evaluate=False,
+            *pulled(readout_ops, "S", at_t), *pulled(cell_ops, "S_prev", at_next), evaluate=False
         ),
     )
-    a_t = _eq(a_bar, bar_a)
+    a_t = _eq(sp.Symbol("bar_a"), Entrywise(backward(cell).assignment("bar_a")))
     grad = {
-        "V": _eq(Partial(_L, V), sp.Sum(MatMul(bar_o, Transpose(S_t)), (_t, 1, T))),
-        "W": _eq(
-            Partial(_L, W), sp.Sum(MatMul(_vector(r"\bar{a}_{t}"), Transpose(S_prev)), (_t, 1, T))
-        ),
-        "U": _eq(
-            Partial(_L, U), sp.Sum(MatMul(_vector(r"\bar{a}_{t}"), Transpose(X_t)), (_t, 1, T))
-        ),
+        op.weight: _eq(
+            Partial(_L, _matrix(op.weight, *shapes[op.weight])),
+            sp.Sum(MatMul(at_t[op.source], Transpose(_vector(names[op.operands[0]]))), (_t, 1, T)),
+        )
+        for op in (*readout_ops, *cell_ops)
+        if isinstance(op, Outer)
     }
 
     def chain(param: sp.MatrixSymbol) -> tuple[sp.Basic, ...]:
@@ -245,7 +253,8 @@ def _rnn_equations() -> list[Equation]:
             chain(W),
             (delta_t, a_t, grad["W"]),
             names,
-            "as written: one chain ending in ∂S_0/∂W, which is 0 for a fixed S_0; derived: "
+            "as written: one chain ending in ∂S_0/∂W, which is 0 for a fixed S_0 (the second line "
+            "leaves k free in ∂S_{k-1}/∂W; the product is bracketed here); derived: "
             "the adjoint recursion δ_t = ∂L_t/∂S_t + (∂S_{t+1}/∂S_t)ᵀ δ_{t+1}, summed over t",
             dot,
         ),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-__all__ = ["Chain", "Concat", "Partial"]
+__all__ = ["Chain", "Concat", "Entrywise", "Partial"]
 
 
 class Partial(sp.Expr):
@@ -76,3 +76,11 @@ class Chain(sp.Basic):
     @property
     def rhs(self) -> sp.Basic:
         return self.args[-1]
+
+
+class Entrywise(sp.Basic):
+    """An elementwise vector expression such as σ'(a_t) ⊙ δ_t of eq. (5), printed with ⊙."""
+
+    @property
+    def expr(self) -> sp.Expr:
+        return self.args[0]

@@ -34,8 +34,15 @@ class ArticlePrinter(LatexPrinter):
             return self._names[expr.name]
         return super()._print_MatrixSymbol(expr)
 
+    def _entrywise(self, expr: sp.Expr) -> str:
+        """An elementwise product of vectors, with ⊙ between the factors."""
+        return ArticlePrinter(self._names, mul_symbol=r" \odot ").doprint(expr)
+
+    def _print_Entrywise(self, expr: sp.Basic) -> str:
+        return self._entrywise(expr.expr)
+
     def _print_Diag(self, expr: sp.Basic) -> str:
-        return rf"\operatorname{{diag}}\left({self._print(expr.expr)}\right)"
+        return rf"\operatorname{{diag}}\left({self._entrywise(expr.expr)}\right)"
 
     def _print_WeightBlock(self, expr: sp.Basic) -> str:
         name = self._print(sp.MatrixSymbol(expr.name, *expr.shape))

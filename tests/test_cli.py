@@ -26,7 +26,7 @@ def test_equations_prints_both_readings(capsys):
     out = capsys.readouterr().out
     assert "(7) RNN step Jacobian" in out
     assert r"as written: \frac{\partial S_{t}}{\partial S_{t-1}} = W \cdot \sigma'" in out
-    assert r"\operatorname{diag}\left(S_{t} \left(1 - S_{t}\right)\right) W" in out
+    assert r"\operatorname{diag}\left(S_{t} \odot \left(1 - S_{t}\right)\right) W" in out
 
 
 def test_equations_without_numbers_prints_all_fourteen(capsys):

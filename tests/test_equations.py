@@ -63,15 +63,15 @@ AS_DERIVED = [
         r"\frac{\partial L}{\partial V} = \sum_{t=1}^{T} \left(O_{t} - y_{t}\right) S_{t}^{\top}",
     ),
     (5, 0, r"\delta_{t} = V^{\top} \left(O_{t} - y_{t}\right) + W^{\top} \bar{a}_{t+1}"),
-    (5, 1, r"\bar{a}_{t} = S_{t} \delta_{t} \left(1 - S_{t}\right)"),
+    (5, 1, r"\bar{a}_{t} = S_{t} \odot \delta_{t} \odot \left(1 - S_{t}\right)"),
     (5, 2, r"\frac{\partial L}{\partial W} = \sum_{t=1}^{T} \bar{a}_{t} S_{t-1}^{\top}"),
     (6, 0, r"\delta_{t} = V^{\top} \left(O_{t} - y_{t}\right) + W^{\top} \bar{a}_{t+1}"),
-    (6, 1, r"\bar{a}_{t} = S_{t} \delta_{t} \left(1 - S_{t}\right)"),
+    (6, 1, r"\bar{a}_{t} = S_{t} \odot \delta_{t} \odot \left(1 - S_{t}\right)"),
     (6, 2, r"\frac{\partial L}{\partial U} = \sum_{t=1}^{T} \bar{a}_{t} X_{t}^{\top}"),
     (
         7,
         0,
-        r"\frac{\partial S_{t}}{\partial S_{t-1}} = \operatorname{diag}\left(S_{t} \left(1 - S_{t}\right)\right) W",
+        r"\frac{\partial S_{t}}{\partial S_{t-1}} = \operatorname{diag}\left(S_{t} \odot \left(1 - S_{t}\right)\right) W",
     ),
     (8, 0, r"i_{t} = \sigma\left(W_{i} \left[h_{t-1}; x_{t}\right] + b_{i}\right)"),
     (9, 0, r"f_{t} = \sigma\left(W_{f} \left[h_{t-1}; x_{t}\right] + b_{f}\right)"),
@@ -87,12 +87,12 @@ AS_DERIVED = [
     (
         14,
         1,
-        r"\frac{\mathrm{d} C_{t}}{\mathrm{d} C_{t-1}} = \operatorname{diag}\left(f_{t}\right) + \left(\operatorname{diag}\left(C_{t-1} f_{t} \left(1 - f_{t}\right)\right) W_{f}^{(h_{t-1})} + \operatorname{diag}\left(i_{t} \left(1 - \tilde{C}_{t}^{2}\right)\right) W_{c}^{(h_{t-1})} + \operatorname{diag}\left(\tilde{C}_{t} i_{t} \left(1 - i_{t}\right)\right) W_{i}^{(h_{t-1})}\right) \operatorname{diag}\left(o_{t-1} \left(1 - \tanh^{2}{\left(C_{t-1} \right)}\right)\right)",
+        r"\frac{\mathrm{d} C_{t}}{\mathrm{d} C_{t-1}} = \operatorname{diag}\left(f_{t}\right) + \left(\operatorname{diag}\left(C_{t-1} \odot f_{t} \odot \left(1 - f_{t}\right)\right) W_{f}^{(h_{t-1})} + \operatorname{diag}\left(i_{t} \odot \left(1 - \tilde{C}_{t}^{2}\right)\right) W_{c}^{(h_{t-1})} + \operatorname{diag}\left(\tilde{C}_{t} \odot i_{t} \odot \left(1 - i_{t}\right)\right) W_{i}^{(h_{t-1})}\right) \operatorname{diag}\left(o_{t-1} \odot \left(1 - \tanh^{2}{\left(C_{t-1} \right)}\right)\right)",
     ),
     (
         14,
         2,
-        r"\frac{\partial \left[C_{t}; h_{t}\right]}{\partial \left[C_{t-1}; h_{t-1}\right]} = \left[\begin{matrix}\operatorname{diag}\left(f_{t}\right) & \operatorname{diag}\left(C_{t-1} f_{t} \left(1 - f_{t}\right)\right) W_{f}^{(h_{t-1})} + \operatorname{diag}\left(i_{t} \left(1 - \tilde{C}_{t}^{2}\right)\right) W_{c}^{(h_{t-1})} + \operatorname{diag}\left(\tilde{C}_{t} i_{t} \left(1 - i_{t}\right)\right) W_{i}^{(h_{t-1})}\\\operatorname{diag}\left(f_{t} o_{t} \left(1 - \tanh^{2}{\left(C_{t} \right)}\right)\right) & \operatorname{diag}\left(C_{t-1} f_{t} o_{t} \left(1 - f_{t}\right) \left(1 - \tanh^{2}{\left(C_{t} \right)}\right)\right) W_{f}^{(h_{t-1})} + \operatorname{diag}\left(i_{t} o_{t} \left(1 - \tilde{C}_{t}^{2}\right) \left(1 - \tanh^{2}{\left(C_{t} \right)}\right)\right) W_{c}^{(h_{t-1})} + \operatorname{diag}\left(\tilde{C}_{t} i_{t} o_{t} \left(1 - i_{t}\right) \left(1 - \tanh^{2}{\left(C_{t} \right)}\right)\right) W_{i}^{(h_{t-1})} + \operatorname{diag}\left(o_{t} \left(1 - o_{t}\right) \tanh{\left(C_{t} \right)}\right) W_{o}^{(h_{t-1})}\end{matrix}\right]",
+        r"\frac{\partial \left[C_{t}; h_{t}\right]}{\partial \left[C_{t-1}; h_{t-1}\right]} = \left[\begin{matrix}\operatorname{diag}\left(f_{t}\right) & \operatorname{diag}\left(C_{t-1} \odot f_{t} \odot \left(1 - f_{t}\right)\right) W_{f}^{(h_{t-1})} + \operatorname{diag}\left(i_{t} \odot \left(1 - \tilde{C}_{t}^{2}\right)\right) W_{c}^{(h_{t-1})} + \operatorname{diag}\left(\tilde{C}_{t} \odot i_{t} \odot \left(1 - i_{t}\right)\right) W_{i}^{(h_{t-1})}\\\operatorname{diag}\left(f_{t} \odot o_{t} \odot \left(1 - \tanh^{2}{\left(C_{t} \right)}\right)\right) & \operatorname{diag}\left(C_{t-1} \odot f_{t} \odot o_{t} \odot \left(1 - f_{t}\right) \odot \left(1 - \tanh^{2}{\left(C_{t} \right)}\right)\right) W_{f}^{(h_{t-1})} + \operatorname{diag}\left(i_{t} \odot o_{t} \odot \left(1 - \tilde{C}_{t}^{2}\right) \odot \left(1 - \tanh^{2}{\left(C_{t} \right)}\right)\right) W_{c}^{(h_{t-1})} + \operatorname{diag}\left(\tilde{C}_{t} \odot i_{t} \odot o_{t} \odot \left(1 - i_{t}\right) \odot \left(1 - \tanh^{2}{\left(C_{t} \right)}\right)\right) W_{i}^{(h_{t-1})} + \operatorname{diag}\left(o_{t} \odot \left(1 - o_{t}\right) \odot \tanh{\left(C_{t} \right)}\right) W_{o}^{(h_{t-1})}\end{matrix}\right]",
     ),
 ]
 
