@@ -34,6 +34,7 @@ __all__ = [
     "BiasGrad",
     "Outer",
     "PullBack",
+    "PullTerm",
     "adjoint_name",
     "backward",
     "state_jacobian",
@@ -60,15 +61,26 @@ class Assign:
 
 
 @dataclass(frozen=True)
-class PullBack:
-    """``buffer[name] = (M^{(operand)})ᵀ buffer[source]``: the adjoint through an affine map, the
-    Wᵀ of (∂S_t/∂S_{t-1})ᵀ = Wᵀ diag(σ'(a_t)) in eq. (5)-(7)."""
+class PullTerm:
+    """One term ``(M^{(operand)})ᵀ buffer[source]`` of a :class:`PullBack` (eq. (5)-(7)):
+    ``weight`` multiplies the stacked ``operands`` and ``index`` picks the operand's block."""
 
-    name: str
     weight: str
     operands: tuple[str, ...]
     index: int
     source: str
+
+
+@dataclass(frozen=True)
+class PullBack:
+    """``buffer[name] = Σ_j (M_j^{(operand)})ᵀ buffer[source_j]``: the adjoint of ``operand``
+    through the affine maps of one stage, the Wᵀ of (∂S_t/∂S_{t-1})ᵀ = Wᵀ diag(σ'(a_t)) in
+    eq. (5)-(7).  The terms share one operand, so a kernel computes them as one matmul of the
+    stacked adjoints with the stacked weight blocks."""
+
+    name: str
+    operand: str
+    terms: tuple[PullTerm, ...]
 
 
 @dataclass(frozen=True)
@@ -147,7 +159,18 @@ def backward(graph: Graph) -> Backward:
         out: sp.Symbol(seed) for out, seed in zip(graph.outputs, seeds, strict=True)
     }
     ops: list[Op] = []
+    pending: dict[str, list[PullTerm]] = {}  # pullbacks of the current run of affine steps
+
+    def flush() -> None:
+        for operand, terms in pending.items():
+            name = f"{adjoint_name(operand)}__pull{len(ops)}"
+            ops.append(PullBack(name, operand, tuple(terms)))
+            adjoints[operand] = adjoints.get(operand, sp.S.Zero) + sp.Symbol(name)
+        pending.clear()
+
     for step in reversed(graph.steps):
+        if isinstance(step, Elementwise) or step.out in pending:
+            flush()
         bar = adjoints.pop(step.out, sp.S.Zero)
         if bar == 0:
             continue
@@ -161,11 +184,10 @@ def backward(graph: Graph) -> Backward:
         for weight, operands in step.terms:
             ops.append(Outer(weight, name, operands))
             for index, operand in enumerate(operands):
-                pulled = f"{name}__{weight}__{operand}"
-                ops.append(PullBack(pulled, weight, operands, index, name))
-                adjoints[operand] = adjoints.get(operand, sp.S.Zero) + sp.Symbol(pulled)
+                pending.setdefault(operand, []).append(PullTerm(weight, operands, index, name))
         if step.bias is not None:
             ops.append(BiasGrad(step.bias, name))
+    flush()
     for name in graph.input_names:
         ops.append(Assign(adjoint_name(name), name, _simplest(adjoints.get(name, sp.S.Zero))))
     return Backward(graph, seeds, tuple(ops))

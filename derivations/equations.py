@@ -178,9 +178,10 @@ def _rnn_equations() -> list[Equation]:
 
     def pulled(ops: tuple, operand: str, source: dict) -> list[sp.MatrixExpr]:
         return [
-            MatMul(Transpose(_matrix(op.weight, *shapes[op.weight])), source[op.source])
+            MatMul(Transpose(_matrix(term.weight, *shapes[term.weight])), source[term.source])
             for op in ops
-            if isinstance(op, PullBack) and op.operands[op.index] == operand
+            if isinstance(op, PullBack) and op.operand == operand
+            for term in op.terms
         ]
 
     delta_t = _eq(

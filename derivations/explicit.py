@@ -121,8 +121,12 @@ def run_backward(
         if isinstance(op, Assign):
             buffers[op.name] = _entrywise(op.expr, buffers, values[op.node].rows)
         elif isinstance(op, PullBack):
-            block = _block(params, values, op.weight, op.operands, op.index)
-            buffers[op.name] = block.T * buffers[op.source]
+            pulled = [
+                _block(params, values, term.weight, term.operands, term.index).T
+                * buffers[term.source]
+                for term in op.terms
+            ]
+            buffers[op.name] = sum(pulled[1:], pulled[0])
         elif isinstance(op, Outer):
             update = buffers[op.source] * _stack(values, op.operands).T
             grads[op.weight] = grads.get(op.weight, sp.zeros(*update.shape)) + update
