@@ -1,0 +1,96 @@
+"""One validation helper for every public function of :mod:`numeric` (inputs of eq. (1)-(13)).
+
+Arrays are checked against symbolic shapes such as ``("T", "B", "m")``: the first array that
+uses a size name binds it, later arrays must agree.  Every failure is a ValueError that names
+the argument, what it got and what was expected — never a NumPy traceback from inside a kernel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Sizes", "check_array", "check_params"]
+
+
+class Sizes(dict):
+    """Sizes bound so far (``{"T": 5, "B": 2, "n": 4, ...}``) while checking one call."""
+
+    def describe(self, spec: tuple[str, ...]) -> str:
+        dims = ", ".join(str(self.get(d, d)) if d in self else d for d in spec)
+        names = ", ".join(spec)
+        return f"({names})" if dims == names else f"({names}) = ({dims})"
+
+
+def check_array(
+    name: str, value: Any, spec: tuple[str, ...], sizes: Sizes, *, allow_complex: bool = False
+) -> np.ndarray:
+    """``value`` as a float64 (or complex128 / mpmath object) array of shape ``spec``."""
+    if isinstance(value, str | bytes) or value is None:
+        raise ValueError(
+            f"{name} must be a numeric array of shape {sizes.describe(spec)}, "
+            f"got {type(value).__name__}"
+        )
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:  # ragged nested lists
+        raise ValueError(
+            f"{name} must be a numeric array of shape {sizes.describe(spec)}: {error}"
+        ) from None
+    kind = array.dtype.kind
+    if kind == "O" and allow_complex:
+        pass  # mpmath numbers for the high-precision path
+    elif kind == "c" and allow_complex:
+        array = array.astype(np.complex128)
+    elif kind in "iuf":
+        array = array.astype(np.float64)
+    else:
+        raise ValueError(
+            f"{name} must be a numeric array of shape {sizes.describe(spec)}, "
+            f"got dtype {array.dtype}"
+        )
+    if array.ndim != len(spec):
+        raise ValueError(f"{name} must have shape {sizes.describe(spec)}, got shape {array.shape}")
+    for dim, actual in zip(spec, array.shape, strict=True):
+        if dim in sizes and sizes[dim] != actual:
+            raise ValueError(
+                f"{name} must have shape {sizes.describe(spec)}, got shape {array.shape}"
+            )
+        if actual == 0:
+            raise ValueError(
+                f"{name} must have shape {sizes.describe(spec)} with {dim} >= 1, "
+                f"got shape {array.shape}"
+            )
+        sizes.setdefault(dim, actual)
+    if kind != "O" and not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite, got NaN or inf")
+    return array
+
+
+def check_params(
+    params: Any,
+    expected: Mapping[str, tuple[str, ...]],
+    sizes: Sizes,
+    *,
+    allow_complex: bool = False,
+) -> dict[str, np.ndarray]:
+    """Every expected parameter present, no other, each of its expected shape."""
+    if not isinstance(params, Mapping):
+        raise ValueError(
+            f"params must be a dict with keys {sorted(expected)}, got {type(params).__name__}"
+        )
+    missing = sorted(set(expected) - set(params))
+    extra = sorted(set(params) - set(expected))
+    if missing or extra:
+        detail = "; ".join(
+            part
+            for part in (missing and f"missing {missing}", extra and f"unknown {extra}")
+            if part
+        )
+        raise ValueError(f"params must have keys {sorted(expected)}: {detail}")
+    return {
+        key: check_array(f"params[{key!r}]", params[key], spec, sizes, allow_complex=allow_complex)
+        for key, spec in expected.items()
+    }
