@@ -26,7 +26,7 @@ from derivations.graph import Affine, Elementwise, Graph
 
 from ._kernels import Kernel
 
-__all__ = ["Plan", "Trace", "plan"]
+__all__ = ["Backprop", "Plan", "Trace", "plan"]
 
 Arrays = dict[str, np.ndarray]
 
@@ -39,6 +39,21 @@ class _AffineStage:
 @dataclass(frozen=True)
 class _PullStage:
     op: PullBack
+
+
+@dataclass(frozen=True)
+class Backprop:
+    """What the backward pass returns.
+
+    ``grads``: parameter gradients summed over time; ``adjoints``: adjoints of the initial
+    state (and of wanted sequence inputs, (T, B, size)); ``nodes``: the adjoint of every affine
+    node and of every output as it leaves each step, (T, B, size) — δ_t and ā_t of eq. (5);
+    ``contributions``: each step's share of each parameter gradient, (T, ...), when asked."""
+
+    grads: dict[str, np.ndarray]
+    adjoints: dict[str, np.ndarray]
+    nodes: dict[str, np.ndarray]
+    contributions: dict[str, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -149,9 +164,15 @@ class Plan:
         params: Mapping[str, np.ndarray],
         sequence: Mapping[str, np.ndarray],
         initial: Mapping[str, np.ndarray],
+        offsets: Mapping[tuple[str, int], np.ndarray] | None = None,
     ) -> Trace:
         """Run the cell over t = 1..T; ``sequence`` holds (T, B, size) inputs, ``initial`` the
-        (B, size) previous state of step 1."""
+        (B, size) previous state of step 1.  ``offsets[(node, t)]`` is added to an affine node as
+        soon as step t (0-based) computes it, and to an output (the new state) as it leaves
+        step t: the derivative of the loss in that offset is the node's adjoint (ā_t, or the
+        seed δ_t of the backward program) at that step, which the BPTT-aware checks compare
+        step by step."""
+        offsets = offsets or {}
         first = next(iter(sequence.values())) if sequence else next(iter(initial.values()))
         T, B = first.shape[0], first.shape[-2]
         dtype = np.result_type(*params.values(), *sequence.values(), *initial.values())
@@ -203,12 +224,20 @@ class Plan:
                         stop = start + sizes[out]
                         step_values[out] = step_values[out] + product[:, start:stop]
                         start = stop
+                self._offset(step_values, [step.out for step in stage.steps], t, offsets)
+            self._offset(step_values, self.graph.outputs, t, offsets)
             for name, value in step_values.items():
                 if name not in values:
                     values[name] = np.empty((T, *np.shape(value)), np.result_type(dtype, value))
                 values[name][t] = value
             state = {prev: step_values[new] for new, prev in self.graph.state}
         return Trace(values, sizes, state)
+
+    @staticmethod
+    def _offset(values: Arrays, names, t: int, offsets: Mapping) -> None:
+        for name in names:
+            if (name, t) in offsets:
+                values[name] = values[name] + offsets[(name, t)]
 
     # ---- backward ---------------------------------------------------------------------------
     def backward(
@@ -221,9 +250,8 @@ class Plan:
     ) -> tuple[Arrays, Arrays, Arrays]:
         """Run the derived backward program at every step, last step first.
 
-        ``cotangents`` maps outputs to their direct adjoints ∂L/∂out_t, (T, B, size).  Returns
-        (parameter gradients, adjoints of the initial state and of the ``wanted`` sequence
-        inputs, per-step parameter contributions when ``per_step``)."""
+        ``cotangents`` maps outputs to their direct adjoints ∂L/∂out_t, (T, B, size); the
+        adjoints of the sequence inputs named in ``wanted`` are returned too."""
         values, sizes = trace.values, trace.sizes
         T = next(iter(values.values())).shape[0]
         wanted_names = frozenset(
@@ -258,7 +286,7 @@ class Plan:
                     sources = [buffers[term.source] for term in stage.op.terms]
                     stacked = sources[0] if len(sources) == 1 else np.concatenate(sources, axis=-1)
                     buffers[stage.op.name] = stacked @ pulls[id(stage)]
-            for out in affine_outs:
+            for out in (*affine_outs, *self.graph.outputs):
                 name = adjoint_name(out)
                 if name in buffers:
                     if name not in affine_adjoints:
@@ -278,7 +306,8 @@ class Plan:
                     contributions[op.bias] = affine_adjoints[op.source].sum(axis=1)
         adjoints = {prev: carry[prev] for prev in self.state_in}
         adjoints |= {name.removeprefix("bar_"): v for name, v in sequence_adjoints.items()}
-        return grads, adjoints, contributions
+        nodes = {name.removeprefix("bar_"): v for name, v in affine_adjoints.items()}
+        return Backprop(grads, adjoints, nodes, contributions)
 
     def _parameter_gradients(
         self, values: Arrays, affine_adjoints: Arrays, per_step: bool

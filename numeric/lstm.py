@@ -69,8 +69,8 @@ def forward(params: dict, xs: Any, h0: Any, c0: Any) -> tuple[np.ndarray, np.nda
 
 def _vjp(p: dict, trace: Trace, dH: np.ndarray, dC: np.ndarray | None, per_step: bool = False):
     cotangents = {"h": dH} if dC is None else {"h": dH, "C": dC}
-    grads, adjoints, steps = plan(lstm_cell()).backward(p, trace, cotangents, per_step=per_step)
-    return {**grads, "h0": adjoints["h_prev"], "c0": adjoints["C_prev"]}, steps
+    back = plan(lstm_cell()).backward(p, trace, cotangents, per_step=per_step)
+    return {**back.grads, "h0": back.adjoints["h_prev"], "c0": back.adjoints["C_prev"]}, back
 
 
 def vjp(params: dict, xs: Any, h0: Any, c0: Any, dH: Any, dC: Any = None) -> dict[str, np.ndarray]:

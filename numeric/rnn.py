@@ -106,13 +106,12 @@ def _value_and_grad(
     readout, (T, B) = _readout(p, trace.values["S"], y, loss)
     L = readout.values["ell"].sum()
     ones = np.ones_like(readout.values["ell"])
-    read_grads, read_adjoints, read_steps = plan(rnn_readout(loss)).backward(
-        p, readout, {"ell": ones}, wanted=("S",), per_step=False
-    )
-    direct = read_adjoints["S"].reshape(T, B, -1)  # ∂L_t/∂S_t
-    grads, adjoints, steps = cell.backward(p, trace, {"S": direct}, per_step=per_step)
-    out = {"W": grads["W"], "U": grads["U"], "V": read_grads["V"], "s0": adjoints["S_prev"]}
-    return L, out, steps, direct
+    read = plan(rnn_readout(loss)).backward(p, readout, {"ell": ones}, wanted=("S",))
+    direct = read.adjoints["S"].reshape(T, B, -1)  # ∂L_t/∂S_t
+    back = cell.backward(p, trace, {"S": direct}, per_step=per_step)
+    grads = {"W": back.grads["W"], "U": back.grads["U"], "V": read.grads["V"]}
+    grads["s0"] = back.adjoints["S_prev"]
+    return L, grads, back
 
 
 def value_and_grad(
@@ -122,7 +121,7 @@ def value_and_grad(
     _choice("loss", loss, LOSSES)
     _choice("activation", activation, ACTIVATIONS)
     p, x, s, y, batched = _inputs(params, xs, s0, ys)
-    L, grads, _, _ = _value_and_grad(p, x, s, y, loss, activation)
+    L, grads, _ = _value_and_grad(p, x, s, y, loss, activation)
     if not batched:
         grads["s0"] = grads["s0"][0]
     return float(L), grads
