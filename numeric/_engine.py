@@ -175,7 +175,10 @@ class Plan:
         offsets = offsets or {}
         first = next(iter(sequence.values())) if sequence else next(iter(initial.values()))
         T, B = first.shape[0], first.shape[-2]
-        dtype = np.result_type(*params.values(), *sequence.values(), *initial.values())
+        offsets = offsets or {}
+        dtype = np.result_type(
+            *params.values(), *sequence.values(), *initial.values(), *offsets.values()
+        )
         sizes = self.sizes(params, {k: v.shape[-1] for k, v in {**sequence, **initial}.items()})
         # input projections for every step at once; recurrent weights stacked per operand
         pre: Arrays = {}
@@ -308,6 +311,24 @@ class Plan:
         adjoints |= {name.removeprefix("bar_"): v for name, v in sequence_adjoints.items()}
         nodes = {name.removeprefix("bar_"): v for name, v in affine_adjoints.items()}
         return Backprop(grads, adjoints, nodes, contributions)
+
+    def references(self, trace: Trace) -> tuple[dict[str, tuple[str, np.ndarray]], dict[str, str]]:
+        """For each weight, its affine node and stacked operand values (T, B, cols); for each
+        bias, its affine node: how a step's share of a parameter gradient follows from ā_t."""
+        outer = {
+            op.weight: (
+                op.source.removeprefix("bar_"),
+                np.concatenate([trace.values[o] for o in operands], axis=-1),
+            )
+            for operands, ops in self.weights_by_operands.items()
+            for op in ops
+        }
+        bias = {
+            op.bias: op.source.removeprefix("bar_")
+            for op in self.program.ops
+            if isinstance(op, BiasGrad)
+        }
+        return outer, bias
 
     def _parameter_gradients(
         self, values: Arrays, affine_adjoints: Arrays, per_step: bool

@@ -29,8 +29,9 @@ from derivations.lstm import GATES, lstm_cell
 from . import _jacobian
 from ._engine import Trace, plan
 from ._validation import Sizes, check_array, check_params
+from .checks import Problem
 
-__all__ = ["PARAMETERS", "forward", "state_jacobians", "vjp"]
+__all__ = ["PARAMETERS", "forward", "problem", "state_jacobians", "vjp"]
 
 #: Parameter names and shapes, in the article's order.
 PARAMETERS: dict[str, tuple[str, ...]] = {
@@ -93,3 +94,42 @@ def state_jacobians(params: dict, xs: Any, h0: Any, c0: Any) -> np.ndarray:
     p, x, h, c, batched, _ = _inputs(params, xs, h0, c0)
     J = _jacobian.state_jacobians(lstm_cell(), p, _run(p, x, h, c))
     return J if batched else J[:, 0]
+
+
+def problem(params: dict, xs: Any, h0: Any, c0: Any, dH: Any, dC: Any = None) -> Problem:
+    """L = Σ dH·H (+ Σ dC·C) at this point as a :class:`numeric.checks.Problem`: every W_g,
+    b_g and h0, c0 (batched, (B, n)) with the derived VJP and per-step adjoints (eq. (8)-(13))."""
+    p, x, h, c, batched, sizes = _inputs(params, xs, h0, c0)
+    spec = ("T", "B", "n") if batched else ("T", "n")
+    gH = check_array("dH", dH, spec, sizes)
+    gC = np.zeros_like(gH) if dC is None else check_array("dC", dC, spec, sizes)
+    if not batched:
+        gH, gC = gH[:, None, :], gC[:, None, :]
+
+    def loss_of(arrays, offsets=None):
+        weights = {k: arrays[k] for k in PARAMETERS}
+        trace = plan(lstm_cell()).forward(
+            weights, {"x": x}, {"h_prev": arrays["h0"], "C_prev": arrays["c0"]}, offsets
+        )
+        return (gH * trace.values["h"]).sum() + (gC * trace.values["C"]).sum()
+
+    def gradient_of(arrays):
+        weights = {k: arrays[k] for k in PARAMETERS}
+        return _vjp(weights, _run(weights, x, arrays["h0"], arrays["c0"]), gH, gC)[0]
+
+    point = {**p, "h0": h, "c0": c}
+    trace = _run(p, x, h, c)
+    gradient, back = _vjp(p, trace, gH, gC, per_step=True)
+    outer, bias = plan(lstm_cell()).references(trace)
+    return Problem(
+        "lstm",
+        point,
+        loss_of,
+        gradient,
+        gradient_of,
+        lambda offsets: loss_of(point, offsets),
+        back.nodes,
+        back.contributions,
+        outer,
+        bias,
+    )

@@ -28,8 +28,9 @@ from derivations.rnn import ACTIVATIONS, LOSSES, rnn_cell, rnn_readout
 from . import _jacobian
 from ._engine import Trace, plan
 from ._validation import Sizes, check_array, check_params
+from .checks import Problem
 
-__all__ = ["forward", "loss_value", "state_jacobians", "value_and_grad"]
+__all__ = ["forward", "loss_value", "problem", "state_jacobians", "value_and_grad"]
 
 _PARAMS = {"W": ("n", "n"), "U": ("n", "m"), "V": ("k", "n")}
 
@@ -145,3 +146,40 @@ def state_jacobians(params: dict, xs: Any, s0: Any, activation: str = "sigmoid")
     p, x, s, _, batched = _inputs(params, xs, s0, with_readout=False)
     J = _jacobian.state_jacobians(rnn_cell(activation), p, _run(p, x, s, activation))
     return J if batched else J[:, 0]
+
+
+def problem(
+    params: dict, xs: Any, ys: Any, s0: Any, loss: str = "bce", activation: str = "sigmoid"
+) -> Problem:
+    """The loss (3) at this point as a :class:`numeric.checks.Problem`: the arrays W, U, V, s0
+    (s0 batched, (B, n)) with the derived gradient and per-step adjoints of eq. (5)-(6)."""
+    _choice("loss", loss, LOSSES)
+    _choice("activation", activation, ACTIVATIONS)
+    p, x, s, y, _ = _inputs(params, xs, s0, ys)
+
+    def loss_of(arrays, offsets=None):
+        weights = {k: arrays[k] for k in _PARAMS}
+        trace = plan(rnn_cell(activation)).forward(
+            weights, {"X": x}, {"S_prev": arrays["s0"]}, offsets
+        )
+        return _readout(weights, trace.values["S"], y, loss)[0].values["ell"].sum()
+
+    def gradient_of(arrays):
+        weights = {k: arrays[k] for k in _PARAMS}
+        return _value_and_grad(weights, x, arrays["s0"], y, loss, activation)[1]
+
+    point = {**p, "s0": s}
+    _, gradient, back = _value_and_grad(p, x, s, y, loss, activation, per_step=True)
+    outer, bias = plan(rnn_cell(activation)).references(_run(p, x, s, activation))
+    return Problem(
+        f"rnn[{activation}, {loss}]",
+        point,
+        loss_of,
+        gradient,
+        gradient_of,
+        lambda offsets: loss_of(point, offsets),
+        back.nodes,
+        back.contributions,
+        outer,
+        bias,
+    )
