@@ -1,5 +1,16 @@
 """Array functions generated from :mod:`derivations` (NumPy + mpmath).
 
-Placeholder for issue #3: the RNN of eq. (1)-(3) and the LSTM of eq. (8)-(13) as compiled
-NumPy kernels, the BPTT time loop, finite differences, complex step and mpmath checks.
+* :mod:`numeric.rnn` — the RNN of eq. (1)-(3): ``forward``, ``value_and_grad``,
+  ``state_jacobians``, ``problem``;
+* :mod:`numeric.lstm` — the LSTM of eq. (8)-(13): ``forward``, ``vjp``, ``state_jacobians``,
+  ``problem``;
+* :mod:`numeric.checks` — gradient checks against complex step, central differences, a random
+  direction, the Taylor remainder, mpmath, and step by step through time.
+
+No derivative is written here: kernels are lambdified from the derived SymPy expressions and
+the time loop interprets the derived backward program.
 """
+
+from . import checks, lstm, rnn
+
+__all__ = ["checks", "lstm", "rnn"]

@@ -36,6 +36,8 @@ def _mp_sigmoid(x: mpmath.mpf) -> mpmath.mpf:
     return 1 / (1 + mpmath.exp(-x))
 
 
+_to_mpf = np.vectorize(mpmath.mpf, otypes=[object])
+
 _NUMPY_MODULES = [{"sigma": sigmoid, "delta": sigmoid}, "numpy"]
 _MPMATH_MODULES = [{"sigma": _mp_sigmoid, "delta": _mp_sigmoid}, "mpmath"]
 
@@ -80,6 +82,8 @@ class Kernel:
         arrays = [values[name] for name in self.inputs]
         high_precision = any(np.asarray(a).dtype == object for a in arrays)
         function = self.mpmath if high_precision else self.numpy
+        if high_precision:  # a float left among mpf numbers would round (1 - y) to float64
+            arrays = [a if np.asarray(a).dtype == object else _to_mpf(a) for a in arrays]
         with np.errstate(under="ignore"):  # underflow to 0 is the right answer for σ(-1e4)
             results = function(*arrays)
         shape = np.broadcast_shapes(*(np.shape(a) for a in arrays)) if arrays else ()

@@ -7,12 +7,14 @@ the argument, what it got and what was expected — never a NumPy traceback from
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
+import mpmath
 import numpy as np
 
-__all__ = ["Sizes", "check_array", "check_params"]
+__all__ = ["Sizes", "check_array", "check_choice", "check_params", "is_batched"]
 
 
 class Sizes(dict):
@@ -40,8 +42,15 @@ def check_array(
             f"{name} must be a numeric array of shape {sizes.describe(spec)}: {error}"
         ) from None
     kind = array.dtype.kind
-    if kind == "O" and allow_complex:
-        pass  # mpmath numbers for the high-precision path
+    if kind == "O" and allow_complex:  # mpmath numbers for the high-precision path
+        for entry in array.flat:
+            if not isinstance(entry, numbers.Real | mpmath.mpf):
+                raise ValueError(
+                    f"{name} must be a numeric array of shape "
+                    f"{sizes.describe(spec)}, got a {type(entry).__name__} entry"
+                )
+            if not mpmath.isfinite(entry):
+                raise ValueError(f"{name} must be finite, got NaN or inf")
     elif kind == "c" and allow_complex:
         array = array.astype(np.complex128)
     elif kind in "iuf":
@@ -75,14 +84,17 @@ def check_params(
     sizes: Sizes,
     *,
     allow_complex: bool = False,
+    optional: Mapping[str, tuple[str, ...]] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Every expected parameter present, no other, each of its expected shape."""
+    """Every expected parameter present, no other but the ``optional`` ones (checked too when
+    given), each of its expected shape."""
+    optional = optional or {}
     if not isinstance(params, Mapping):
         raise ValueError(
             f"params must be a dict with keys {sorted(expected)}, got {type(params).__name__}"
         )
-    missing = sorted(set(expected) - set(params))
-    extra = sorted(set(params) - set(expected))
+    missing = sorted(set(expected) - set(params), key=str)
+    extra = sorted(set(params) - set(expected) - set(optional), key=str)
     if missing or extra:
         detail = "; ".join(
             part
@@ -90,7 +102,26 @@ def check_params(
             if part
         )
         raise ValueError(f"params must have keys {sorted(expected)}: {detail}")
+    present = {**expected, **{k: v for k, v in optional.items() if k in params}}
     return {
         key: check_array(f"params[{key!r}]", params[key], spec, sizes, allow_complex=allow_complex)
-        for key, spec in expected.items()
+        for key, spec in present.items()
     }
+
+
+def is_batched(name: str, value: Any, shapes: tuple[str, str]) -> bool:
+    """Whether ``value`` has a batch axis: anything but the unbatched ``shapes[1]``'s number of
+    dimensions is taken as batched (``shapes[0]``) and its shape is checked as such."""
+    try:
+        return np.ndim(value) != shapes[1].count(",") + 1
+    except ValueError:  # ragged nested lists
+        raise ValueError(
+            f"{name} must be a numeric array of shape {shapes[0]} or "
+            f"{shapes[1]}, got ragged nested sequences"
+        ) from None
+
+
+def check_choice(name: str, value: Any, options: Mapping) -> None:
+    """``value`` is one of the names in ``options``."""
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}")

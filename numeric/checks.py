@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 EPS = float(np.finfo(np.float64).eps)
+_to_mpf = np.vectorize(mpmath.mpf, otypes=[object])
 Arrays = Mapping[str, np.ndarray]
 
 
@@ -150,20 +151,28 @@ def _moved(point: Arrays, name: str, index: tuple[int, ...], delta: Any, dtype=N
     return moved
 
 
+def _truncation(h: float, loss: float) -> float:
+    """Bound on the O(h²) error of a complex step (h² times a third derivative, taken as at
+    most 1e3 max(1, |L|)): 1e-57 for h = 1e-30, so it matters only where the whole gradient of
+    a parameter is that small."""
+    return 1e3 * h * h * max(1.0, loss)
+
+
 def complex_step(
     problem: Problem, gradient: Arrays | None = None, h: float = 1e-30, rtol: float = 1e-12
 ) -> Report:
     """Each gradient entry against Im L(θ + i h e_k)/h: no subtraction, so exact to rounding;
     tolerance ``rtol`` × the largest reference entry of that parameter."""
     gradient = problem.gradient if gradient is None else gradient
+    value_at = abs(complex(problem.loss(problem.point)))
     rows = []
     for name, value in problem.point.items():
         reference = np.empty(value.shape)
         for index in np.ndindex(value.shape):
             moved = _moved(problem.point, name, index, 1j * h, np.complex128)
             reference[index] = np.imag(problem.loss(moved)) / h
-        tol = rtol * max(np.abs(reference).max(), np.finfo(float).tiny)
-        why = f"complex step is exact to rounding: {rtol:g} × max |∂L/∂{name}|"
+        tol = rtol * np.abs(reference).max() + _truncation(h, value_at)
+        why = f"complex step, exact to rounding: {rtol:g} × max |∂L/∂{name}| + O(h²) truncation"
         rows += [
             Comparison(
                 "complex-step",
@@ -236,44 +245,62 @@ def direction(
     reference = float(np.imag(problem.loss(moved)) / h)
     terms = [np.asarray(gradient[k]) * d[k] for k in problem.point]
     analytic = float(sum(t.sum() for t in terms))
-    tol = rtol * max(sum(float(np.abs(t).sum()) for t in terms), np.finfo(float).tiny)
-    why = f"complex step along d (seed {seed}): {rtol:g} × Σ|g_i d_i|"
+    value_at = abs(complex(problem.loss(problem.point)))
+    tol = rtol * sum(float(np.abs(t).sum()) for t in terms) + _truncation(h, value_at)
+    why = f"complex step along d (seed {seed}): {rtol:g} × Σ|g_i d_i| + O(h²) truncation"
     return Report(
         "direction", (Comparison("direction", "all", None, None, analytic, reference, tol, why),)
     )
 
 
 def taylor(
-    problem: Problem, gradient: Arrays | None = None, seed: int = 0, min_rate: float = 1.8
+    problem: Problem,
+    gradient: Arrays | None = None,
+    seed: int = 0,
+    min_rate: float = 1.8,
+    dps: int = 30,
 ) -> Report:
-    """The remainder r(h) = |L(θ+hd) − L(θ) − h⟨g,d⟩| for h = 2^-1 … 2^-30 (scaled by 1/|d|):
-    it falls at rate 2 when g is right and at rate 1 when not.  Rates are read where r is
-    well above rounding; the smallest must reach ``min_rate``."""
+    """The remainder r(h) = |L(θ+hd) − L(θ) − h⟨g,d⟩| for h = 2^-2 … 2^-40 (scaled by 1/|d|):
+    it falls at rate 2 when g is right and at rate 1 when it is not.  No step to choose: the
+    loss is evaluated in mpmath at ``dps`` digits, so rounding stays far below r, and the rate
+    is the median of the last five halvings above 10^{-(dps-5)} |L| — where a wrong gradient's
+    linear term has taken over."""
     gradient = problem.gradient if gradient is None else gradient
     d = _direction(problem, seed)
-    norm = math.sqrt(sum(float((v**2).sum()) for v in d.values()))
-    slope = sum(float((np.asarray(gradient[k]) * d[k]).sum()) for k in problem.point)
-    L0 = float(problem.loss(problem.point))
-    hs = [2.0**-k / norm for k in range(1, 31)]
-    residuals = [
-        abs(
-            float(problem.loss({k: v + h * d[k] for k, v in problem.point.items()}))
-            - L0
-            - h * slope
+    with mpmath.workdps(dps):
+        point = {k: _to_mpf(v) for k, v in problem.point.items()}
+        norm = mpmath.sqrt(sum(mpmath.mpf(float((v**2).sum())) for v in d.values()))
+        slope = sum(
+            mpmath.mpf(float(x)) * mpmath.mpf(float(y))
+            for k in problem.point
+            for x, y in zip(np.ravel(gradient[k]), np.ravel(d[k]), strict=True)
         )
-        for h in hs
-    ]
-    floor = 1e3 * EPS * max(1.0, abs(L0))
-    rates = [
-        math.log2(a / b)
-        for a, b in zip(residuals, residuals[1:], strict=False)
-        if a > floor and b > floor
-    ]
-    rate = min(rates) if len(rates) >= 3 else float("nan")
-    why = f"remainder rate over {len(rates)} halvings of h above rounding (≥ 3, ≥ {min_rate})"
-    ok_rate = rate if rate == rate else 0.0
+        L0 = problem.loss(point)
+        residuals = []
+        for k in range(2, 41):
+            h = mpmath.mpf(2) ** -k / norm
+            moved = {name: v + h * _to_mpf(d[name]) for name, v in point.items()}
+            residuals.append(abs(problem.loss(moved) - L0 - h * slope))
+        floor = mpmath.mpf(10) ** -(dps - 5) * max(1, abs(L0))
+        rates = [
+            float(mpmath.log(a / b, 2))
+            for a, b in zip(residuals, residuals[1:], strict=False)
+            if a > floor and b > floor
+        ]
+    if len(rates) >= 3:
+        rate = float(np.median(rates[-5:]))
+        why = (
+            f"median remainder rate of the last {min(len(rates), 5)} of {len(rates)} "
+            f"halvings above rounding (mpmath, {dps} digits; ≥ {min_rate})"
+        )
+    elif all(r <= floor for r in residuals):  # L is linear along d: g·d predicts it exactly
+        rate = 2.0
+        why = f"the remainder is 0 to {dps} digits at every h: the first-order term is exact"
+    else:
+        rate = 0.0
+        why = f"only {len(rates)} halvings above rounding: too few to read a rate"
     return Report(
-        "taylor", (Comparison("taylor", "all", None, None, ok_rate, 2.0, 2.0 - min_rate, why),)
+        "taylor", (Comparison("taylor", "all", None, None, rate, 2.0, 2.0 - min_rate, why),)
     )
 
 
@@ -281,12 +308,13 @@ def high_precision(
     problem: Problem, gradient: Arrays | None = None, dps: int = 50, rtol: float | None = None
 ) -> Report:
     """The derived gradient evaluated in mpmath at ``dps`` digits (the same expressions, through
-    mpmath) against ``mpmath.diff`` of the loss, entry by entry; tolerance 10^{-(dps-10)} × the
-    parameter's largest entry unless ``rtol`` is given."""
+    mpmath) against ``mpmath.diff`` of the loss, entry by entry; tolerance 10^{-(dps-10)} (or
+    ``rtol``) × the parameter's largest entry, plus the working precision 10^{-dps} × max(1, |L|)
+    for a gradient that is 0 up to rounding."""
     rtol = 10.0 ** -(dps - 10) if rtol is None else rtol
     rows = []
     with mpmath.workdps(dps):
-        point = {k: np.vectorize(mpmath.mpf, otypes=[object])(v) for k, v in problem.point.items()}
+        point = {k: _to_mpf(v) for k, v in problem.point.items()}
         derived = (
             problem.gradient_of(point)
             if gradient is None
@@ -301,8 +329,8 @@ def high_precision(
 
                 reference[index] = mpmath.diff(along, 0)
             scale = max(abs(r) for r in reference.flat)
-            tol = rtol * max(scale, mpmath.mpf(10) ** -(2 * dps))
-            why = f"mpmath at {dps} digits: {rtol:.0e} × max |∂L/∂{name}|"
+            tol = rtol * scale + mpmath.mpf(10) ** -dps * max(1, abs(problem.loss(point)))
+            why = f"mpmath at {dps} digits: {rtol:.0e} × max |∂L/∂{name}| + 1e-{dps} max(1, |L|)"
             for index in np.ndindex(value.shape):
                 analytic, ref = derived[name][index], reference[index]
                 rows.append(
@@ -345,6 +373,7 @@ def per_step(
     tolerance ``rtol`` × that step's own largest reference value."""
     nodes = problem.nodes if nodes is None else nodes
     contributions = problem.contributions if contributions is None else contributions
+    value_at = abs(complex(problem.loss(problem.point)))
     rows = []
     references: dict[str, np.ndarray] = {}
     for node, adjoint in problem.nodes.items():
@@ -356,8 +385,8 @@ def per_step(
                 reference[(t, *index)] = np.imag(problem.loss_with_offsets({(node, t): offset})) / h
         references[node] = reference
         for t in range(adjoint.shape[0]):
-            tol = rtol * max(np.abs(reference[t]).max(), np.finfo(float).tiny)
-            why = f"complex step in an offset at t={t + 1}: {rtol:g} × that step's max |∂L/∂{node}|"
+            tol = rtol * np.abs(reference[t]).max() + _truncation(h, value_at)
+            why = f"complex step at t={t + 1}: {rtol:g} × that step's max |∂L/∂{node}| + O(h²)"
             rows += [
                 Comparison(
                     "per-step",
@@ -378,7 +407,7 @@ def per_step(
     shares |= {b: references[node].sum(axis=1) for b, node in problem.bias.items()}
     for name, share in shares.items():
         for t in range(share.shape[0]):
-            tol = rtol * max(np.abs(share[t]).max(), np.finfo(float).tiny)
+            tol = rtol * np.abs(share[t]).max() + _truncation(h, value_at)
             why = f"step t={t + 1}'s share of ∂L/∂{name}: {rtol:g} × its own max"
             rows += [
                 Comparison(

@@ -28,7 +28,7 @@ from derivations.lstm import GATES, lstm_cell
 
 from . import _jacobian
 from ._engine import Trace, plan
-from ._validation import Sizes, check_array, check_params
+from ._validation import Sizes, check_array, check_params, is_batched
 from .checks import Problem
 
 __all__ = ["PARAMETERS", "forward", "problem", "state_jacobians", "vjp"]
@@ -42,7 +42,7 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
 
 def _inputs(params: Any, xs: Any, h0: Any, c0: Any, *, allow_complex: bool = False):
     sizes = Sizes()
-    batched = np.ndim(xs) != 2
+    batched = is_batched("xs", xs, ("(T, B, m)", "(T, m)"))
     x = check_array(
         "xs", xs, ("T", "B", "m") if batched else ("T", "m"), sizes, allow_complex=allow_complex
     )

@@ -27,7 +27,7 @@ from derivations.rnn import ACTIVATIONS, LOSSES, rnn_cell, rnn_readout
 
 from . import _jacobian
 from ._engine import Trace, plan
-from ._validation import Sizes, check_array, check_params
+from ._validation import Sizes, check_array, check_choice, check_params, is_batched
 from .checks import Problem
 
 __all__ = ["forward", "loss_value", "problem", "state_jacobians", "value_and_grad"]
@@ -35,32 +35,34 @@ __all__ = ["forward", "loss_value", "problem", "state_jacobians", "value_and_gra
 _PARAMS = {"W": ("n", "n"), "U": ("n", "m"), "V": ("k", "n")}
 
 
-def _choice(name: str, value: str, options: dict) -> None:
-    if value not in options:
-        raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}")
+_choice = check_choice
+_NO_TARGETS = object()
 
 
 def _inputs(
     params: Any,
     xs: Any,
     s0: Any,
-    ys: Any = None,
+    ys: Any = _NO_TARGETS,
     *,
     allow_complex: bool = False,
     with_readout: bool = True,
 ):
     sizes = Sizes()
-    expected = _PARAMS if with_readout else {k: v for k, v in _PARAMS.items() if k != "V"}
-    if with_readout and isinstance(params, dict) and "V" not in params and ys is None:
-        expected = {k: v for k, v in _PARAMS.items() if k != "V"}
-    p = check_params(params, expected, sizes, allow_complex=allow_complex)
-    batched = np.ndim(xs) != 2
+    cell = {k: v for k, v in _PARAMS.items() if k != "V"}
+    if with_readout:
+        p = check_params(params, _PARAMS, sizes, allow_complex=allow_complex)
+    else:  # the state Jacobians need no readout: V may be given, and is then checked too
+        p = check_params(
+            params, cell, sizes, allow_complex=allow_complex, optional={"V": _PARAMS["V"]}
+        )
+    batched = is_batched("xs", xs, ("(T, B, m)", "(T, m)"))
     x = check_array(
         "xs", xs, ("T", "B", "m") if batched else ("T", "m"), sizes, allow_complex=allow_complex
     )
     s = check_array("s0", s0, ("B", "n") if batched else ("n",), sizes, allow_complex=allow_complex)
     y = None
-    if ys is not None:
+    if ys is not _NO_TARGETS:
         y = check_array(
             "ys", ys, ("T", "B", "k") if batched else ("T", "k"), sizes, allow_complex=allow_complex
         )
