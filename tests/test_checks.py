@@ -1,0 +1,153 @@
+"""numeric.checks: every check can fail — it rejects a gradient with one time step's share
+dropped and one with a single entry off by 1e-6 relative — and the per-step check sees the
+truncated BPTT that a global tolerance accepts."""
+
+import numpy as np
+import pytest
+import sympy as sp
+from strategies import seeded_lstm, seeded_rnn
+
+from numeric import checks, lstm, rnn
+from numeric._engine import plan
+from numeric._kernels import Kernel
+
+
+@pytest.fixture(scope="module")
+def rnn_problem():
+    case = seeded_rnn(n=3, m=2, k=2, T=4, B=2)
+    return rnn.problem(case.params, case.xs, case.ys, case.s0)
+
+
+@pytest.fixture(scope="module")
+def lstm_problem():
+    case = seeded_lstm(n=2, m=2, T=3, B=1)
+    return lstm.problem(case.params, case.xs, case.h0, case.c0, case.dH, case.dC)
+
+
+def dropped_step(problem, name, t):
+    gradient = {k: v.copy() for k, v in problem.gradient.items()}
+    gradient[name] = gradient[name] - problem.contributions[name][t]
+    contributions = {k: v.copy() for k, v in problem.contributions.items()}
+    contributions[name][t] = 0
+    return gradient, contributions
+
+
+def perturbed_entry(problem, name, index):
+    gradient = {k: v.copy() for k, v in problem.gradient.items()}
+    gradient[name][index] *= 1 + 1e-6
+    contributions = {k: v.copy() for k, v in problem.contributions.items()}
+    contributions[name][(0, *index)] *= 1 + 1e-6
+    return gradient, contributions
+
+
+def run(check, problem, gradient, contributions):
+    if check is checks.per_step:
+        return check(problem, contributions=contributions)
+    return check(problem, gradient)
+
+
+CHECKS = [
+    checks.complex_step,
+    checks.central_difference,
+    checks.direction,
+    checks.taylor,
+    checks.high_precision,
+    checks.per_step,
+]
+MUTANTS = {
+    "drop the first step": lambda p, name: dropped_step(p, name, 0),
+    "one entry off by 1e-6": lambda p, name: perturbed_entry(p, name, (0, 0)),
+}
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("mutant", MUTANTS.values(), ids=MUTANTS.keys())
+def test_each_check_passes_the_derived_rnn_gradient_and_rejects_a_mutant(
+    check, mutant, rnn_problem
+):
+    assert run(check, rnn_problem, None, None).passed
+    report = run(check, rnn_problem, *mutant(rnn_problem, "W"))
+    assert not report.passed
+    assert report.failures[0].parameter in ("W", "all")
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("mutant", MUTANTS.values(), ids=MUTANTS.keys())
+def test_each_check_passes_the_derived_lstm_vjp_and_rejects_a_mutant(check, mutant, lstm_problem):
+    assert run(check, lstm_problem, None, None).passed
+    assert not run(check, lstm_problem, *mutant(lstm_problem, "W_f")).passed
+
+
+def test_failure_names_parameter_index_and_step(rnn_problem):
+    report = checks.per_step(rnn_problem, contributions=dropped_step(rnn_problem, "U", 1)[1])
+    failure = report.worst
+    assert (failure.parameter, failure.step) == ("U", 2)
+    assert "t=2" in str(failure) and "U[" in str(failure)
+    assert failure.abs_error > failure.tolerance
+
+
+def truncated_bptt(case, k):
+    """BPTT that keeps, for each loss term L_s, only the paths through the last k steps: the
+    per-step shares of the gradient, summed over s, each from the derived backward program."""
+    from derivations.rnn import rnn_cell, rnn_readout
+
+    p, x, s0, y = case.params, case.xs, case.s0, case.ys
+    trace = rnn._run(p, x, s0, case.activation)
+    readout, (T, B) = rnn._readout(p, trace.values["S"], y, case.loss)
+    read = plan(rnn_readout(case.loss)).backward(
+        p, readout, {"ell": np.ones_like(readout.values["ell"])}, wanted=("S",)
+    )
+    direct = read.adjoints["S"].reshape(T, B, -1)
+    shares = {name: np.zeros((T, *p[name].shape)) for name in ("W", "U")}
+    for s in range(T):
+        only_s = np.zeros_like(direct)
+        only_s[s] = direct[s]
+        back = plan(rnn_cell(case.activation)).backward(p, trace, {"S": only_s}, per_step=True)
+        for name in shares:
+            kept = slice(max(0, s - k + 1), s + 1)
+            shares[name][kept] += back.contributions[name][kept]
+    return shares
+
+
+def test_per_step_check_sees_truncated_bptt_that_a_global_tolerance_accepts():
+    # tanh RNN in the vanishing regime (‖W‖₂ ≈ 0.5), T = 30; BPTT truncated to 10 steps
+    case = seeded_rnn(n=4, m=2, k=2, T=30, B=1, seed=3, activation="tanh")
+    case.params["W"] *= 0.5 / np.linalg.norm(case.params["W"], 2)
+    problem = rnn.problem(case.params, case.xs, case.ys, case.s0, case.loss, case.activation)
+    truncated = truncated_bptt(case, 10)
+    gradient = dict(problem.gradient, W=truncated["W"].sum(0), U=truncated["U"].sum(0))
+    contributions = dict(problem.contributions, **truncated)
+    assert not np.array_equal(gradient["W"], problem.gradient["W"])
+    # torch.autograd.gradcheck's comparison, allclose(rtol=1e-3, atol=1e-5), accepts it ...
+    for name in ("W", "U"):
+        assert np.allclose(gradient[name], problem.gradient[name], rtol=1e-3, atol=1e-5)
+    # ... the per-step check does not, and names the steps whose share is short
+    report = checks.per_step(problem, contributions=contributions)
+    assert not report.passed
+    assert {c.step for c in report.failures} <= set(range(1, 21))
+    # complex step, its tolerance relative to each parameter's own scale, rejects it too
+    assert not checks.complex_step(problem, gradient).passed
+
+
+def test_compiled_kernels_match_sympy_evalf():
+    from derivations.lstm import lstm_cell
+
+    rng = np.random.default_rng(0)
+    stages = plan(lstm_cell()).backward_stages(frozenset({"bar_h_prev", "bar_C_prev"}))
+    kernels = [s for s in stages if isinstance(s, Kernel)]
+    assert kernels
+    for kernel in kernels:
+        values = {name: rng.uniform(-1, 1, (1, 1)) for name in kernel.inputs}
+        got = kernel(values)
+        for name, expr in zip(kernel.outputs, kernel.exprs, strict=True):
+            exact = expr.evalf(30, subs={sp.Symbol(k): float(v[0, 0]) for k, v in values.items()})
+            assert float(got[name][0, 0]) == pytest.approx(float(exact), rel=1e-13, abs=1e-15)
+
+
+def test_plans_and_kernels_are_compiled_once():
+    from derivations.lstm import lstm_cell
+
+    assert plan(lstm_cell()) is plan(lstm_cell())
+    first = plan(lstm_cell()).backward_stages(frozenset({"bar_h_prev", "bar_C_prev"}))
+    again = plan(lstm_cell()).backward_stages(frozenset({"bar_h_prev", "bar_C_prev"}))
+    assert first is again
