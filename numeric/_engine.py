@@ -6,10 +6,17 @@ program (:func:`derivations.adjoint.backward`) at every step, in reverse — the
 recursion δ_t = ∂L_t/∂s_t + (∂s_{t+1}/∂s_t)ᵀ δ_{t+1} of eq. (5)-(6) as derived.
 
 Arrays are row-major batches: a vector node at one step is (B, size), over time (T, B, size).
-Work that does not depend on the recurrence is done for all steps at once: the projections
-of the inputs x_t (one matmul over T·B rows) and the parameter gradients (one matmul per
-group of weights that share their operands).  Each step is then a few matmuls with stacked
-weights plus the compiled elementwise kernels.
+The layout is chosen for speed, never the mathematics:
+
+* the outputs of a run of affine steps are stacked in one (B, total) buffer, so a step is one
+  matmul per recurrent operand with stacked weight blocks (the four LSTM gates at once), and
+  the backward pull-back through them is one matmul too;
+* work that does not depend on the recurrence is done for all steps at once: the projections
+  of the inputs x_t (one matmul over T·B rows) and the parameter gradients (one matmul per
+  operand of each run of affine steps);
+* consecutive elementwise steps are one compiled kernel; function values the backward program
+  needs again (tanh C_t) are computed by the forward kernel and kept, not recomputed;
+* only the nodes the backward program reads are kept over time.
 """
 
 from __future__ import annotations
@@ -21,8 +28,17 @@ from functools import cache
 import numpy as np
 import sympy as sp
 
-from derivations.adjoint import Assign, BiasGrad, Outer, PullBack, adjoint_name, backward
-from derivations.graph import Affine, Elementwise, Graph
+from derivations.adjoint import (
+    Assign,
+    BiasGrad,
+    Outer,
+    PullBack,
+    adjoint_name,
+    backward,
+    jacobian_terms,
+)
+from derivations.graph import Affine, Graph
+from derivations.matrices import Diag
 
 from ._kernels import Kernel
 
@@ -32,13 +48,36 @@ Arrays = dict[str, np.ndarray]
 
 
 @dataclass(frozen=True)
-class _AffineStage:
+class _AffineRun:
+    """Consecutive affine steps whose outputs share one stacked buffer."""
+
+    index: int
     steps: tuple[Affine, ...]
 
 
 @dataclass(frozen=True)
 class _PullStage:
     op: PullBack
+    run: int  # the affine run whose stacked adjoints it pulls back
+
+
+@dataclass(frozen=True)
+class _Alias:
+    """``buffer[name] = buffer[source]``: an adjoint that is a single earlier buffer."""
+
+    name: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What the forward pass keeps: the kept nodes at every step (T, B, size), node sizes,
+    the stacked layouts of the affine runs, and the final state."""
+
+    values: Arrays
+    sizes: dict[str, int]
+    layouts: tuple[dict[str, slice], ...]
+    final: Arrays
 
 
 @dataclass(frozen=True)
@@ -46,9 +85,10 @@ class Backprop:
     """What the backward pass returns.
 
     ``grads``: parameter gradients summed over time; ``adjoints``: adjoints of the initial
-    state (and of wanted sequence inputs, (T, B, size)); ``nodes``: the adjoint of every affine
-    node and of every output as it leaves each step, (T, B, size) — δ_t and ā_t of eq. (5);
-    ``contributions``: each step's share of each parameter gradient, (T, ...), when asked."""
+    state (and of wanted sequence inputs, (T, B, size)); ``nodes``: when ``per_step``, the
+    adjoint of every affine node and of every output as it leaves each step, (T, B, size) —
+    ā_t and δ_t of eq. (5); ``contributions``: each step's share of each parameter gradient,
+    (T, ...), when ``per_step``."""
 
     grads: dict[str, np.ndarray]
     adjoints: dict[str, np.ndarray]
@@ -56,64 +96,89 @@ class Backprop:
     contributions: dict[str, np.ndarray]
 
 
-@dataclass(frozen=True)
-class Trace:
-    """What the forward pass keeps for the backward pass: every node and input at every step
-    (T, B, size), and the sizes of the nodes."""
-
-    values: Arrays
-    sizes: dict[str, int]
-    final: Arrays
-
-
 class Plan:
-    """A graph compiled for arrays: stages of the forward step and of the backward program."""
+    """A graph compiled for arrays: the forward stages, the kept nodes and the backward stages."""
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self.state_in = tuple(prev for _, prev in graph.state)
         self.state_out = tuple(new for new, _ in graph.state)
         self.sequence = tuple(n for n in graph.input_names if n not in self.state_in)
-        self.forward_stages = self._forward_stages()
         self.program = backward(graph)
-        self.weights_by_operands = self._outer_groups()
+        self.runs: list[_AffineRun] = []
+        self.hoisted: dict[sp.Expr, sp.Symbol] = self._hoistable()
+        self.forward_stages = self._forward_stages()
+        self.run_of = {s.out: run.index for run in self.runs for s in run.steps}
+        self.kept = self._kept()
 
     # ---- compilation --------------------------------------------------------------------
-    def _forward_stages(self) -> list[_AffineStage | Kernel]:
-        stages: list[_AffineStage | Kernel] = []
+    def _hoistable(self) -> dict[sp.Expr, sp.Symbol]:
+        """Function values in the backward program computable from forward nodes alone."""
+        forward = set(self.graph.sizes)
+        atoms: set[sp.Expr] = set()
+        for op in self.program.ops:
+            if isinstance(op, Assign):
+                atoms |= {
+                    a
+                    for a in op.expr.atoms(sp.Function)
+                    if a.free_symbols and {s.name for s in a.free_symbols} <= forward
+                }
+        return {a: sp.Symbol(f"_kept{i}") for i, a in enumerate(sorted(atoms, key=str))}
+
+    def _forward_stages(self) -> list[_AffineRun | Kernel]:
+        stages: list[_AffineRun | Kernel] = []
         run: list = []
-        for step in self.graph.steps:
-            kind = Affine if isinstance(step, Affine) else Elementwise
-            if run and not isinstance(run[0], kind):
-                stages.append(self._stage(run))
+        available = set(self.graph.input_names)
+        pending = dict(self.hoisted)
+        for step in (*self.graph.steps, None):
+            if run and (step is None or type(step) is not type(run[0])):
+                if isinstance(run[0], Affine):
+                    stages.append(_AffineRun(len(self.runs), tuple(run)))
+                    self.runs.append(stages[-1])
+                else:
+                    stages.append(self._kernel(run, available, pending))
+                available |= {s.out for s in run}
                 run = []
-            run.append(step)
-        stages.append(self._stage(run))
+            if step is not None:
+                run.append(step)
         return stages
 
     @staticmethod
-    def _stage(run: list) -> _AffineStage | Kernel:
-        if isinstance(run[0], Affine):
-            return _AffineStage(tuple(run))
+    def _kernel(run: list, available: set[str], pending: dict) -> Kernel:
         # consecutive elementwise steps fused into one kernel: later steps see earlier ones
         exprs: dict[str, sp.Expr] = {}
         for step in run:
             exprs[step.out] = sp.sympify(step.expr).xreplace(
                 {sp.Symbol(k): v for k, v in exprs.items()}
             )
+        inside = available | set(exprs)
+        for atom, name in list(pending.items()):
+            if {s.name for s in atom.free_symbols} <= inside:
+                exprs[name.name] = atom.xreplace({sp.Symbol(k): v for k, v in exprs.items()})
+                del pending[atom]
         return Kernel.build(exprs)
 
-    def _outer_groups(self) -> dict[tuple[str, ...], tuple[Outer, ...]]:
-        groups: dict[tuple[str, ...], list[Outer]] = {}
+    def _kept(self) -> frozenset[str]:
+        """Nodes the backward program reads (and the outputs, which callers return)."""
+        kept = set(self.state_in) | set(self.graph.outputs)
+        kept |= {h.name for h in self.hoisted.values()}
         for op in self.program.ops:
-            if isinstance(op, Outer):
-                groups.setdefault(op.operands, []).append(op)
-        return {k: tuple(v) for k, v in groups.items()}
+            if isinstance(op, Assign):
+                kept |= {s.name for s in op.expr.free_symbols}
+            elif isinstance(op, Outer):
+                kept |= set(op.operands)
+        for new, _ in self.graph.state:  # what the state Jacobians read
+            for _, prev in self.graph.state:
+                for coefficient, tail in jacobian_terms(self.graph, new, prev):
+                    exprs = [coefficient, *(f.expr for f in tail if isinstance(f, Diag))]
+                    kept |= {s.name for e in exprs for s in e.free_symbols}
+        return frozenset(k for k in kept if k in self.graph.sizes or k.startswith("_kept"))
 
     @cache  # noqa: B019 - one plan per graph, kept for the process like the kernels it holds
-    def backward_stages(self, wanted: frozenset[str]) -> list[Kernel | _PullStage]:
+    def backward_stages(self, wanted: frozenset[str]) -> tuple:
         """The backward program pruned to what computes the adjoints in ``wanted`` (plus every
-        affine adjoint, which the parameter gradients need), fused into kernels."""
+        affine adjoint, which the parameter gradients need).  Each assignment goes into the
+        first kernel after the stages it depends on, so independent ones share a kernel."""
         needed = set(wanted) | {op.source for op in self.program.ops if isinstance(op, Outer)}
         kept: list = []
         for op in reversed(self.program.ops):
@@ -123,21 +188,37 @@ class Plan:
             elif isinstance(op, PullBack) and op.name in needed:
                 needed |= {term.source for term in op.terms}
                 kept.append(op)
-        stages: list[Kernel | _PullStage] = []
-        assigns: dict[str, sp.Expr] = {}
+        stages: list[list | _PullStage] = []
+        made_in: dict[str, int] = {}
         for op in reversed(kept):
             if isinstance(op, PullBack):
-                if assigns:
-                    stages.append(Kernel.build(assigns))
-                    assigns = {}
-                stages.append(_PullStage(op))
-            else:
-                assigns[op.name] = op.expr
-        if assigns:
-            stages.append(Kernel.build(assigns))
-        return stages
+                run = {self.run_of[t.source.removeprefix("bar_")] for t in op.terms}
+                stages.append(_PullStage(op, run.pop()))
+                made_in[op.name] = len(stages) - 1
+                continue
+            after = max((made_in.get(s.name, -1) for s in op.expr.free_symbols), default=-1)
+            slot = next(
+                (i for i in range(after + 1, len(stages)) if isinstance(stages[i], list)), None
+            )
+            if slot is None:
+                stages.append([])
+                slot = len(stages) - 1
+            stages[slot].append(op)
+            made_in[op.name] = slot
+        return tuple(self._compile(stage) for stage in stages)
 
-    # ---- sizes and weight blocks -----------------------------------------------------------
+    def _compile(self, stage: list | _PullStage) -> tuple:
+        if isinstance(stage, _PullStage):
+            return (stage,)
+        aliases = [_Alias(op.name, op.expr.name) for op in stage if isinstance(op.expr, sp.Symbol)]
+        exprs = {
+            op.name: op.expr.xreplace(self.hoisted)
+            for op in stage
+            if not isinstance(op.expr, sp.Symbol)
+        }
+        return ((Kernel.build(exprs),) if exprs else ()) + tuple(aliases)
+
+    # ---- sizes and layouts ------------------------------------------------------------------
     def sizes(self, params: Mapping[str, np.ndarray], inputs: Mapping[str, int]) -> dict[str, int]:
         sizes = dict(inputs)
         for step in self.graph.steps:
@@ -146,6 +227,16 @@ class Plan:
             else:
                 sizes[step.out] = sizes[min(s.name for s in sp.sympify(step.expr).free_symbols)]
         return sizes
+
+    def layouts(self, sizes: Mapping[str, int]) -> tuple[dict[str, slice], ...]:
+        out = []
+        for run in self.runs:
+            layout, start = {}, 0
+            for step in run.steps:
+                layout[step.out] = slice(start, start + sizes[step.out])
+                start += sizes[step.out]
+            out.append(layout)
+        return tuple(out)
 
     @staticmethod
     def block(
@@ -157,6 +248,20 @@ class Plan:
     ) -> np.ndarray:
         start = sum(sizes[o] for o in operands[:index])
         return params[weight][:, start : start + sizes[operands[index]]]
+
+    def _stacked(self, run: _AffineRun, operand: str, params, sizes, layout, dtype) -> np.ndarray:
+        """(size of operand, total of the run): the blocks of every weight of the run that
+        multiplies ``operand``, transposed into the run's stacked layout."""
+        total = max(s.stop for s in layout.values())
+        stacked = np.zeros((sizes[operand], total), dtype)
+        for step in run.steps:
+            for weight, operands in step.terms:
+                for index, name in enumerate(operands):
+                    if name == operand:
+                        stacked[:, layout[step.out]] += self.block(
+                            params, sizes, weight, operands, index
+                        ).T
+        return stacked
 
     # ---- forward ----------------------------------------------------------------------------
     def forward(
@@ -175,72 +280,53 @@ class Plan:
         offsets = offsets or {}
         first = next(iter(sequence.values())) if sequence else next(iter(initial.values()))
         T, B = first.shape[0], first.shape[-2]
-        offsets = offsets or {}
         dtype = np.result_type(
             *params.values(), *sequence.values(), *initial.values(), *offsets.values()
         )
         sizes = self.sizes(params, {k: v.shape[-1] for k, v in {**sequence, **initial}.items()})
-        # input projections for every step at once; recurrent weights stacked per operand
-        pre: Arrays = {}
-        recurrent: list[tuple[str, list[str], np.ndarray]] = []
-        for stage in self.forward_stages:
-            if isinstance(stage, Kernel):
-                continue
-            groups: dict[str, list[tuple[str, np.ndarray]]] = {}
-            for step in stage.steps:
-                total = (
-                    np.zeros((T, B, sizes[step.out]), dtype)
-                    if step.bias is None
-                    else (
-                        np.broadcast_to(
-                            params[step.bias].astype(dtype), (T, B, sizes[step.out])
-                        ).copy()
-                    )
-                )
-                for weight, operands in step.terms:
-                    for index, operand in enumerate(operands):
-                        block = self.block(params, sizes, weight, operands, index)
-                        if operand in sequence:
-                            total += sequence[operand] @ block.T
-                        else:
-                            groups.setdefault(operand, []).append((step.out, block))
-                pre[step.out] = total
-            for operand, parts in groups.items():
-                stacked = np.concatenate([b for _, b in parts], axis=0).T.copy()
-                recurrent.append((operand, [o for o, _ in parts], stacked))
-        values: Arrays = {}
+        layouts = self.layouts(sizes)
+        pre, recurrent = [], []
+        for run, layout in zip(self.runs, layouts, strict=True):
+            total = max(s.stop for s in layout.values())
+            projected = np.zeros((T, B, total), dtype)
+            operands = {o for step in run.steps for _, ops in step.terms for o in ops}
+            for operand in sorted(operands):
+                stacked = self._stacked(run, operand, params, sizes, layout, dtype)
+                if operand in sequence:  # the input projections of every step at once
+                    flat = sequence[operand].reshape(T * B, -1)
+                    projected += (flat @ stacked).reshape(T, B, total)
+                else:
+                    recurrent.append((run.index, operand, stacked))
+            for step in run.steps:
+                if step.bias is not None:
+                    projected[..., layout[step.out]] += params[step.bias]
+            pre.append(projected)
+        kept: Arrays = {}
         state = dict(initial)
         for t in range(T):
-            step_values: Arrays = {**state, **{k: v[t] for k, v in sequence.items()}}
+            values: Arrays = {**state, **{k: v[t] for k, v in sequence.items()}}
             for stage in self.forward_stages:
                 if isinstance(stage, Kernel):
-                    step_values.update(stage(step_values))
+                    values.update(stage(values))
                     continue
-                for step in stage.steps:
-                    step_values[step.out] = pre[step.out][t]
-                for operand, outs, stacked in recurrent:
-                    if outs[0] not in {s.out for s in stage.steps}:
-                        continue
-                    product = step_values[operand] @ stacked
-                    start = 0
-                    for out in outs:
-                        stop = start + sizes[out]
-                        step_values[out] = step_values[out] + product[:, start:stop]
-                        start = stop
-                self._offset(step_values, [step.out for step in stage.steps], t, offsets)
-            self._offset(step_values, self.graph.outputs, t, offsets)
-            for name, value in step_values.items():
-                if name not in values:
-                    values[name] = np.empty((T, *np.shape(value)), np.result_type(dtype, value))
-                values[name][t] = value
-            state = {prev: step_values[new] for new, prev in self.graph.state}
-        return Trace(values, sizes, state)
-
-    @staticmethod
-    def _offset(values: Arrays, names, t: int, offsets: Mapping) -> None:
-        for name in names:
-            if (name, t) in offsets:
-                values[name] = values[name] + offsets[(name, t)]
+                z = pre[stage.index][t]
+                for index, operand, stacked in recurrent:
+                    if index == stage.index:
+                        z = z + values[operand] @ stacked
+                for out, where in layouts[stage.index].items():
+                    values[out] = z[:, where]
+                    if (out, t) in offsets:
+                        values[out] = values[out] + offsets[(out, t)]
+            for out in self.graph.outputs:
+                if (out, t) in offsets:
+                    values[out] = values[out] + offsets[(out, t)]
+            for name in self.kept:
+                if name not in kept:
+                    shape = (T, *np.shape(values[name]))
+                    kept[name] = np.empty(shape, np.result_type(dtype, values[name]))
+                kept[name][t] = values[name]
+            state = {prev: values[new] for new, prev in self.graph.state}
+        return Trace(kept, sizes, layouts, state)
 
     # ---- backward ---------------------------------------------------------------------------
     def backward(
@@ -250,67 +336,120 @@ class Plan:
         cotangents: Mapping[str, np.ndarray],
         wanted: tuple[str, ...] = (),
         per_step: bool = False,
-    ) -> tuple[Arrays, Arrays, Arrays]:
+    ) -> Backprop:
         """Run the derived backward program at every step, last step first.
 
         ``cotangents`` maps outputs to their direct adjoints ∂L/∂out_t, (T, B, size); the
         adjoints of the sequence inputs named in ``wanted`` are returned too."""
-        values, sizes = trace.values, trace.sizes
-        T = next(iter(values.values())).shape[0]
-        wanted_names = frozenset(
+        values, sizes, layouts = trace.values, trace.sizes, trace.layouts
+        T, B = next(iter(values.values())).shape[:2]
+        dtype = np.result_type(*values.values(), *cotangents.values(), *params.values())
+        names = frozenset(
             {adjoint_name(p) for p in self.state_in} | {adjoint_name(w) for w in wanted}
         )
-        stages = self.backward_stages(wanted_names)
-        pulls = {
-            id(stage): np.concatenate(
-                [self.block(params, sizes, t.weight, t.operands, t.index) for t in stage.op.terms],
-                axis=0,
-            )
-            for stage in stages
-            if isinstance(stage, _PullStage)
+        stages = self.backward_stages(names)
+        pulls = {}
+        for group in stages:
+            for stage in group:
+                if isinstance(stage, _PullStage):
+                    pulls[stage.op.name] = self._pull_matrix(stage, params, sizes, layouts)
+        adjoint_runs = [
+            np.zeros((T, B, max(s.stop for s in layout.values())), dtype) for layout in layouts
+        ]
+        slot = {
+            adjoint_name(out): (run, where)
+            for run, layout in enumerate(layouts)
+            for out, where in layout.items()
         }
-        affine_outs = [s.out for s in self.graph.steps if isinstance(s, Affine)]
-        affine_adjoints: Arrays = {}
-        sequence_adjoints: Arrays = {}
-        some = next(iter(values.values()))
+        zeros = {out: np.zeros((B, sizes[out]), dtype) for out in self.graph.outputs}
+        recorded: Arrays = {}
+        record = [adjoint_name(w) for w in wanted]
+        if per_step:
+            record += [adjoint_name(out) for out in self.graph.outputs]
         carry: Arrays = {}
         for t in reversed(range(T)):
             buffers: Arrays = {k: v[t] for k, v in values.items()}
-            for out in self.graph.outputs:
-                seed = cotangents[out][t] if out in cotangents else np.zeros_like(values[out][t])
-                prev = dict(zip(self.state_out, self.state_in, strict=True)).get(out)
+            for new, prev in zip(self.state_out, self.state_in, strict=True):
                 if prev in carry:
-                    seed = seed + carry[prev]
-                buffers[adjoint_name(out)] = seed
-            for stage in stages:
-                if isinstance(stage, Kernel):
-                    buffers.update(stage(buffers))
+                    seed = (
+                        carry[prev] if new not in cotangents else cotangents[new][t] + carry[prev]
+                    )
                 else:
-                    sources = [buffers[term.source] for term in stage.op.terms]
-                    stacked = sources[0] if len(sources) == 1 else np.concatenate(sources, axis=-1)
-                    buffers[stage.op.name] = stacked @ pulls[id(stage)]
-            for out in (*affine_outs, *self.graph.outputs):
-                name = adjoint_name(out)
-                if name in buffers:
-                    if name not in affine_adjoints:
-                        affine_adjoints[name] = np.zeros((T, *buffers[name].shape), some.dtype)
-                    affine_adjoints[name][t] = buffers[name]
-            for name in wanted:
-                bar = adjoint_name(name)
-                if bar not in sequence_adjoints:
-                    sequence_adjoints[bar] = np.zeros((T, *buffers[bar].shape), buffers[bar].dtype)
-                sequence_adjoints[bar][t] = buffers[bar]
+                    seed = cotangents[new][t] if new in cotangents else zeros[new]
+                buffers[adjoint_name(new)] = seed
+            for out in self.graph.outputs:
+                if adjoint_name(out) not in buffers:
+                    buffers[adjoint_name(out)] = (
+                        cotangents[out][t] if out in cotangents else (zeros[out])
+                    )
+            for group in stages:
+                for stage in group:
+                    if isinstance(stage, Kernel):
+                        results = stage(buffers)
+                        buffers.update(results)
+                        for name, value in results.items():
+                            if name in slot:
+                                run, where = slot[name]
+                                adjoint_runs[run][t][:, where] = value
+                    elif isinstance(stage, _Alias):
+                        buffers[stage.name] = buffers[stage.source]
+                    else:
+                        buffers[stage.op.name] = adjoint_runs[stage.run][t] @ pulls[stage.op.name]
+            for name in record:
+                if name not in recorded:
+                    recorded[name] = np.zeros((T, *np.shape(buffers[name])), dtype)
+                recorded[name][t] = buffers[name]
             carry = {prev: buffers[adjoint_name(prev)] for prev in self.state_in}
-        grads, contributions = self._parameter_gradients(values, affine_adjoints, per_step)
-        for op in self.program.ops:
-            if isinstance(op, BiasGrad):
-                grads[op.bias] = affine_adjoints[op.source].sum(axis=(0, 1))
-                if per_step:
-                    contributions[op.bias] = affine_adjoints[op.source].sum(axis=1)
+        grads, contributions = self._parameter_gradients(values, adjoint_runs, layouts, per_step)
         adjoints = {prev: carry[prev] for prev in self.state_in}
-        adjoints |= {name.removeprefix("bar_"): v for name, v in sequence_adjoints.items()}
-        nodes = {name.removeprefix("bar_"): v for name, v in affine_adjoints.items()}
+        adjoints |= {w: recorded[adjoint_name(w)] for w in wanted}
+        nodes: Arrays = {}
+        if per_step:
+            for run, layout in enumerate(layouts):
+                nodes |= {out: adjoint_runs[run][..., where] for out, where in layout.items()}
+            nodes |= {out: recorded[adjoint_name(out)] for out in self.graph.outputs}
         return Backprop(grads, adjoints, nodes, contributions)
+
+    def _pull_matrix(self, stage: _PullStage, params, sizes, layouts) -> np.ndarray:
+        """(total of the run, size of operand): Σ_j M_j^{(operand)} stacked in the run's layout."""
+        layout = layouts[stage.run]
+        total = max(s.stop for s in layout.values())
+        first = stage.op.terms[0]
+        width = self.block(params, sizes, first.weight, first.operands, first.index).shape[1]
+        matrix = np.zeros((total, width), np.result_type(*params.values()))
+        for term in stage.op.terms:
+            where = layout[term.source.removeprefix("bar_")]
+            matrix[where] += self.block(params, sizes, term.weight, term.operands, term.index)
+        return matrix
+
+    def _parameter_gradients(self, values, adjoint_runs, layouts, per_step):
+        """Σ_t ā_t [operands_t]ᵀ for every weight, as one matmul per operand of each run, and
+        Σ_t ā_t for every bias; each step's share too when ``per_step``."""
+        grads: Arrays = {}
+        contributions: Arrays = {}
+        for run, layout, adjoint in zip(self.runs, layouts, adjoint_runs, strict=True):
+            T, B, total = adjoint.shape
+            flat = adjoint.reshape(T * B, total)
+            operands = {o for step in run.steps for _, ops in step.terms for o in ops}
+            products = {o: flat.T @ values[o].reshape(T * B, -1) for o in operands}
+            shares = (
+                {o: np.einsum("tbi,tbj->tij", adjoint, values[o]) for o in operands}
+                if per_step
+                else {}
+            )
+            for step in run.steps:
+                where = layout[step.out]
+                for weight, ops in step.terms:
+                    grads[weight] = np.concatenate([products[o][where] for o in ops], axis=1)
+                    if per_step:
+                        contributions[weight] = np.concatenate(
+                            [shares[o][:, where] for o in ops], axis=2
+                        )
+                if step.bias is not None:
+                    grads[step.bias] = adjoint[..., where].sum(axis=(0, 1))
+                    if per_step:
+                        contributions[step.bias] = adjoint[..., where].sum(axis=1)
+        return grads, contributions
 
     def references(self, trace: Trace) -> tuple[dict[str, tuple[str, np.ndarray]], dict[str, str]]:
         """For each weight, its affine node and stacked operand values (T, B, cols); for each
@@ -318,10 +457,10 @@ class Plan:
         outer = {
             op.weight: (
                 op.source.removeprefix("bar_"),
-                np.concatenate([trace.values[o] for o in operands], axis=-1),
+                np.concatenate([trace.values[o] for o in op.operands], axis=-1),
             )
-            for operands, ops in self.weights_by_operands.items()
-            for op in ops
+            for op in self.program.ops
+            if isinstance(op, Outer)
         }
         bias = {
             op.bias: op.source.removeprefix("bar_")
@@ -329,26 +468,6 @@ class Plan:
             if isinstance(op, BiasGrad)
         }
         return outer, bias
-
-    def _parameter_gradients(
-        self, values: Arrays, affine_adjoints: Arrays, per_step: bool
-    ) -> tuple[Arrays, Arrays]:
-        grads: Arrays = {}
-        contributions: Arrays = {}
-        for operands, outers in self.weights_by_operands.items():
-            adjoint = np.concatenate([affine_adjoints[op.source] for op in outers], axis=-1)
-            operand = np.concatenate([values[o] for o in operands], axis=-1)
-            T, B = adjoint.shape[:2]
-            stacked = adjoint.reshape(T * B, -1).T @ operand.reshape(T * B, -1)
-            per = np.einsum("tbi,tbj->tij", adjoint, operand) if per_step else None
-            start = 0
-            for op in outers:
-                stop = start + affine_adjoints[op.source].shape[-1]
-                grads[op.weight] = stacked[start:stop]
-                if per is not None:
-                    contributions[op.weight] = per[:, start:stop]
-                start = stop
-        return grads, contributions
 
 
 @cache
