@@ -41,10 +41,12 @@ from derivations.graph import Affine, Graph
 from derivations.matrices import Diag
 
 from ._kernels import Kernel
+from ._pool import Pool
 
 __all__ = ["Backprop", "Plan", "Trace", "plan"]
 
 Arrays = dict[str, np.ndarray]
+_INPLACE_FROM = 1024  # entries per (B, size) array from which kernels write in place
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,8 @@ class _Alias:
 
 @dataclass(frozen=True)
 class Trace:
-    """What the forward pass keeps: the kept nodes at every step (T, B, size), node sizes,
-    the stacked layouts of the affine runs, and the final state."""
+    """What the forward pass keeps: the kept nodes at every step (``values[name]`` is
+    (T, B, size)), node sizes, the stacked layouts of the affine runs, and the final state."""
 
     values: Arrays
     sizes: dict[str, int]
@@ -226,6 +228,8 @@ class Plan:
                 sizes[step.out] = params[step.terms[0][0]].shape[0]
             else:
                 sizes[step.out] = sizes[min(s.name for s in sp.sympify(step.expr).free_symbols)]
+        for atom, name in self.hoisted.items():
+            sizes[name.name] = sizes[min(s.name for s in atom.free_symbols)]
         return sizes
 
     def layouts(self, sizes: Mapping[str, int]) -> tuple[dict[str, slice], ...]:
@@ -270,14 +274,17 @@ class Plan:
         sequence: Mapping[str, np.ndarray],
         initial: Mapping[str, np.ndarray],
         offsets: Mapping[tuple[str, int], np.ndarray] | None = None,
+        pool: Pool | None = None,
     ) -> Trace:
         """Run the cell over t = 1..T; ``sequence`` holds (T, B, size) inputs, ``initial`` the
         (B, size) previous state of step 1.  ``offsets[(node, t)]`` is added to an affine node as
         soon as step t (0-based) computes it, and to an output (the new state) as it leaves
         step t: the derivative of the loss in that offset is the node's adjoint (ā_t, or the
         seed δ_t of the backward program) at that step, which the BPTT-aware checks compare
-        step by step."""
+        step by step.  With a ``pool`` the kept arrays are borrowed from it: the trace is valid
+        until the pool's block ends."""
         offsets = offsets or {}
+        empty = np.empty if pool is None else pool.empty
         first = next(iter(sequence.values())) if sequence else next(iter(initial.values()))
         T, B = first.shape[0], first.shape[-2]
         dtype = np.result_type(
@@ -285,48 +292,120 @@ class Plan:
         )
         sizes = self.sizes(params, {k: v.shape[-1] for k, v in {**sequence, **initial}.items()})
         layouts = self.layouts(sizes)
+        pre, recurrent = self._projections(params, sequence, sizes, layouts, dtype, T, B, empty)
+        # every buffer is allocated here, once: a state and its previous value are views of
+        # one (T + 1)-long array, kept nodes have (T, B, size) arrays, the rest is scratch
+        states = {new: empty((T + 1, B, sizes[new]), dtype) for new in self.state_out}
+        for new, prev in self.graph.state:
+            states[new][0] = initial[prev]
+        store = {
+            n: empty((T, B, sizes[n]), dtype)
+            for n in self.kept
+            if n in sizes and n not in sequence and n not in states and n not in self.state_in
+        }
+        scratch = {n: np.empty((B, sizes[n]), dtype) for n in sizes if n not in store}
+        stacked_z = [np.empty((B, max(s.stop for s in lay.values())), dtype) for lay in layouts]
+        runners = [self._runner(stage, dtype, B, sizes) for stage in self.forward_stages]
+        for t in range(T):
+            values: Arrays = {prev: states[new][t] for new, prev in self.graph.state}
+            for name, inputs in sequence.items():
+                values[name] = inputs[t]
+            for stage, run in zip(self.forward_stages, runners, strict=True):
+                if isinstance(stage, Kernel):
+                    outs = [
+                        states[o][t + 1]
+                        if o in states
+                        else store[o][t]
+                        if o in store
+                        else scratch[o]
+                        for o in stage.outputs
+                    ]
+                    run([values[n] for n in stage.inputs], outs)
+                    values.update(zip(stage.outputs, outs, strict=True))
+                    continue
+                z = pre[stage.index][t]
+                operands = [(o, w) for i, o, w in recurrent if i == stage.index]
+                if operands:
+                    z = stacked_z[stage.index]
+                    np.matmul(values[operands[0][0]], operands[0][1], out=z)
+                    for operand, stacked in operands[1:]:
+                        z += values[operand] @ stacked
+                    z += pre[stage.index][t]
+                for out, where in layouts[stage.index].items():
+                    # a contiguous copy: ufuncs on a strided column block run ~5x slower
+                    target = store[out][t] if out in store else scratch[out]
+                    np.copyto(target, z[:, where])
+                    if (out, t) in offsets:
+                        target += offsets[(out, t)]
+                    values[out] = target
+            for out in self.graph.outputs:
+                if (out, t) in offsets:
+                    values[out] += offsets[(out, t)]  # the stored state carries the offset
+        kept: Arrays = dict(store)
+        kept |= {n: sequence[n] for n in self.kept if n in sequence}
+        for new, prev in self.graph.state:
+            kept[new], kept[prev] = states[new][1:], states[new][:-1]
+        final = {prev: states[new][T] for new, prev in self.graph.state}
+        return Trace(kept, sizes, layouts, final)
+
+    def _projections(self, params, sequence, sizes, layouts, dtype, T, B, empty=np.empty):
+        """The input projections of every step at once (a ones column adds the bias), and the
+        stacked recurrent weights of each run."""
         pre, recurrent = [], []
         for run, layout in zip(self.runs, layouts, strict=True):
             total = max(s.stop for s in layout.values())
-            projected = np.zeros((T, B, total), dtype)
-            operands = {o for step in run.steps for _, ops in step.terms for o in ops}
-            for operand in sorted(operands):
-                stacked = self._stacked(run, operand, params, sizes, layout, dtype)
-                if operand in sequence:  # the input projections of every step at once
-                    flat = sequence[operand].reshape(T * B, -1)
-                    projected += (flat @ stacked).reshape(T, B, total)
-                else:
-                    recurrent.append((run.index, operand, stacked))
+            bias = np.zeros((1, total), dtype)
             for step in run.steps:
                 if step.bias is not None:
-                    projected[..., layout[step.out]] += params[step.bias]
-            pre.append(projected)
-        kept: Arrays = {}
-        state = dict(initial)
-        for t in range(T):
-            values: Arrays = {**state, **{k: v[t] for k, v in sequence.items()}}
-            for stage in self.forward_stages:
-                if isinstance(stage, Kernel):
-                    values.update(stage(values))
-                    continue
-                z = pre[stage.index][t]
-                for index, operand, stacked in recurrent:
-                    if index == stage.index:
-                        z = z + values[operand] @ stacked
-                for out, where in layouts[stage.index].items():
-                    values[out] = z[:, where]
-                    if (out, t) in offsets:
-                        values[out] = values[out] + offsets[(out, t)]
-            for out in self.graph.outputs:
-                if (out, t) in offsets:
-                    values[out] = values[out] + offsets[(out, t)]
-            for name in self.kept:
-                if name not in kept:
-                    shape = (T, *np.shape(values[name]))
-                    kept[name] = np.empty(shape, np.result_type(dtype, values[name]))
-                kept[name][t] = values[name]
-            state = {prev: values[new] for new, prev in self.graph.state}
-        return Trace(kept, sizes, layouts, state)
+                    bias[0, layout[step.out]] = params[step.bias]
+            operands = sorted({o for step in run.steps for _, ops in step.terms for o in ops})
+            inputs = [o for o in operands if o in sequence]
+            for operand in operands:
+                if operand not in sequence:
+                    stacked = self._stacked(run, operand, params, sizes, layout, dtype)
+                    recurrent.append((run.index, operand, stacked))
+            if inputs:
+                flat = np.concatenate(
+                    [sequence[o].reshape(T * B, -1) for o in inputs] + [np.ones((T * B, 1))],
+                    axis=1,
+                )
+                weights = np.concatenate(
+                    [self._stacked(run, o, params, sizes, layout, dtype) for o in inputs] + [bias],
+                    axis=0,
+                )
+                projected = empty((T * B, total), np.result_type(flat, weights))
+                np.matmul(flat, weights, out=projected)
+                pre.append(projected.reshape(T, B, total))
+            else:
+                pre.append(np.broadcast_to(bias, (T, B, total)))
+        return pre, recurrent
+
+    @staticmethod
+    def _runner(stage, dtype: np.dtype, B: int, sizes: Mapping[str, int]):
+        """``run(inputs, outs)`` filling ``outs`` for one kernel stage: the in-place kernel
+        with its scratch buffers for float64, the lambdified one otherwise."""
+        if not isinstance(stage, Kernel):
+            return None
+        size = sizes.get(stage.outputs[0], 0) or sizes[stage.inputs[0]]
+        # the in-place kernel pays off once arrays are large enough for allocation to cost
+        # more than its extra call overhead (about a thousand entries)
+        compiled = stage.inplace if dtype == np.float64 and B * size >= _INPLACE_FROM else None
+        if compiled is not None:
+            function, count = compiled
+            work = [np.empty((B, size)) for _ in range(count)]
+
+            def run(inputs, outs):
+                with np.errstate(over="ignore"):  # e^{-x} = inf inside σ(x) for x < -709
+                    function(inputs, outs, work)
+
+            return run
+        high_precision = dtype.kind == "O"
+
+        def run(inputs, outs):
+            for out, value in zip(outs, stage.run(inputs, high_precision), strict=True):
+                np.copyto(out, value)
+
+        return run
 
     # ---- backward ---------------------------------------------------------------------------
     def backward(
@@ -336,72 +415,94 @@ class Plan:
         cotangents: Mapping[str, np.ndarray],
         wanted: tuple[str, ...] = (),
         per_step: bool = False,
+        pool: Pool | None = None,
     ) -> Backprop:
         """Run the derived backward program at every step, last step first.
 
         ``cotangents`` maps outputs to their direct adjoints ∂L/∂out_t, (T, B, size); the
-        adjoints of the sequence inputs named in ``wanted`` are returned too."""
+        adjoints of the sequence inputs named in ``wanted`` are returned too.  With a ``pool``
+        the per-step adjoints are borrowed from it (``per_step`` results then must not be kept
+        past the pool's block)."""
+        empty = np.empty if pool is None else pool.empty
         values, sizes, layouts = trace.values, trace.sizes, trace.layouts
-        T, B = next(iter(values.values())).shape[:2]
+        T, B = values[self.graph.outputs[0]].shape[:2]
         dtype = np.result_type(*values.values(), *cotangents.values(), *params.values())
         names = frozenset(
             {adjoint_name(p) for p in self.state_in} | {adjoint_name(w) for w in wanted}
         )
-        stages = self.backward_stages(names)
-        pulls = {}
-        for group in stages:
-            for stage in group:
-                if isinstance(stage, _PullStage):
-                    pulls[stage.op.name] = self._pull_matrix(stage, params, sizes, layouts)
+        groups = self.backward_stages(names)
+        stages = [stage for group in groups for stage in group]
+        pulls = {
+            stage.op.name: self._pull_matrix(stage, params, sizes, layouts)
+            for stage in stages
+            if isinstance(stage, _PullStage)
+        }
+        # every column of every step is written before it is read: no zero fill needed
         adjoint_runs = [
-            np.zeros((T, B, max(s.stop for s in layout.values())), dtype) for layout in layouts
+            empty((T, B, max(s.stop for s in layout.values())), dtype) for layout in layouts
         ]
         slot = {
             adjoint_name(out): (run, where)
             for run, layout in enumerate(layouts)
             for out, where in layout.items()
         }
+        size_of = {**{adjoint_name(n): s for n, s in sizes.items()}, **sizes}
+        for stage in stages:
+            if isinstance(stage, _PullStage):
+                size_of[stage.op.name] = sizes[stage.op.operand]
+        # two buffers per adjoint, alternating with t: step t reads what step t+1 wrote
+        buffers2 = [
+            {
+                name: np.empty((B, size), dtype)
+                for name, size in size_of.items()
+                if name.startswith("bar_")
+            }
+            for _ in range(2)
+        ]
+        runners = [self._runner(stage, dtype, B, size_of) for stage in stages]
         zeros = {out: np.zeros((B, sizes[out]), dtype) for out in self.graph.outputs}
-        recorded: Arrays = {}
-        record = [adjoint_name(w) for w in wanted]
-        if per_step:
-            record += [adjoint_name(out) for out in self.graph.outputs]
+        recorded = {
+            name: np.zeros((T, B, size_of[name]), dtype)
+            for name in [adjoint_name(w) for w in wanted]
+            + ([adjoint_name(o) for o in self.graph.outputs] if per_step else [])
+        }
         carry: Arrays = {}
         for t in reversed(range(T)):
-            buffers: Arrays = {k: v[t] for k, v in values.items()}
+            own = buffers2[t % 2]
+            buffers: Arrays = {name: value[t] for name, value in values.items()}
             for new, prev in zip(self.state_out, self.state_in, strict=True):
-                if prev in carry:
-                    seed = (
-                        carry[prev] if new not in cotangents else cotangents[new][t] + carry[prev]
-                    )
+                seed = own[adjoint_name(new)]
+                if prev in carry and new in cotangents:
+                    np.add(cotangents[new][t], carry[prev], out=seed)
+                elif prev in carry:
+                    seed = carry[prev]
                 else:
                     seed = cotangents[new][t] if new in cotangents else zeros[new]
                 buffers[adjoint_name(new)] = seed
             for out in self.graph.outputs:
                 if adjoint_name(out) not in buffers:
                     buffers[adjoint_name(out)] = (
-                        cotangents[out][t] if out in cotangents else (zeros[out])
+                        cotangents[out][t] if out in cotangents else zeros[out]
                     )
-            for group in stages:
-                for stage in group:
-                    if isinstance(stage, Kernel):
-                        results = stage(buffers)
-                        buffers.update(results)
-                        for name, value in results.items():
-                            if name in slot:
-                                run, where = slot[name]
-                                adjoint_runs[run][t][:, where] = value
-                    elif isinstance(stage, _Alias):
-                        buffers[stage.name] = buffers[stage.source]
-                    else:
-                        buffers[stage.op.name] = adjoint_runs[stage.run][t] @ pulls[stage.op.name]
-            for name in record:
-                if name not in recorded:
-                    recorded[name] = np.zeros((T, *np.shape(buffers[name])), dtype)
-                recorded[name][t] = buffers[name]
+            for stage, run in zip(stages, runners, strict=True):
+                if isinstance(stage, Kernel):
+                    outs = [
+                        adjoint_runs[slot[n][0]][t][:, slot[n][1]] if n in slot else own[n]
+                        for n in stage.outputs
+                    ]
+                    run([buffers[n] for n in stage.inputs], outs)
+                    buffers.update(zip(stage.outputs, outs, strict=True))
+                elif isinstance(stage, _Alias):
+                    buffers[stage.name] = buffers[stage.source]
+                else:
+                    out = own[stage.op.name]
+                    np.matmul(adjoint_runs[stage.run][t], pulls[stage.op.name], out=out)
+                    buffers[stage.op.name] = out
+            for name, past in recorded.items():
+                past[t] = buffers[name]
             carry = {prev: buffers[adjoint_name(prev)] for prev in self.state_in}
         grads, contributions = self._parameter_gradients(values, adjoint_runs, layouts, per_step)
-        adjoints = {prev: carry[prev] for prev in self.state_in}
+        adjoints = {prev: carry[prev].copy() for prev in self.state_in}
         adjoints |= {w: recorded[adjoint_name(w)] for w in wanted}
         nodes: Arrays = {}
         if per_step:
@@ -430,6 +531,7 @@ class Plan:
         for run, layout, adjoint in zip(self.runs, layouts, adjoint_runs, strict=True):
             T, B, total = adjoint.shape
             flat = adjoint.reshape(T * B, total)
+            column_sums = flat.sum(axis=0)  # Σ_t ā_t of every bias, contiguous
             operands = {o for step in run.steps for _, ops in step.terms for o in ops}
             products = {o: flat.T @ values[o].reshape(T * B, -1) for o in operands}
             shares = (
@@ -446,7 +548,7 @@ class Plan:
                             [shares[o][:, where] for o in ops], axis=2
                         )
                 if step.bias is not None:
-                    grads[step.bias] = adjoint[..., where].sum(axis=(0, 1))
+                    grads[step.bias] = column_sums[where]
                     if per_step:
                         contributions[step.bias] = adjoint[..., where].sum(axis=1)
         return grads, contributions

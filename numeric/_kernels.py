@@ -84,16 +84,35 @@ class Kernel:
 
         return evaluate
 
+    @cached_property
+    def inplace(self) -> tuple[Callable, int] | None:
+        """The float64 kernel writing into given buffers (:mod:`numeric._inplace`)."""
+        from ._inplace import compile_inplace
+
+        return compile_inplace(self.inputs, self.exprs)
+
+    @cached_property
+    def _constant(self) -> tuple[int, ...]:
+        """Outputs that do not depend on every input's shape (constants), to broadcast."""
+        return tuple(i for i, e in enumerate(self.exprs) if len(e.free_symbols) == 0)
+
+    def run(self, arrays: Sequence[np.ndarray], high_precision: bool = False) -> list:
+        """The outputs for ``arrays`` given in the order of ``self.inputs``; ``high_precision``
+        when any of them holds mpmath numbers."""
+        if high_precision:  # a float left among mpf numbers would round (1 - y) to float64
+            arrays = [a if np.asarray(a).dtype == object else _to_mpf(a) for a in arrays]
+            results = self.mpmath(*arrays)
+        else:
+            results = self.numpy(*arrays)
+        if self._constant:
+            shape = np.broadcast_shapes(*(np.shape(a) for a in arrays)) if arrays else ()
+            results = [
+                np.broadcast_to(r, shape) if i in self._constant else r
+                for i, r in enumerate(results)
+            ]
+        return results
+
     def __call__(self, values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         arrays = [values[name] for name in self.inputs]
         high_precision = any(np.asarray(a).dtype == object for a in arrays)
-        function = self.mpmath if high_precision else self.numpy
-        if high_precision:  # a float left among mpf numbers would round (1 - y) to float64
-            arrays = [a if np.asarray(a).dtype == object else _to_mpf(a) for a in arrays]
-        with np.errstate(under="ignore"):  # underflow to 0 is the right answer for σ(-1e4)
-            results = function(*arrays)
-        shape = np.broadcast_shapes(*(np.shape(a) for a in arrays)) if arrays else ()
-        return {
-            name: np.broadcast_to(result, shape) if np.shape(result) != shape else result
-            for name, result in zip(self.outputs, results, strict=True)
-        }
+        return dict(zip(self.outputs, self.run(arrays, high_precision), strict=True))

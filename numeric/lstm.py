@@ -28,6 +28,7 @@ from derivations.lstm import GATES, lstm_cell
 
 from . import _jacobian
 from ._engine import Trace, plan
+from ._pool import Pool, scratch
 from ._validation import Sizes, check_array, check_params, is_batched
 from .checks import Problem
 
@@ -56,8 +57,8 @@ def _inputs(params: Any, xs: Any, h0: Any, c0: Any, *, allow_complex: bool = Fal
     return p, x, h, c, batched, sizes
 
 
-def _run(p: dict, x: np.ndarray, h: np.ndarray, c: np.ndarray) -> Trace:
-    return plan(lstm_cell()).forward(p, {"x": x}, {"h_prev": h, "C_prev": c})
+def _run(p: dict, x: np.ndarray, h: np.ndarray, c: np.ndarray, pool: Pool | None = None) -> Trace:
+    return plan(lstm_cell()).forward(p, {"x": x}, {"h_prev": h, "C_prev": c}, pool=pool)
 
 
 def forward(params: dict, xs: Any, h0: Any, c0: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -68,9 +69,16 @@ def forward(params: dict, xs: Any, h0: Any, c0: Any) -> tuple[np.ndarray, np.nda
     return (H, C) if batched else (H[:, 0], C[:, 0])
 
 
-def _vjp(p: dict, trace: Trace, dH: np.ndarray, dC: np.ndarray | None, per_step: bool = False):
+def _vjp(
+    p: dict,
+    trace: Trace,
+    dH: np.ndarray,
+    dC: np.ndarray | None,
+    per_step: bool = False,
+    pool: Pool | None = None,
+):
     cotangents = {"h": dH} if dC is None else {"h": dH, "C": dC}
-    back = plan(lstm_cell()).backward(p, trace, cotangents, per_step=per_step)
+    back = plan(lstm_cell()).backward(p, trace, cotangents, per_step=per_step, pool=pool)
     return {**back.grads, "h0": back.adjoints["h_prev"], "c0": back.adjoints["C_prev"]}, back
 
 
@@ -83,7 +91,8 @@ def vjp(params: dict, xs: Any, h0: Any, c0: Any, dH: Any, dC: Any = None) -> dic
     if not batched:
         gH = gH[:, None, :]
         gC = None if gC is None else gC[:, None, :]
-    grads, _ = _vjp(p, _run(p, x, h, c), gH, gC)
+    with scratch() as pool:  # the trace and per-step adjoints live only inside this call
+        grads, _ = _vjp(p, _run(p, x, h, c, pool), gH, gC, pool=pool)
     if not batched:
         grads["h0"], grads["c0"] = grads["h0"][0], grads["c0"][0]
     return grads

@@ -27,6 +27,7 @@ from derivations.rnn import ACTIVATIONS, LOSSES, rnn_cell, rnn_readout
 
 from . import _jacobian
 from ._engine import Trace, plan
+from ._pool import Pool, scratch
 from ._validation import Sizes, check_array, check_choice, check_params, is_batched
 from .checks import Problem
 
@@ -74,14 +75,16 @@ def _inputs(
     return p, x, s, y, batched
 
 
-def _run(p: dict, x: np.ndarray, s: np.ndarray, activation: str) -> Trace:
-    return plan(rnn_cell(activation)).forward(p, {"X": x}, {"S_prev": s})
+def _run(p: dict, x: np.ndarray, s: np.ndarray, activation: str, pool: Pool | None = None) -> Trace:
+    return plan(rnn_cell(activation)).forward(p, {"X": x}, {"S_prev": s}, pool=pool)
 
 
-def _readout(p: dict, S: np.ndarray, y: np.ndarray, loss: str) -> tuple[Trace, tuple]:
+def _readout(
+    p: dict, S: np.ndarray, y: np.ndarray, loss: str, pool: Pool | None = None
+) -> tuple[Trace, tuple]:
     T, B, n = S.shape
     flat = {"S": S.reshape(1, T * B, n), "y": y.reshape(1, T * B, -1)}
-    return plan(rnn_readout(loss)).forward(p, flat, {}), (T, B)
+    return plan(rnn_readout(loss)).forward(p, flat, {}, pool=pool), (T, B)
 
 
 def forward(params: dict, xs: Any, s0: Any, activation: str = "sigmoid"):
@@ -104,14 +107,16 @@ def _value_and_grad(
     activation: str,
     per_step: bool = False,
 ):
-    cell = plan(rnn_cell(activation))
-    trace = _run(p, x, s, activation)
-    readout, (T, B) = _readout(p, trace.values["S"], y, loss)
-    L = readout.values["ell"].sum()
-    ones = np.ones_like(readout.values["ell"])
-    read = plan(rnn_readout(loss)).backward(p, readout, {"ell": ones}, wanted=("S",))
-    direct = read.adjoints["S"].reshape(T, B, -1)  # ∂L_t/∂S_t
-    back = cell.backward(p, trace, {"S": direct}, per_step=per_step)
+    with scratch() as pool:  # nothing borrowed leaves: per-step results are fresh arrays
+        lend = None if per_step else pool
+        cell = plan(rnn_cell(activation))
+        trace = _run(p, x, s, activation, lend)
+        readout, (T, B) = _readout(p, trace.values["S"], y, loss, lend)
+        L = readout.values["ell"].sum()
+        ones = np.ones_like(readout.values["ell"])
+        read = plan(rnn_readout(loss)).backward(p, readout, {"ell": ones}, wanted=("S",), pool=lend)
+        direct = read.adjoints["S"].reshape(T, B, -1)  # ∂L_t/∂S_t
+        back = cell.backward(p, trace, {"S": direct}, per_step=per_step, pool=lend)
     grads = {"W": back.grads["W"], "U": back.grads["U"], "V": read.grads["V"]}
     grads["s0"] = back.adjoints["S_prev"]
     return L, grads, back
