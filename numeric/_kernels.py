@@ -99,7 +99,7 @@ class Kernel:
     def run(self, arrays: Sequence[np.ndarray], high_precision: bool = False) -> list:
         """The outputs for ``arrays`` given in the order of ``self.inputs``; ``high_precision``
         when any of them holds mpmath numbers."""
-        if high_precision:  # a float left among mpf numbers would round (1 - y) to float64
+        if high_precision:  # a float left among mpf numbers would round 1 − y to float64
             arrays = [a if np.asarray(a).dtype == object else _to_mpf(a) for a in arrays]
             results = self.mpmath(*arrays)
         else:

@@ -53,7 +53,7 @@ class Comparison:
     check: str
     parameter: str
     index: tuple[int, ...] | None
-    step: int | None  # time step t (1-based) for per-step comparisons
+    step: int | None  # time step t, counted from 1, for per-step comparisons
     analytic: float
     reference: float
     tolerance: float
