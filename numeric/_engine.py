@@ -386,24 +386,27 @@ class Plan:
         with its scratch buffers for float64, the lambdified one otherwise."""
         if not isinstance(stage, Kernel):
             return None
-        size = sizes.get(stage.outputs[0], 0) or sizes[stage.inputs[0]]
+        high_precision = dtype.kind == "O"
+
+        def lambdified(inputs, outs):
+            for out, value in zip(outs, stage.run(inputs, high_precision), strict=True):
+                np.copyto(out, value)
+
+        lengths = {sizes[n] for n in (*stage.inputs, *stage.outputs) if n in sizes}
+        size = lengths.pop() if len(lengths) == 1 else 0  # its scratch is one (B, size) shape
         # the in-place kernel pays off once arrays are large enough for allocation to cost
         # more than its extra call overhead (about a thousand entries)
         compiled = stage.inplace if dtype == np.float64 and B * size >= _INPLACE_FROM else None
-        if compiled is not None:
-            function, count = compiled
-            work = [np.empty((B, size)) for _ in range(count)]
-
-            def run(inputs, outs):
-                with np.errstate(over="ignore"):  # e^{-x} = inf inside σ(x) for x < -709
-                    function(inputs, outs, work)
-
-            return run
-        high_precision = dtype.kind == "O"
+        if compiled is None:
+            return lambdified
+        function, count = compiled
+        work = [np.empty((B, size)) for _ in range(count)]
 
         def run(inputs, outs):
-            for out, value in zip(outs, stage.run(inputs, high_precision), strict=True):
-                np.copyto(out, value)
+            if any(out is array for out in outs for array in inputs):
+                return lambdified(inputs, outs)  # writing in place would clobber an input
+            with np.errstate(over="ignore"):  # e^{-x} = inf inside σ(x) for x < -709
+                function(inputs, outs, work)
 
         return run
 
@@ -446,6 +449,10 @@ class Plan:
             for run, layout in enumerate(layouts)
             for out, where in layout.items()
         }
+        written = {n for stage in stages if isinstance(stage, Kernel) for n in stage.outputs}
+        for name, (run, where) in slot.items():
+            if name not in written:  # an affine node nothing reads: its adjoint is 0
+                adjoint_runs[run][..., where] = 0
         size_of = {**{adjoint_name(n): s for n, s in sizes.items()}, **sizes}
         for stage in stages:
             if isinstance(stage, _PullStage):
@@ -474,8 +481,8 @@ class Plan:
                 seed = own[adjoint_name(new)]
                 if prev in carry and new in cotangents:
                     np.add(cotangents[new][t], carry[prev], out=seed)
-                elif prev in carry:
-                    seed = carry[prev]
+                elif prev in carry:  # a copy: an alias could hand it on into this step's set
+                    np.copyto(seed, carry[prev])
                 else:
                     seed = cotangents[new][t] if new in cotangents else zeros[new]
                 buffers[adjoint_name(new)] = seed

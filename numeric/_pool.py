@@ -10,7 +10,7 @@ same shapes reuses them.  Only arrays that do not leave the call may come from a
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
+from collections import OrderedDict
 
 import numpy as np
 
@@ -18,17 +18,23 @@ __all__ = ["Pool", "scratch"]
 
 
 class Pool:
-    """Arrays by (shape, dtype), reused across ``with`` blocks of one thread."""
+    """Arrays by (shape, dtype), reused across ``with`` blocks of one thread; at most
+    ``capacity`` bytes are kept between blocks, the shapes used least recently going first."""
 
-    def __init__(self) -> None:
-        self._free: dict[tuple, list[np.ndarray]] = defaultdict(list)
+    def __init__(self, capacity: int = 256 * 2**20) -> None:
+        self.capacity = capacity
+        self._free: OrderedDict[tuple, list[np.ndarray]] = OrderedDict()
         self._lent: list[tuple[tuple, np.ndarray]] = []
         self.depth = 0
+
+    @property
+    def kept_bytes(self) -> int:
+        return sum(a.nbytes for arrays in self._free.values() for a in arrays)
 
     def empty(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         """An array of ``shape`` and ``dtype``, contents arbitrary, lent until the block ends."""
         key = (tuple(shape), np.dtype(dtype).str)
-        free = self._free[key]
+        free = self._free.get(key)
         array = free.pop() if free else np.empty(shape, dtype)
         self._lent.append((key, array))
         return array
@@ -41,8 +47,13 @@ class Pool:
         self.depth -= 1
         if self.depth == 0:
             for key, array in self._lent:
-                self._free[key].append(array)
+                self._free.setdefault(key, []).append(array)
+                self._free.move_to_end(key)
             self._lent.clear()
+            kept = self.kept_bytes
+            while kept > self.capacity and self._free:
+                _, arrays = self._free.popitem(last=False)
+                kept -= sum(a.nbytes for a in arrays)
 
 
 _local = threading.local()
