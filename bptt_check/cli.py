@@ -1,8 +1,12 @@
 """The ``bptt-check`` command line.
 
-``bptt-check equations`` prints the article's equations (1)-(14) as written beside what is
-derived; ``bptt-check prove`` runs the exact small-size proofs of the derivations.  Exit
-status: 0 when the command ran and every proof held, 1 when a proof fails, 2 for a usage error.
+``bptt-check verify`` computes a verdict for every statement of the article (eq. (1)-(14) and
+the prose claims) and prints them as a table, or their full evidence as JSON;
+``bptt-check equations`` prints the equations as written beside what is derived;
+``bptt-check prove`` runs the exact small-size proofs of the derivations.
+
+Exit status: 0 when the command ran (for ``verify``, whatever the verdicts), 1 with a one-line
+message when a check or proof could not run or a proof fails, 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -49,6 +53,66 @@ def _equation_number(text: str) -> int:
     return int(text)
 
 
+def _claim_ids(text: str) -> list[str]:
+    from .verdicts import ORDER
+
+    ids = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [i for i in ids if i not in ORDER]
+    if unknown or not ids:
+        raise argparse.ArgumentTypeError(
+            f"unknown claim ids {unknown or [text]}; known: {', '.join(ORDER)}"
+        )
+    return ids
+
+
+def _seed(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"the seed is a non-negative integer, got {text!r}")
+    return int(text)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    import json
+
+    from .verdicts import verify
+
+    def progress(number: int, total: int, identifier: str) -> None:
+        print(f"[{number}/{total}] checking {identifier} …", file=sys.stderr, flush=True)
+
+    try:
+        verdicts = verify(args.claims, args.seed, progress)
+    except Exception as error:  # a check that cannot run is reported, not a traceback
+        print(
+            f"bptt-check verify: a check could not run: {type(error).__name__}: {error}",
+            file=sys.stderr,
+        )
+        return 1
+    width = max(len(v.id) for v in verdicts)
+    table = sys.stderr if args.json == "-" else sys.stdout  # stdout then carries JSON alone
+    for v in verdicts:
+        print(f"{v.id:<{width}}  {v.verdict:<8}  {v.reason}", file=table)
+    if args.json is not None:
+        document = {
+            "version": __version__,
+            "seed": args.seed,
+            "claims": [v.to_json() for v in verdicts],
+        }
+        text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            try:
+                with open(args.json, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+            except OSError as error:
+                print(
+                    f"bptt-check verify: cannot write {args.json}: {error.strerror}",
+                    file=sys.stderr,
+                )
+                return 1
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bptt-check",
@@ -64,6 +128,22 @@ def _parser() -> argparse.ArgumentParser:
     eqs.set_defaults(run=_equations)
     prove = commands.add_parser("prove", help="prove the derivations exact at small sizes")
     prove.set_defaults(run=_prove)
+    check = commands.add_parser("verify", help="a verdict for every statement of the article")
+    check.add_argument(
+        "--claims",
+        type=_claim_ids,
+        default=None,
+        metavar="ID,ID",
+        help="claim ids to check (default: all)",
+    )
+    check.add_argument("--seed", type=_seed, default=0, help="seed of every random choice")
+    check.add_argument(
+        "--json",
+        metavar="PATH",
+        default=None,
+        help="write the full evidence as JSON to PATH (- for stdout)",
+    )
+    check.set_defaults(run=_verify)
     return parser
 
 

@@ -74,7 +74,7 @@ def verify(
 ) -> list[Verdict]:
     """Run the checks of ``ids`` (all registered claims by default) with ``seed``; verdicts are
     computed once per process and id/seed."""
-    from . import claims_lstm, claims_model, claims_rnn  # noqa: F401 - they register themselves
+    from . import claims_lstm, claims_model, claims_rnn, claims_vanishing  # noqa: F401 - register
 
     chosen = [i for i in ORDER if i in CLAIMS] if ids is None else list(ids)
     unknown = [i for i in chosen if i not in CLAIMS]

@@ -1,0 +1,289 @@
+r"""Verdicts on the prose claims about vanishing and exploding gradients.
+
+* ``vanish-explode`` — "below 1 the gradient vanishes, above 1 it explodes" (after eq. (7));
+* ``forget-near-one`` — "keeping f_t close to 1 the gradient does not vanish" (after eq. (14)).
+
+The exact conditions: with γ = sup σ' (1/4 for σ, 1 for tanh; proved in
+:mod:`derivations.bounds`), ‖∂S_t/∂S_k‖₂ ≤ (γ‖W‖₂)^{t-k} since ∂S_t/∂S_{t-1} = diag(σ'(a_t)) W
+and ‖diag(σ'(a_t))‖₂ ≤ γ — so γ‖W‖₂ < 1 is sufficient for vanishing and γ‖W‖₂ > 1 necessary
+for exploding (Pascanu, Mikolov & Bengio 2013).  Factors below 1 one at a time are not
+enough; the bound has to be uniform.
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import cache
+
+import mpmath
+import numpy as np
+
+from derivations.equations import equation
+from numeric import lstm, rnn
+
+from . import reference
+from .claims_lstm import _params as lstm_params
+from .claims_lstm import growth as lstm_growth
+from .verdicts import Verdict, claim
+
+__all__ = ["exploding_rnn", "forget_bias_needed"]
+
+DIGITS = 30
+HORIZONS = (10, 20, 40)
+GAMMA = {"sigmoid": 0.25, "tanh": 1.0}
+
+
+def _products(J: np.ndarray) -> np.ndarray:
+    """‖J_t ⋯ J_1‖₂ for t = 1..T (J unbatched, (T, n, n))."""
+    product, norms = np.eye(J.shape[-1]), []
+    for step in J:
+        product = step @ product
+        norms.append(np.linalg.norm(product, 2))
+    return np.array(norms)
+
+
+def _rate(norms: np.ndarray) -> float:
+    """The per-step factor of ‖·‖ between the last two horizons."""
+    a, b = norms[HORIZONS[-2] - 1], norms[HORIZONS[-1] - 1]
+    return float((b / a) ** (1 / (HORIZONS[-1] - HORIZONS[-2])))
+
+
+def _compositions(total: int, parts: int):
+    """Every tuple of ``parts`` non-negative integers summing to ``total``."""
+    if parts == 1:
+        yield (total,)
+        return
+    for first in range(total + 1):
+        for rest in _compositions(total - first, parts - 1):
+            yield (first, *rest)
+
+
+@cache
+def exploding_rnn() -> dict:
+    """The smallest scalar sigmoid RNN (half-integer w, u, x, s_0) whose ∂S_T/∂S_0 grows
+    exponentially, found by enumeration in order of size (candidates with γ|w| ≤ 1 cannot
+    grow, by the bound above, and are not run)."""
+    for size in range(0, 40):  # total of |w|, |u|, |x|, |s_0| in halves, smallest first
+        for parts in _compositions(size, 4):
+            for signs in itertools.product((1, -1), repeat=4):
+                if any(p == 0 and sign < 0 for p, sign in zip(parts, signs, strict=True)):
+                    continue
+                w, u, x, s0 = (sign * p / 2 for p, sign in zip(parts, signs, strict=True))
+                if GAMMA["sigmoid"] * abs(w) <= 1:  # proved necessary for growth: skip the rest
+                    continue
+                J = rnn.state_jacobians({"W": [[w]], "U": [[u]]}, [[x]] * HORIZONS[-1], [s0])
+                norms = _products(J)
+                if (
+                    norms[HORIZONS[0] - 1] > 1
+                    and _rate(norms) > 1.05
+                    and (norms[HORIZONS[-1] - 1] > norms[HORIZONS[1] - 1] > norms[HORIZONS[0] - 1])
+                ):
+                    return {
+                        "W": [[w]],
+                        "U": [[u]],
+                        "x": x,
+                        "s0": s0,
+                        "norms": norms,
+                        "factor": _rate(norms),
+                    }
+    raise RuntimeError("no exploding scalar RNN among the searched parameters")
+
+
+def _mp_rnn_growth(w: float, u: float, x: float, s0: float, T: int) -> mpmath.mpf:
+    with mpmath.workdps(DIGITS):
+        return abs(
+            mpmath.diff(
+                lambda s: reference.rnn_states([[w]], [[u]], [[x]] * T, [s])[-1][0], mpmath.mpf(s0)
+            )
+        )
+
+
+def _pointwise_below_one(T: int = 60, w: float = 6.0) -> dict:
+    """Inputs that make each factor w σ'(a_t) = 1 - 1/(t+1)² < 1: the product tends to 1/2."""
+    targets = [1 - 1 / (t + 1) ** 2 for t in range(1, T + 1)]
+    s, xs = 0.5, []
+    for c in targets:
+        q = c / w  # σ'(a) = q  ⇔  σ(a) = (1 - √(1 - 4q)) / 2
+        sig = (1 - np.sqrt(1 - 4 * q)) / 2
+        a = np.log(sig / (1 - sig))
+        xs.append(a - w * s)
+        s = sig
+    J = rnn.state_jacobians({"W": [[w]], "U": [[1.0]]}, [[x] for x in xs], [0.5])
+    factors = J[:, 0, 0]
+    with mpmath.workdps(DIGITS):
+        mp = mpmath.diff(
+            lambda v: reference.rnn_states([[w]], [[1]], [[x] for x in xs], [v])[-1][0],
+            mpmath.mpf(0.5),
+        )
+    return {
+        "W": [[w]],
+        "U": [[1.0]],
+        "s0": 0.5,
+        "T": T,
+        "xs": [[float(x)] for x in xs],
+        "max_factor": float(factors.max()),
+        "product": float(np.prod(factors)),
+        "mpmath_product": mpmath.nstr(mp, DIGITS),
+        "limit": 0.5,
+    }
+
+
+def _bound_check(seed: int, activation: str, T: int = 30) -> dict:
+    """‖∂S_t/∂S_0‖₂ against (γ‖W‖₂)^t for random W scaled to γ‖W‖₂ = 0.9."""
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for _ in range(10):
+        n = int(rng.integers(2, 6))
+        W = rng.normal(size=(n, n))
+        W *= 0.9 / (GAMMA[activation] * np.linalg.norm(W, 2))
+        params = {"W": W, "U": rng.normal(size=(n, 2))}
+        J = rnn.state_jacobians(params, rng.normal(size=(T, 2)), rng.normal(size=n), activation)
+        norms = _products(J)
+        worst = max(worst, float(np.max(norms / 0.9 ** np.arange(1, T + 1))))
+    return {
+        "activation": activation,
+        "gamma_times_norm_W": 0.9,
+        "T": T,
+        "samples": 10,
+        "max_norm_over_bound": worst,
+    }
+
+
+def _long_range_share(seed: int) -> dict:
+    """In the vanishing regime the total ∂L/∂W does not vanish: only its long-range part does."""
+    rng = np.random.default_rng(seed)
+    n, T = 4, 40
+    W = rng.normal(size=(n, n))
+    W *= 0.5 / (0.25 * np.linalg.norm(W, 2))
+    params = {"W": W, "U": rng.normal(size=(n, 2)), "V": rng.normal(size=(2, n))}
+    xs, ys, s0 = rng.normal(size=(T, 2)), rng.uniform(size=(T, 2)), np.zeros(n)
+    full = rnn.value_and_grad(params, xs, ys, s0)[1]["W"]
+    short = rnn.value_and_grad(params, xs[-10:], ys[-10:], rnn.forward(params, xs[:-10], s0)[0][-1])
+    return {
+        "T": T,
+        "gamma_times_norm_W": 0.5,
+        "norm_dL_dW": float(np.linalg.norm(full)),
+        "norm_dL_dW_of_the_last_10_steps_alone": float(np.linalg.norm(short[1]["W"])),
+    }
+
+
+@claim("vanish-explode")
+def vanish_explode(seed: int) -> Verdict:
+    """ "Below 1, (5)-(6) go to 0; above 1, to infinity" (after eq. (7))."""
+    eq = equation(7)
+    found = exploding_rnn()
+    T = HORIZONS[-1]
+    mp = _mp_rnn_growth(found["W"][0][0], found["U"][0][0], found["x"], found["s0"], T)
+    exploding = {
+        "params": {"W": found["W"], "U": found["U"]},
+        "xs": [[found["x"]]] * T,
+        "s0": [found["s0"]],
+        "T": T,
+        "growth": float(found["norms"][T - 1]),
+        "factor_per_step": found["factor"],
+        "mpmath_growth": mpmath.nstr(mp, DIGITS),
+        "gamma_times_norm_W": 0.25 * abs(found["W"][0][0]),
+    }
+    pointwise = _pointwise_below_one()
+    bounds = [_bound_check(seed, a) for a in GAMMA]
+    evidence = {
+        "bound": "‖∂S_t/∂S_k‖₂ ≤ (γ‖W‖₂)^(t−k), γ = 1/4 (σ), 1 (tanh)",
+        "bound_checks": bounds,
+        "exploding_example_found_by_search": exploding,
+        "total_gradient": _long_range_share(seed),
+    }
+    confirmed = (
+        abs(mp - exploding["growth"]) < 1e-9 * mp
+        and exploding["gamma_times_norm_W"] > 1
+        and all(b["max_norm_over_bound"] <= 1 + 1e-9 for b in bounds)
+        and pointwise["max_factor"] < 1
+        and pointwise["product"] > 0.49
+    )
+    return Verdict(
+        "vanish-explode",
+        "holds-if" if confirmed else "fails",
+        "true with a uniform bound: γ‖W‖₂ < 1 makes every path vanish; a factor below 1 at each "
+        "step is not enough, and γ‖W‖₂ > 1 only permits explosion",
+        eq.latex("as_written"),
+        eq.latex("as_derived"),
+        evidence,
+        condition="vanishing when γ‖W‖₂ ≤ η < 1 uniformly (sufficient); exploding needs "
+        "γ‖W‖₂ > 1 (necessary, not sufficient); γ = sup σ' = 1/4, 1 for tanh",
+        condition_latex=r"\left\|\frac{\partial S_t}{\partial S_k}\right\|_2 \le "
+        r"\left(\gamma \|W\|_2\right)^{t-k},\ \gamma = \sup \sigma' = \tfrac14",
+        counterexample={"pointwise_below_one_does_not_vanish": pointwise},
+    )
+
+
+def forget_bias_needed(rho: float, T: int) -> float:
+    """The forget pre-activation z_f with σ(z_f)^T = ρ: ∏ f_t ≥ ρ over T steps needs
+    z_f ≥ log(ρ^{1/T} / (1 − ρ^{1/T}))."""
+    f = rho ** (1 / T)
+    return float(np.log(f / (1 - f)))
+
+
+@cache
+def vanishing_with_forget_near_one() -> dict:
+    """The smallest searched LSTM (n = 1, x_t = 0) with f_t ≥ 0.95 whose state Jacobian
+    product still vanishes."""
+    for w in range(-1, -9, -1):
+        values = {"W_c": float(w), "b_f": 3.0}
+        norms = lstm_growth(lstm_params(values), HORIZONS[-1])
+        if norms[HORIZONS[-1] - 1] < 1e-3:
+            return {"values": values, "norms": norms}
+    raise RuntimeError("no vanishing LSTM among the searched parameters")
+
+
+@claim("forget-near-one")
+def forget_near_one(seed: int) -> Verdict:
+    """ "Keeping f_t close to 1, the gradient does not vanish after many multiplications"."""
+    eq = equation(14)
+    table = {
+        f"rho={rho}, T={T}": forget_bias_needed(rho, T)
+        for rho in (0.5, 0.9)
+        for T in (10, 100, 1000)
+    }
+    inside = {}
+    for key, z in table.items():  # no recurrent weights: the cell path is the whole story
+        rho, T = (float(part.split("=")[1]) for part in key.split(", "))
+        J = lstm.state_jacobians(
+            lstm_params({"b_f": z}), np.zeros((int(T), 1)), np.zeros(1), np.zeros(1)
+        )
+        inside[key] = float(np.prod(J[:, 0, 0]))
+    found = vanishing_with_forget_near_one()
+    T = HORIZONS[-1]
+    with mpmath.workdps(DIGITS):
+        values = found["values"]
+        params = {
+            k: [list(map(mpmath.mpf, row)) for row in v.tolist()]
+            if v.ndim == 2
+            else list(map(mpmath.mpf, v.tolist()))
+            for k, v in lstm_params(values).items()
+        }
+        dC = mpmath.diff(lambda c: reference.lstm_states(params, [[0]] * T, [0], [c])[1][0], 0)
+    counterexample = {
+        "n": 1,
+        "T": T,
+        "params": {k: v.tolist() for k, v in lstm_params(found["values"]).items()},
+        "xs": [[0.0]] * T,
+        "h0": [0.0],
+        "c0": [0.0],
+        "forget_gate": float(1 / (1 + np.exp(-found["values"]["b_f"]))),
+        "growth": float(found["norms"][T - 1]),
+        "mpmath_dC_T_dC_0": mpmath.nstr(dC, DIGITS),
+    }
+    holds = all(inside[k] >= float(k.split(", ")[0].split("=")[1]) * (1 - 1e-9) for k in inside)
+    confirmed = abs(float(dC)) < 1e-3 and counterexample["forget_gate"] > 0.95
+    return Verdict(
+        "forget-near-one",
+        "holds-if" if holds and confirmed else "fails",
+        "along the cell path ∏ f_t stays ≥ ρ if z_f ≥ logit(ρ^(1/T)); through h_(t−1) the "
+        "gradient can still vanish (or explode) with f_t near 1",
+        eq.latex("as_written"),
+        eq.latex("as_derived"),
+        {"forget_preactivation_needed": table, "cell_path_product_at_that_bias": inside},
+        condition="the cell path alone (h_(t−1) held fixed, or no recurrent weights W^(h)), "
+        "with z_f ≥ log(ρ^(1/T) / (1 − ρ^(1/T))) for ∏ f_t ≥ ρ over T steps",
+        condition_latex=r"z_f \ge \log\frac{\rho^{1/T}}{1-\rho^{1/T}}",
+        counterexample=counterexample,
+    )
