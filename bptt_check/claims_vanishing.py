@@ -116,14 +116,13 @@ def _pointwise_below_one(T: int = 60, w: float = 6.0) -> dict:
             mpmath.mpf(0.5),
         )
     return {
-        "W": [[w]],
-        "U": [[1.0]],
-        "s0": 0.5,
-        "T": T,
+        "params": {"W": [[w]], "U": [[1.0]]},
         "xs": [[float(x)] for x in xs],
+        "s0": [0.5],
+        "T": T,
+        "growth": float(abs(np.prod(factors))),
         "max_factor": float(factors.max()),
-        "product": float(np.prod(factors)),
-        "mpmath_product": mpmath.nstr(mp, DIGITS),
+        "mpmath_growth": mpmath.nstr(mp, DIGITS),
         "limit": 0.5,
     }
 
@@ -197,7 +196,7 @@ def vanish_explode(seed: int) -> Verdict:
         and exploding["gamma_times_norm_W"] > 1
         and all(b["max_norm_over_bound"] <= 1 + 1e-9 for b in bounds)
         and pointwise["max_factor"] < 1
-        and pointwise["product"] > 0.49
+        and pointwise["growth"] > 0.49
     )
     return Verdict(
         "vanish-explode",

@@ -20,3 +20,16 @@ def _restore_mpmath_precision():
     prec = mpmath.mp.prec
     yield
     mpmath.mp.prec = prec
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The proof harness ends with the verdicts it computed, one line per claim."""
+    from bptt_check.verdicts import computed
+
+    verdicts = sorted({v.id: v for v in computed()}.values(), key=lambda v: v.id)
+    if not verdicts:
+        return
+    terminalreporter.section("bptt-check verdicts")
+    width = max(len(v.id) for v in verdicts)
+    for v in verdicts:
+        terminalreporter.write_line(f"{v.id:<{width}}  {v.verdict:<8}  {v.reason}")

@@ -1,0 +1,206 @@
+"""bptt_check.verdicts: each verdict asserted together with a re-check of its evidence by a
+path of its own (complex step or finite differences through numeric/, not the path that
+found it, and not the mpmath confirmation it carries)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from bptt_check.cli import main
+from bptt_check.verdicts import ORDER, Verdict, verify
+from numeric import lstm, rnn
+
+
+def verdict(identifier: str) -> Verdict:
+    return verify([identifier])[0]
+
+
+@pytest.mark.parametrize("identifier", ["eq1", "eq2", *(f"eq{n}" for n in range(8, 14))])
+def test_model_equations_hold_with_exact_proofs(identifier):
+    v = verdict(identifier)
+    assert v.verdict == "holds"
+    assert v.evidence["as_written_equals_derived"] is True
+    assert v.evidence["exact_proofs"] and all(v.evidence["exact_proofs"].values())
+
+
+def test_eq3_holds_only_as_cross_entropy():
+    v = verdict("eq3")
+    assert v.verdict == "holds-if"
+    assert v.evidence["proper_loss"] == {"bce": True, "literal": False, "ce": False}
+    # the literal loss -O log(1/2) has slope log 2 at the perfect prediction O = 1/2
+    assert v.counterexample["dL_dO"] == pytest.approx(np.log(2), rel=1e-15)
+
+
+def rnn_point(counterexample):
+    p = {k: np.array(v) for k, v in counterexample["params"].items()}
+    return (
+        p,
+        np.array(counterexample["xs"]),
+        np.array(counterexample["ys"]),
+        np.array(counterexample["s0"]),
+    )
+
+
+def complex_step_gradient(function, array, h=1e-30):
+    out = np.zeros(array.shape)
+    for index in np.ndindex(array.shape):
+        moved = array.astype(complex)
+        moved[index] += 1j * h
+        out[index] = function(moved).imag / h
+    return out
+
+
+def test_eq4_fails_one_time_step_is_not_the_gradient():
+    v = verdict("eq4")
+    assert v.verdict == "fails"
+    p, xs, ys, s0 = rnn_point(v.counterexample)
+    full = complex_step_gradient(lambda V: rnn.loss_value({**p, "V": V}, xs, ys, s0), p["V"])
+    states = rnn.forward(p, xs, s0)[0]
+    last = complex_step_gradient(
+        lambda V: rnn.loss_value({**p, "V": V}, xs[1:], ys[1:], states[0]), p["V"]
+    )
+    assert np.allclose(full, v.counterexample["derived_dL_dV"], rtol=1e-12)
+    assert np.allclose(last, v.counterexample["literal_dL_dV"], rtol=1e-12)
+    assert abs(full - last).max() > 0.1
+    assert float(v.counterexample["mpmath"]["derived_dL_dV"][0][0]) == pytest.approx(
+        full[0, 0], rel=1e-13
+    )
+
+
+@pytest.mark.parametrize("identifier, name", [("eq5", "W"), ("eq6", "U")])
+def test_eq5_eq6_fail_the_chain_to_s0_is_zero_but_the_gradient_is_not(identifier, name):
+    v = verdict(identifier)
+    assert v.verdict == "fails"
+    p, xs, ys, s0 = rnn_point(v.counterexample)
+    full = complex_step_gradient(lambda M: rnn.loss_value({**p, name: M}, xs, ys, s0), p[name])
+    assert np.allclose(full, v.counterexample[f"derived_dL_d{name}"], rtol=1e-12)
+    assert abs(full).max() > 0.01  # while the literal chain is exactly 0
+
+
+def one_step_jacobian(params, x, s_prev, h=1e-6):
+    step = lambda s: rnn.forward(params, [x], s)[0][0]  # noqa: E731
+    return np.stack(
+        [(step(s_prev + e) - step(s_prev - e)) / (2 * h) for e in np.eye(len(s_prev)) * h], axis=1
+    )
+
+
+def test_eq7_holds_for_scalars_only_the_order_matters():
+    v = verdict("eq7")
+    assert v.verdict == "holds-if"
+    c = v.counterexample
+    params = {"W": np.array(c["W"]), "U": np.array(c["U"]), "V": np.zeros((1, 2))}
+    true = one_step_jacobian(params, np.array(c["x_t"]), np.array(c["S_prev"]))
+    assert np.allclose(c["derived_diag_sigma_prime_W"], true, atol=1e-9)
+    assert abs(np.array(c["written_W_diag_sigma_prime"]) - true).max() > 0.1
+    assert v.evidence["exact_proofs"]["W·diag(σ') at n = 1"] is True
+
+
+def lstm_point(c):
+    return {k: np.array(v, float) for k, v in c["params"].items()}
+
+
+def test_eq14_holds_for_the_cell_path_only():
+    v = verdict("eq14")
+    assert v.verdict == "holds-if"
+    params, c = lstm_point(v.counterexample), v.counterexample
+    o_prev = 1 / (1 + np.exp(-params["b_o"][0]))
+
+    def cell(c_prev):  # one step from (C_(t-1), h_(t-1) = o_(t-1) tanh C_(t-1)), x_t = 0
+        return lstm.forward(params, [[0.0]], [o_prev * np.tanh(c_prev)], [c_prev])[1][0, 0]
+
+    total = complex_step_gradient(lambda a: cell(a[0]), np.zeros(1))[0]
+    assert total == pytest.approx(c["total_dC_dC_prev"], rel=1e-13)
+    assert abs(total - c["f_t"]) > 0.1
+    assert all(v.evidence["exact_proofs"].values())
+
+
+def lstm_growth_by_complex_step(params, T):
+    def final(state):  # (C_0, h_0) -> (C_T, h_T)
+        H, C = lstm.forward(params, np.zeros((T, 1)), state[1:], state[:1])
+        return np.array([C[-1, 0], H[-1, 0]])
+
+    J = np.stack([final(np.zeros(2) + 1e-30j * e).imag / 1e-30 for e in np.eye(2)], axis=1)
+    return np.linalg.norm(J, 2)
+
+
+def test_sigma_below_one_fails_with_an_exploding_lstm():
+    v = verdict("sigma-below-one")
+    assert v.verdict == "fails"
+    c = v.counterexample
+    assert {"params", "xs", "h0", "c0", "T", "growth"} <= set(c)
+    growth = lstm_growth_by_complex_step(lstm_point(c), c["T"])
+    assert growth == pytest.approx(c["growth"], rel=1e-12)
+    assert float(c["mpmath_growth"]) == pytest.approx(growth, rel=1e-12)
+    assert growth > 10 and c["forget_gate"] < 1
+    half = lstm_growth_by_complex_step(lstm_point(c), c["T"] // 2)
+    assert growth / half == pytest.approx(c["factor_per_step"] ** (c["T"] // 2), rel=1e-3)
+    assert all(v.evidence["premise_sigma_in_(0,1)_proved"].values())
+    assert set(v.evidence["sigma_saturates_at"]) == {"float16", "float32", "float64"}
+
+
+def test_float_saturation_thresholds_are_the_first_floats_that_round_to_one():
+    thresholds = verdict("sigma-below-one").evidence["sigma_saturates_at"]
+
+    def sigmoid(v):  # 1/(1 + e^{-x}) in the precision of v
+        return v.dtype.type(1) / (v.dtype.type(1) + np.exp(-v))
+
+    for name, x in thresholds.items():
+        at = np.dtype(name).type(x)
+        below = np.nextafter(at, at.dtype.type(0))
+        assert sigmoid(at) == 1 and sigmoid(below) < 1
+
+
+def test_vanish_explode_holds_only_under_a_uniform_bound():
+    v = verdict("vanish-explode")
+    assert v.verdict == "holds-if"
+    found = v.evidence["exploding_example_found_by_search"]
+    params = {k: np.array(a) for k, a in found["params"].items()}
+
+    def final(s):
+        return rnn.forward({**params, "V": np.zeros((1, 1))}, np.array(found["xs"]), s)[0][-1]
+
+
+def test_forget_near_one_holds_on_the_cell_path_only():
+    v = verdict("forget-near-one")
+    assert v.verdict == "holds-if"
+    for key, z in v.evidence["forget_preactivation_needed"].items():
+        rho, T = (float(part.split("=")[1]) for part in key.split(", "))
+        assert (1 / (1 + np.exp(-z))) ** T == pytest.approx(rho, rel=1e-9)
+    c = v.counterexample
+    growth = lstm_growth_by_complex_step(lstm_point(c), c["T"])
+    assert growth == pytest.approx(c["growth"], rel=1e-10)
+    assert growth < 1e-3 and c["forget_gate"] > 0.95
+
+
+def test_json_has_the_documented_schema(capsys):
+    assert main(["verify", "--json", "-"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert set(document) == {"version", "seed", "claims"}
+    assert [c["id"] for c in document["claims"]] == list(ORDER)
+    for c in document["claims"]:
+        assert {"id", "verdict", "reason", "as_written_latex", "derived_latex", "evidence"} <= set(
+            c
+        )
+        assert ("condition" in c) == (c["verdict"] == "holds-if")
+        assert ("counterexample" in c) == (c["verdict"] != "holds")
+
+
+def test_same_seed_same_json_bytes(tmp_path, capsys):
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    assert main(["verify", "--seed", "3", "--json", str(first)]) == 0
+    assert main(["verify", "--seed", "3", "--json", str(second)]) == 0
+    assert first.read_bytes() == second.read_bytes()
+
+
+@pytest.mark.parametrize("argv", [["verify", "--claims", "eq99"], ["verify", "--seed", "x"]])
+def test_verify_usage_errors_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+
+
+def test_an_unwritable_json_path_is_one_line_and_exit_1(tmp_path, capsys):
+    assert main(["verify", "--claims", "eq1", "--json", str(tmp_path / "no" / "x.json")]) == 1
+    message = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress lines
+    assert message.startswith("bptt-check verify: cannot write") and "No such file" in message
