@@ -22,6 +22,7 @@ from numeric import lstm
 from numeric.floating import FORMULAS, extremes, saturation_threshold
 
 from . import reference
+from .region import coefficient_bounds, kappa
 from .verdicts import Verdict, claim
 
 __all__ = ["exploding_lstm"]
@@ -168,6 +169,54 @@ def eq14(seed: int) -> Verdict:
     )
 
 
+def _region(seed: int, f_max: float = 0.9, T: int = 200) -> dict:
+    """The proved no-explosion region κ ≤ 1 (see :mod:`bptt_check.region`), with random LSTMs
+    inside it (forget bias logit(0.85), recurrent rows of ∞-norm 0.02, x_t = 0: f_t ≤ f_max)
+    and the counterexample outside it."""
+    c_max = 1 / (1 - f_max)
+    rng = np.random.default_rng(seed)
+    inside = []
+    for _ in range(5):
+        n = int(rng.integers(1, 5))
+        params = {}
+        for g in "ifco":
+            W = rng.normal(size=(n, n + 1))
+            W[:, :n] *= 0.02 / np.abs(W[:, :n]).sum(axis=1, keepdims=True)
+            params[f"W_{g}"] = W
+            params[f"b_{g}"] = rng.uniform(-1, 1, n)
+        params["b_f"] = np.full(n, np.log(0.85 / 0.15))
+        J = lstm.state_jacobians(
+            params, np.zeros((T, 1)), rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+        )
+        product, worst, gates = np.eye(2 * n), 0.0, []
+        for step in J:
+            product = step @ product
+            worst = max(worst, float(np.abs(product).sum(axis=1).max()))
+            gates.append(float(np.diag(step)[:n].max()))  # the C-block diagonal is f_t
+        inside.append(
+            {
+                "n": n,
+                "kappa": kappa(params, f_max, c_max),
+                "max_f": max(gates),
+                "max_inf_norm_of_product": worst,
+            }
+        )
+    found = _params(exploding_lstm()["values"])
+    return {
+        "statement": "‖∂(C_t,h_t)/∂(C_(t−1),h_(t−1))‖_∞ ≤ κ = max over C, h rows of the "
+        "certified diagonal bound + Σ ĉ_k ‖W_(g_k)^(h)‖_∞; κ ≤ 1 ⇒ no explosion",
+        "f_max": f_max,
+        "c_max": c_max,
+        "T": T,
+        "certified_coefficient_bounds": {
+            f"{row}/{column}": [[bound, weight] for bound, weight in terms]
+            for (row, column), terms in coefficient_bounds(f_max, c_max).items()
+        },
+        "inside": inside,
+        "counterexample_kappa": kappa(found, f_max, c_max),
+    }
+
+
 @claim("sigma-below-one")
 def sigma_below_one(seed: int) -> Verdict:
     """ "σ never exceeds 1, so the LSTM gradient cannot explode" (after eq. (14))."""
@@ -200,12 +249,22 @@ def sigma_below_one(seed: int) -> Verdict:
         for f in FORMULAS
     }
     confirmed = abs(mp_norm - counterexample["growth"]) < 1e-9 * mp_norm
+    region = _region(seed)
     evidence = {
         "premise_sigma_in_(0,1)_proved": premises,
+        "region_where_it_holds": region,
         "sigma_saturates_at": floats,
         "formulas": formulas,
         "growth_confirmed_in_mpmath": bool(confirmed),
     }
+    region_ok = (
+        all(
+            r["kappa"] <= 1 and r["max_inf_norm_of_product"] <= 1 and r["max_f"] <= 0.9
+            for r in region["inside"]
+        )
+        and region["counterexample_kappa"] > 1
+    )
+    evidence["region_confirmed"] = region_ok
     verdict = "fails" if confirmed and counterexample["forget_gate"] < 1 else "holds"
     return Verdict(
         "sigma-below-one",

@@ -127,6 +127,51 @@ def _pointwise_below_one(T: int = 60, w: float = 6.0) -> dict:
     }
 
 
+def _eigenvalues_do_not_decide(T: int = 40, w: float = 8.0, small: float = 1e-3) -> dict:
+    """W = [[0, w], [w, 0]] and inputs that alternate which unit sits at σ' = 1/4 and which at
+    σ' = ``small``: every step Jacobian has spectral radius w√(small/4) < 1, yet their product
+    grows ×w/4 per step.  The norm ‖J_t‖₂ = w/4 > 1 is what bounds it."""
+    W = np.array([[0.0, w], [w, 0.0]])
+    steep = 0.0  # σ'(0) = 1/4
+    flat = float(np.log((1 - np.sqrt(1 - 4 * small)) / (1 + np.sqrt(1 - 4 * small))))  # σ' = small
+    s, xs = np.full(2, 0.5), []
+    for t in range(T):
+        a = np.array([steep, flat]) if t % 2 == 0 else np.array([flat, steep])
+        xs.append(a - W @ s)
+        s = 1 / (1 + np.exp(-a))
+    params = {"W": W, "U": np.eye(2)}
+    J = rnn.state_jacobians(params, np.array(xs), np.full(2, 0.5))
+    radii = [float(max(abs(np.linalg.eigvals(step)))) for step in J]
+    norms = _products(J)
+    with mpmath.workdps(DIGITS):
+        columns = [
+            [
+                mpmath.diff(
+                    lambda v, i=i, j=j: reference.rnn_states(
+                        W.tolist(),
+                        [[1, 0], [0, 1]],
+                        [x.tolist() for x in xs],
+                        [v if k == j else 0.5 for k in range(2)],
+                    )[-1][i],
+                    mpmath.mpf(0.5),
+                )
+                for i in range(2)
+            ]
+            for j in range(2)
+        ]
+        mp = max(mpmath.svd_r(mpmath.matrix(columns).T, compute_uv=False))
+    return {
+        "params": {"W": W.tolist(), "U": [[1.0, 0.0], [0.0, 1.0]]},
+        "xs": [x.tolist() for x in xs],
+        "s0": [0.5, 0.5],
+        "T": T,
+        "max_spectral_radius_per_step": max(radii),
+        "norm_per_step": float(np.linalg.norm(J[0], 2)),
+        "growth": float(norms[-1]),
+        "mpmath_growth": mpmath.nstr(mp, DIGITS),
+    }
+
+
 def _bound_check(seed: int, activation: str, T: int = 30) -> dict:
     """‖∂S_t/∂S_0‖₂ against (γ‖W‖₂)^t for random W scaled to γ‖W‖₂ = 0.9."""
     rng = np.random.default_rng(seed)
@@ -184,6 +229,7 @@ def vanish_explode(seed: int) -> Verdict:
         "gamma_times_norm_W": 0.25 * abs(found["W"][0][0]),
     }
     pointwise = _pointwise_below_one()
+    spectral = _eigenvalues_do_not_decide()
     bounds = [_bound_check(seed, a) for a in GAMMA]
     evidence = {
         "bound": "‖∂S_t/∂S_k‖₂ ≤ (γ‖W‖₂)^(t−k), γ = 1/4 (σ), 1 (tanh)",
@@ -210,7 +256,10 @@ def vanish_explode(seed: int) -> Verdict:
         "γ‖W‖₂ > 1 (necessary, not sufficient); γ = sup σ' = 1/4, 1 for tanh",
         condition_latex=r"\left\|\frac{\partial S_t}{\partial S_k}\right\|_2 \le "
         r"\left(\gamma \|W\|_2\right)^{t-k},\ \gamma = \sup \sigma' = \tfrac14",
-        counterexample={"pointwise_below_one_does_not_vanish": pointwise},
+        counterexample={
+            "pointwise_below_one_does_not_vanish": pointwise,
+            "eigenvalues_below_one_still_explode": spectral,
+        },
     )
 
 

@@ -5,8 +5,8 @@ Each formula is evaluated in the given precision (float16, float32, float64) on 
 float grid by bisection over the bit patterns of positive floats, so the threshold is the
 exact smallest representable x, not an estimate.
 
->>> float(saturation_threshold(np.float32))
-16.635532
+>>> saturation_threshold(np.float32)
+np.float32(16.635532)
 """
 
 from __future__ import annotations

@@ -204,3 +204,39 @@ def test_an_unwritable_json_path_is_one_line_and_exit_1(tmp_path, capsys):
     assert main(["verify", "--claims", "eq1", "--json", str(tmp_path / "no" / "x.json")]) == 1
     message = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress lines
     assert message.startswith("bptt-check verify: cannot write") and "No such file" in message
+
+
+def test_eigenvalues_below_one_do_not_stop_an_explosion():
+    c = verdict("vanish-explode").counterexample["eigenvalues_below_one_still_explode"]
+    params = {k: np.array(a) for k, a in c["params"].items()}
+    J = rnn.state_jacobians(params, np.array(c["xs"]), np.array(c["s0"]))
+    assert max(max(abs(np.linalg.eigvals(step))) for step in J) < 1
+    product = np.eye(2)
+    for step in J:
+        product = step @ product
+    assert np.linalg.norm(product, 2) == pytest.approx(c["growth"], rel=1e-12)
+    assert float(c["mpmath_growth"]) == pytest.approx(c["growth"], rel=1e-12)
+    assert c["growth"] > 1e6
+
+
+def test_the_no_explosion_region_is_certified_and_separates_the_examples():
+    from bptt_check.region import coefficient_bounds
+
+    region = verdict("sigma-below-one").evidence["region_where_it_holds"]
+    assert all(r["kappa"] <= 1 and r["max_inf_norm_of_product"] <= 1 for r in region["inside"])
+    assert region["counterexample_kappa"] > 1
+    # the certified bounds are upper bounds: no sampled point of the box exceeds them
+    rng = np.random.default_rng(0)
+    i, o, g, tanh_c = (rng.uniform(lo, hi, 10_000) for lo, hi in ((0, 1), (0, 1), (-1, 1), (-1, 1)))
+    f = rng.uniform(0, region["f_max"], 10_000)
+    c_prev = rng.uniform(-region["c_max"], region["c_max"], 10_000)
+    samples = {
+        ("C", "h_prev", "W_f"): c_prev * f * (1 - f),
+        ("C", "h_prev", "W_c"): i * (1 - g**2),
+        ("C", "h_prev", "W_i"): g * i * (1 - i),
+        ("h", "h_prev", "W_o"): o * (1 - o) * tanh_c,
+    }
+    bounds = coefficient_bounds(region["f_max"], region["c_max"])
+    for (row, column, weight), values in samples.items():
+        (bound,) = [b for b, w in bounds[(row, column)] if w == weight]
+        assert np.abs(values).max() <= bound
