@@ -147,6 +147,11 @@ def eq14(seed: int) -> Verdict:
         "C_prev": 0.0,
         "h_prev": 0.0,
         "x_t": [0.0],
+        "xs": [[0.0]],
+        "h0": [0.0],
+        "c0": [0.0],
+        "T": 1,
+        "growth": float(growth(_params(values), 1)[0]),
         "f_t": gates["f"],
         "total_dC_dC_prev": total,
         "mpmath_total_dC_dC_prev": mpmath.nstr(mp_total, DIGITS),
@@ -254,6 +259,10 @@ def sigma_below_one(seed: int) -> Verdict:
         "premise_sigma_in_(0,1)_proved": premises,
         "region_where_it_holds": region,
         "sigma_saturates_at": floats,
+        "in_floating_point": "beyond these x the computed σ is exactly 1 and σ' exactly 0: "
+        "f_t = 1 makes the cell path ∏ f_t exactly 1 (it cannot vanish there), and a "
+        "saturated gate passes no gradient to its weights; no formula tried exceeds 1, but "
+        "e^x/(1 + e^x) gives NaN once e^x overflows",
         "formulas": formulas,
         "growth_confirmed_in_mpmath": bool(confirmed),
     }

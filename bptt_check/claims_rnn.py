@@ -36,6 +36,15 @@ POINT = {
 }
 
 
+def _growth(params: dict, xs, s0) -> float:
+    """‖∂S_T/∂S_0‖₂ of an RNN counterexample (the schema's ``growth``)."""
+    J = rnn.state_jacobians({"W": params["W"], "U": params["U"]}, xs, s0)
+    product = np.eye(J.shape[-1])
+    for step in J:
+        product = step @ product
+    return float(np.linalg.norm(product, 2))
+
+
 def _arrays(point: dict) -> tuple:
     p = {k: np.array(v) for k, v in point["params"].items()}
     return p, np.array(point["xs"]), np.array(point["ys"]), np.array(point["s0"])
@@ -83,6 +92,7 @@ def eq4(seed: int) -> Verdict:
     written, derived = _latex(4)
     counterexample = {
         **POINT,
+        "growth": _growth(p, xs, s0),
         "literal_dL_dV": last.tolist(),
         "derived_dL_dV": grads["V"].tolist(),
         "difference": float(np.abs(grads["V"] - last).max()),
@@ -111,6 +121,7 @@ def _chain(number: int, name: str) -> Verdict:
     mp = _mp_gradient(name)
     counterexample = {
         **POINT,
+        "growth": _growth(p, xs, s0),
         f"literal_dL_d{name}": [[0.0]],  # the chain ends in ∂S_0/∂W = 0: S_0 is fixed
         f"derived_dL_d{name}": grads[name].tolist(),
         "difference": float(np.abs(grads[name]).max()),
@@ -176,6 +187,11 @@ def eq7(seed: int) -> Verdict:
     exact = np.array([[float(v) for v in row] for row in true])
     counterexample = {
         "n": 2,
+        "params": {"W": W, "U": U},
+        "xs": [x],
+        "s0": s_prev,
+        "T": 1,
+        "growth": float(np.linalg.norm(exact, 2)),
         "W": W,
         "U": U,
         "x_t": x,

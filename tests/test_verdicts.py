@@ -240,3 +240,19 @@ def test_the_no_explosion_region_is_certified_and_separates_the_examples():
     for (row, column, weight), values in samples.items():
         (bound,) = [b for b, w in bounds[(row, column)] if w == weight]
         assert np.abs(values).max() <= bound
+
+
+def test_model_counterexamples_follow_the_schema():
+    lstm_keys, rnn_keys = (
+        {"params", "xs", "h0", "c0", "T", "growth"},
+        {"params", "xs", "s0", "T", "growth"},
+    )
+    for v in verify():
+        examples = [v.counterexample] if v.counterexample else []
+        if v.id == "vanish-explode":
+            examples = list(v.counterexample.values())
+        for example in examples:
+            if "h0" in example:
+                assert lstm_keys <= set(example), v.id
+            elif "s0" in example:
+                assert rnn_keys <= set(example), v.id
