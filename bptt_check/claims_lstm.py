@@ -82,12 +82,7 @@ def exploding_lstm(limit: int = 4) -> dict:
 
 def _mp_growth(values: dict[str, float], T: int) -> mpmath.mpf:
     """‖∂(C_T, h_T)/∂(C_0, h_0)‖₂ by mpmath.diff of the written-out LSTM, at 30 digits."""
-    params = {
-        k: [list(map(mpmath.mpf, row)) for row in v.tolist()]
-        if v.ndim == 2
-        else list(map(mpmath.mpf, v.tolist()))
-        for k, v in _params(values).items()
-    }
+    params = reference.exact(_params(values))
     xs = [[mpmath.mpf(0)]] * T
 
     def state(c0, h0):
@@ -126,12 +121,7 @@ def eq14(seed: int) -> Verdict:
     # at the equilibrium C = h = 0 the derived total derivative is f + o·i·W_c^(h)
     total = gates["f"] + gates["o"] * gates["i"] * values.get("W_c", 0.0)
     with mpmath.workdps(DIGITS):
-        params = {
-            k: [list(map(mpmath.mpf, row)) for row in v.tolist()]
-            if v.ndim == 2
-            else list(map(mpmath.mpf, v.tolist()))
-            for k, v in _params(values).items()
-        }
+        params = reference.exact(_params(values))
         o_prev = reference.sigma(params["b_o"][0])
 
         def cell(c_prev):  # h_(t-1) = o_(t-1) tanh(C_(t-1)) follows C_(t-1)

@@ -302,12 +302,7 @@ def forget_near_one(seed: int) -> Verdict:
     T = HORIZONS[-1]
     with mpmath.workdps(DIGITS):
         values = found["values"]
-        params = {
-            k: [list(map(mpmath.mpf, row)) for row in v.tolist()]
-            if v.ndim == 2
-            else list(map(mpmath.mpf, v.tolist()))
-            for k, v in lstm_params(values).items()
-        }
+        params = reference.exact(lstm_params(values))
         dC = mpmath.diff(lambda c: reference.lstm_states(params, [[0]] * T, [0], [c])[1][0], 0)
     counterexample = {
         "n": 1,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import mpmath
 
-__all__ = ["lstm_states", "rnn_loss", "rnn_states", "sigma"]
+__all__ = ["exact", "lstm_states", "rnn_loss", "rnn_states", "sigma"]
 
 Matrix = Sequence[Sequence[float]]
 Vector = Sequence[float]
@@ -20,6 +20,16 @@ Vector = Sequence[float]
 def sigma(x: mpmath.mpf) -> mpmath.mpf:
     """The logistic function 1 / (1 + e^{-x}) of eq. (1)-(2), (8), (9), (12)."""
     return 1 / (1 + mpmath.exp(-x))
+
+
+def exact(params: dict) -> dict:
+    """Parameters of eq. (1)-(13) as nested lists of mpmath numbers (floats convert exactly)."""
+    return {
+        name: [list(map(mpmath.mpf, row)) for row in value.tolist()]
+        if value.ndim == 2
+        else list(map(mpmath.mpf, value.tolist()))
+        for name, value in params.items()
+    }
 
 
 def _affine(W: Matrix, v: Vector) -> list:
