@@ -51,6 +51,8 @@ def growth(params: dict[str, np.ndarray], T: int) -> np.ndarray:
 
 def _exponential(norms: np.ndarray) -> float | None:
     """The per-step growth factor when log ‖·‖ rises linearly over the horizons, else None."""
+    if min(norms[T - 1] for T in HORIZONS) <= 0:  # the product vanished exactly
+        return None
     logs = [np.log(norms[T - 1]) for T in HORIZONS]
     rates = [
         (b - a) / (t2 - t1)

@@ -45,6 +45,8 @@ def _products(J: np.ndarray) -> np.ndarray:
 def _rate(norms: np.ndarray) -> float:
     """The per-step factor of ‖·‖ between the last two horizons."""
     a, b = norms[HORIZONS[-2] - 1], norms[HORIZONS[-1] - 1]
+    if a <= 0:  # the product vanished exactly
+        return 0.0
     return float((b / a) ** (1 / (HORIZONS[-1] - HORIZONS[-2])))
 
 

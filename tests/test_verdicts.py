@@ -256,3 +256,25 @@ def test_model_counterexamples_follow_the_schema():
                 assert lstm_keys <= set(example), v.id
             elif "s0" in example:
                 assert rnn_keys <= set(example), v.id
+
+
+def test_hypothesis_finds_no_smaller_exploding_lstm_than_the_search():
+    """The search enumerates integer parameters in order of size; Hypothesis, searching and
+    shrinking on its own, must not find an exploding LSTM of smaller total size."""
+    from hypothesis import find, settings
+    from hypothesis import strategies as st
+
+    from bptt_check.claims_lstm import SEARCHED, _exponential, _params, exploding_lstm, growth
+
+    found = exploding_lstm()
+    size = sum(abs(v) for v in found["values"].values())
+    coordinates = st.fixed_dictionaries({k: st.integers(-3, 3) for k in SEARCHED})
+
+    def explodes(values):
+        return _exponential(growth(_params({k: float(v) for k, v in values.items()}), 40))
+
+    smallest = find(
+        coordinates, explodes, settings=settings(database=None, derandomize=True, max_examples=2000)
+    )
+    assert sum(abs(v) for v in smallest.values()) >= size
+    assert explodes(smallest) and explodes({k: int(v) for k, v in found["values"].items()})
