@@ -1,12 +1,13 @@
 """The ``bptt-check`` command line.
 
-``bptt-check verify`` computes a verdict for every statement of the article (eq. (1)-(14) and
-the prose claims) and prints them as a table, or their full evidence as JSON;
-``bptt-check equations`` prints the equations as written beside what is derived;
-``bptt-check prove`` runs the exact small-size proofs of the derivations.
+``bptt-check report`` writes the LaTeX and PDF report (the main job); ``bptt-check verify``
+computes a verdict for every statement of the article (eq. (1)-(14) and the prose claims) and
+prints them as a table, or their full evidence as JSON; ``bptt-check equations`` prints the
+equations as written beside what is derived; ``bptt-check prove`` runs the exact small-size
+proofs of the derivations.
 
 Exit status: 0 when the command ran (for ``verify``, whatever the verdicts), 1 with a one-line
-message when a check or proof could not run or a proof fails, 2 for a usage error.
+message when a check, a proof or the report could not be done or written, 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -113,6 +114,36 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    import shutil
+    from pathlib import Path
+
+    from .report import ReportError, build_report
+
+    def progress(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    pdf = not args.no_pdf
+    if pdf and shutil.which("pdflatex") is None:
+        print(
+            "pdflatex is not on PATH: writing report.tex and its figures without a PDF "
+            "(apt-get install texlive-latex-base texlive-latex-recommended)",
+            file=sys.stderr,
+        )
+    try:
+        build_report(Path(args.output), args.seed, pdf=pdf, date=args.date, progress=progress)
+    except (ReportError, OSError) as error:
+        print(f"bptt-check report: {error}", file=sys.stderr)
+        return 1
+    written = (
+        "report.tex and report.pdf"
+        if (Path(args.output) / "report.pdf").exists()
+        else ("report.tex")
+    )
+    print(f"wrote {written} in {args.output}/")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bptt-check",
@@ -144,6 +175,20 @@ def _parser() -> argparse.ArgumentParser:
         help="write the full evidence as JSON to PATH (- for stdout)",
     )
     check.set_defaults(run=_verify)
+    report = commands.add_parser("report", help="write the LaTeX (and PDF) report")
+    report.add_argument(
+        "-o",
+        "--output",
+        default="bptt-report",
+        metavar="DIR",
+        help="folder of report.tex, report.pdf and figures/ (default: bptt-report)",
+    )
+    report.add_argument("--seed", type=_seed, default=0, help="seed of every random choice")
+    report.add_argument(
+        "--date", default="undated", help="the date printed in the report (no clock is read)"
+    )
+    report.add_argument("--no-pdf", action="store_true", help="write report.tex only")
+    report.set_defaults(run=_report)
     return parser
 
 

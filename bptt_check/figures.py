@@ -1,0 +1,140 @@
+"""The report's four figures, as vector PDFs with fixed metadata (same seed → same bytes).
+
+1. ‖∂S_t/∂S_k‖₂ against t − k for ‖W‖₂ below, near and above 1/γ, with (γ‖W‖₂)^(t−k) beside
+   each curve (eq. (5)-(7));
+2. for the LSTM counterexample, ∏ f_t (the cell path eq. (14) looks at) against the full
+   ‖∂(C_t, h_t)/∂(C_0, h_0)‖₂;
+3. ∏ f_t over T for several forget-gate biases, with the ρ line;
+4. σ, σ' and tanh' with γ marked, and where σ rounds to 1 in float16/32/64.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("pdf")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from numeric import lstm, rnn  # noqa: E402
+from numeric.floating import saturation_threshold  # noqa: E402
+
+from .claims_lstm import _params as lstm_params  # noqa: E402
+from .claims_lstm import exploding_lstm  # noqa: E402
+
+__all__ = ["FIGURES", "write_figures"]
+
+#: File name and caption of each figure, in order.
+FIGURES = {
+    "rnn-jacobian-norms.pdf": r"$\|\partial S_t/\partial S_k\|_2$ of a sigmoid RNN ($n = 8$) "
+    r"against $t-k$ for three scales of $W$, with the bound $(\gamma\|W\|_2)^{t-k}$ dashed "
+    r"($\gamma = 1/4$).",
+    "lstm-cell-path.pdf": r"The LSTM counterexample: the cell path $\prod f_t$ that eq.~(14) "
+    r"looks at, against the full $\|\partial(C_t,h_t)/\partial(C_0,h_0)\|_2$.",
+    "forget-products.pdf": r"$\prod_{t\le T} f_t$ for constant forget pre-activations $z_f$, "
+    r"with the line $\rho = 0.5$.",
+    "activations.pdf": r"$\sigma$, $\sigma'$ and $\tanh'$ with $\gamma = \sup\sigma' = 1/4$, "
+    r"and the first $x$ at which the computed $\sigma(x)$ is exactly 1.",
+}
+
+_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
+_STYLE = {
+    "figure.figsize": (5.2, 3.0),
+    "font.size": 9,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "lines.linewidth": 1.4,
+    "pdf.fonttype": 42,
+    "svg.hashsalt": "bptt-check",
+}
+
+
+def _norms(J: np.ndarray) -> np.ndarray:
+    product, out = np.eye(J.shape[-1]), []
+    for step in J:
+        product = step @ product
+        out.append(np.linalg.norm(product, 2))
+    return np.array(out)
+
+
+def _rnn_norms(axes, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, T = 8, 60
+    W0 = rng.normal(size=(n, n))
+    xs, s0 = rng.normal(size=(T, 2)), rng.uniform(0, 1, n)
+    U = rng.normal(size=(n, 2)) / 2
+    for scale, colour in ((0.8, "tab:blue"), (1.0, "tab:orange"), (1.25, "tab:red")):
+        W = W0 * scale / (0.25 * np.linalg.norm(W0, 2))
+        norms = _norms(rnn.state_jacobians({"W": W, "U": U}, xs, s0))
+        lag = np.arange(1, T + 1)
+        axes.semilogy(lag, norms, color=colour, label=rf"$\gamma\|W\|_2 = {scale}$")
+        axes.semilogy(lag, scale**lag, color=colour, linestyle="--", linewidth=0.9)
+    axes.set_xlabel(r"$t-k$")
+    axes.set_ylabel(r"$\|\partial S_t/\partial S_k\|_2$")
+    axes.legend(loc="lower left", fontsize=8)
+
+
+def _lstm_path(axes, seed: int) -> None:
+    found = exploding_lstm()
+    params = lstm_params(found["values"])
+    T = 40
+    J = lstm.state_jacobians(params, np.zeros((T, 1)), np.zeros(1), np.zeros(1))
+    t = np.arange(1, T + 1)
+    axes.semilogy(t, np.cumprod(J[:, 0, 0]), label=r"cell path $\prod f_t$")
+    axes.semilogy(t, _norms(J), label=r"$\|\partial(C_t,h_t)/\partial(C_0,h_0)\|_2$")
+    axes.set_xlabel(r"$t$")
+    axes.legend(loc="center left", fontsize=8)
+
+
+def _forget_products(axes, seed: int) -> None:
+    T = np.arange(1, 1001)
+    for z in (1, 2, 3, 5, 7):
+        f = 1 / (1 + np.exp(-z))
+        axes.semilogx(T, f**T, label=rf"$z_f = {z}$")
+    axes.axhline(0.5, color="black", linewidth=0.8, linestyle=":")
+    axes.set_xlabel(r"$T$")
+    axes.set_ylabel(r"$\prod_{t \leq T} f_t$")
+    axes.legend(loc="lower left", fontsize=8)
+
+
+def _activations(axes, seed: int) -> None:
+    x = np.linspace(-8, 40, 2001)
+    s = 1 / (1 + np.exp(-x))
+    axes.plot(x, s, label=r"$\sigma$")
+    axes.plot(x, s * (1 - s), label=r"$\sigma'$")
+    axes.plot(x, 1 - np.tanh(x) ** 2, label=r"$\tanh'$")
+    axes.axhline(0.25, color="grey", linewidth=0.8, linestyle="--")
+    axes.annotate(r"$\gamma = 1/4$", (-7.5, 0.28), fontsize=8)
+    for dtype, marker in ((np.float16, "v"), (np.float32, "s"), (np.float64, "o")):
+        at = float(saturation_threshold(dtype))
+        axes.plot(
+            [at],
+            [1.0],
+            marker=marker,
+            color="black",
+            linestyle="none",
+            label=rf"$\sigma = 1$ in {np.dtype(dtype).name} at $x = {at:.4g}$",
+        )
+    axes.set_xlabel(r"$x$")
+    axes.legend(loc="center right", fontsize=7)
+
+
+_DRAW = dict(zip(FIGURES, (_rnn_norms, _lstm_path, _forget_products, _activations), strict=True))
+
+
+def write_figures(directory: Path, seed: int) -> list[Path]:
+    """Draw every figure into ``directory``; return their paths."""
+    paths = []
+    with plt.rc_context(_STYLE):
+        for name, draw in _DRAW.items():
+            figure, axes = plt.subplots()
+            draw(axes, seed)
+            figure.tight_layout()
+            path = directory / name
+            figure.savefig(path, metadata=_METADATA)
+            plt.close(figure)
+            paths.append(path)
+    return paths

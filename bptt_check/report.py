@@ -1,0 +1,186 @@
+"""``bptt-check report``: the article's derivation checked line by line, as LaTeX and PDF.
+
+The report is built in a temporary folder next to the target and moved into place only when
+every file is written (and, with pdflatex on PATH, compiled): a failure leaves no half-written
+report.  Same seed and versions → the same bytes: no clock is read (the date is the caller's),
+matplotlib's metadata is fixed, and pdflatex runs with SOURCE_DATE_EPOCH and FORCE_SOURCE_DATE.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from importlib.metadata import version
+from pathlib import Path
+
+import jinja2
+
+from derivations.equations import equation
+
+from . import __version__
+from .figures import FIGURES, write_figures
+from .latex import evidence_items, tex
+from .verdicts import Verdict, verify
+
+__all__ = ["ReportError", "build_report", "render"]
+
+_COLOURS = {"holds": "holds", "holds-if": "holdsif", "fails": "fails"}
+_TITLES = {
+    **{f"eq{n}": f"Equation ({n}): {equation(n).topic}" for n in range(1, 15)},
+    "vanish-explode": "Claim: below 1 the gradient vanishes, above 1 it explodes",
+    "forget-near-one": "Claim: keeping $f_t$ near 1, the gradient does not vanish",
+    "sigma-below-one": r"Claim: $\sigma$ never exceeds 1, so an LSTM gradient cannot explode",
+}
+#: A fixed epoch for pdflatex's dates (2026-01-01): the PDF carries no build time.
+EPOCH = "1767225600"
+
+
+class ReportError(RuntimeError):
+    """The report could not be written or compiled (the message is one line)."""
+
+
+def _display(latex: str) -> str:
+    """One display equation; a wide one is scaled to the line."""
+    if len(latex) > 140:
+        return rf"\[ \resizebox{{\linewidth}}{{!}}{{$\displaystyle {latex}$}} \]"
+    return rf"\[ {latex} \]"
+
+
+def _items(data: dict) -> str:
+    lines, depth = [r"\begin{itemize}"], 0
+    for level, text in evidence_items(data):
+        while depth < level:
+            lines.append(r"\begin{itemize}")
+            depth += 1
+        while depth > level:
+            lines.append(r"\end{itemize}")
+            depth -= 1
+        lines.append(rf"\item {text}")
+    lines += [r"\end{itemize}"] * (depth + 1)
+    return "\n".join(lines)
+
+
+def _claim(v: Verdict) -> dict:
+    return {
+        "id": v.id,
+        "id_tex": tex(v.id),
+        "title": _TITLES[v.id],
+        "verdict": v.verdict,
+        "colour": _COLOURS[v.verdict],
+        "reason": tex(v.reason),
+        "written": [_display(line) for line in v.as_written_latex.split(r" \\ ")],
+        "derived": [_display(line) for line in v.derived_latex.split(r" \\ ")],
+        "condition": tex(v.condition) if v.condition else "",
+        "condition_latex": v.condition_latex or "",
+        "exact": " (exact proofs marked true)"
+        if "exact" in v.evidence or any("exact" in key for key in v.evidence)
+        else "",
+        "evidence": _items(v.evidence),
+        "counterexample": _items(v.counterexample) if v.counterexample else "",
+    }
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("bptt_check", "templates"),
+        block_start_string=r"\BLOCK{",
+        block_end_string="}",
+        variable_start_string=r"\VAR{",
+        variable_end_string="}",
+        comment_start_string=r"\#{",
+        comment_end_string="}",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def render(verdicts: list[Verdict], seed: int, date: str) -> str:
+    """The report's LaTeX source for these verdicts."""
+    by_kind = {
+        kind: [tex(v.id) for v in verdicts if v.verdict == kind]
+        for kind in ("holds", "holds-if", "fails")
+    }
+    software = ", ".join(
+        f"{name} {version(name)}" for name in ("sympy", "numpy", "mpmath", "matplotlib")
+    )
+    return (
+        _environment()
+        .get_template("report.tex.j2")
+        .render(
+            version=tex(__version__),
+            date=tex(date),
+            seed=seed,
+            software=tex(software),
+            claims=[_claim(v) for v in verdicts],
+            figures=[
+                {"path": f"figures/{name}", "caption": caption} for name, caption in FIGURES.items()
+            ],
+            summary={
+                "holds": ", ".join(by_kind["holds"]) or "none",
+                "holds_if": ", ".join(by_kind["holds-if"]) or "none",
+                "fails": ", ".join(by_kind["fails"]) or "none",
+            },
+            corrected={
+                "bptt": [_display(x) for x in equation(5).latex("as_derived").split(r" \\ ")],
+                "jacobian": [_display(equation(7).latex("as_derived"))],
+                "lstm": [_display(equation(14).latex("as_derived").split(r" \\ ")[1])],
+            },
+        )
+    )
+
+
+def _compile(folder: Path) -> None:
+    environment = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH, "FORCE_SOURCE_DATE": "1"}
+    for _ in range(2):  # the second run resolves the references of the summary table
+        result = subprocess.run(
+            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "report.tex"],
+            cwd=folder,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            errors = [line for line in result.stdout.splitlines() if line.startswith("!")]
+            raise ReportError(f"pdflatex failed: {errors[0] if errors else 'see report.log'}")
+
+
+def build_report(
+    directory: Path,
+    seed: int = 0,
+    pdf: bool = True,
+    date: str = "undated",
+    progress: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """Write ``directory``/report.tex with its figures (and report.pdf when ``pdf`` and
+    pdflatex is on PATH), replacing the folder only once everything is written."""
+    say = progress or (lambda message: None)
+    directory = Path(directory)
+    parent = directory.resolve().parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise ReportError(f"cannot write into {parent}: not a writable folder")
+    say("computing the verdicts")
+    verdicts = verify(seed=seed, progress=lambda n, total, i: say(f"  [{n}/{total}] {i}"))
+    with tempfile.TemporaryDirectory(prefix=".bptt-report-", dir=parent) as scratch:
+        folder = Path(scratch) / "report"
+        (folder / "figures").mkdir(parents=True)
+        say("drawing the figures")
+        write_figures(folder / "figures", seed)
+        say("writing report.tex")
+        (folder / "report.tex").write_text(render(verdicts, seed, date), encoding="utf-8")
+        if pdf and shutil.which("pdflatex"):
+            say("compiling report.pdf with pdflatex")
+            _compile(folder)
+            for name in ("report.aux", "report.log", "report.out"):
+                (folder / name).unlink(missing_ok=True)
+        if directory.exists():
+            old = Path(scratch) / "previous"
+            directory.rename(old)
+        folder.rename(directory)
+    return sorted(directory.rglob("*"))

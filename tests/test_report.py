@@ -1,0 +1,102 @@
+"""bptt_check.report: the LaTeX/PDF report, built into a temporary folder and compiled."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bptt_check.cli import main
+from bptt_check.figures import FIGURES
+from bptt_check.latex import tex
+from bptt_check.report import build_report
+from bptt_check.verdicts import ORDER
+
+PDFLATEX = shutil.which("pdflatex") is not None
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    if os.environ.get("CI") and not PDFLATEX:
+        pytest.fail("CI must install pdflatex (.ci/run does): the report has to compile")
+    folder = tmp_path_factory.mktemp("built") / "bptt-report"
+    build_report(folder, seed=0, pdf=PDFLATEX, date="2026-11-28")
+    return folder
+
+
+def test_every_claim_has_its_section(report):
+    source = (report / "report.tex").read_text(encoding="utf-8")
+    for identifier in ORDER:
+        assert rf"\label{{claim:{identifier}}}" in source
+
+
+def test_every_figure_exists_and_is_not_empty(report):
+    for name in FIGURES:
+        figure = report / "figures" / name
+        assert figure.stat().st_size > 1000
+        assert figure.read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.skipif(not PDFLATEX, reason="pdflatex is not installed here (CI installs it)")
+def test_the_pdf_compiles_without_overfull_boxes(report, tmp_path):
+    import subprocess
+
+    assert (report / "report.pdf").read_bytes().startswith(b"%PDF")
+    shutil.copytree(report, tmp_path / "again")
+    subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "report.tex"],
+        cwd=tmp_path / "again",
+        capture_output=True,
+        check=True,
+    )
+    log = (tmp_path / "again" / "report.log").read_text(encoding="latin-1")
+    assert "Overfull \\hbox" not in log
+    assert "Unicode character" not in log and "[U+" not in (report / "report.tex").read_text()
+
+
+def test_same_seed_same_bytes(report, tmp_path):
+    again = tmp_path / "bptt-report"
+    build_report(again, seed=0, pdf=PDFLATEX, date="2026-11-28")
+    for path in sorted(p for p in report.rglob("*") if p.is_file()):
+        assert (again / path.relative_to(report)).read_bytes() == path.read_bytes(), path.name
+
+
+def test_a_failure_leaves_the_previous_report_untouched(report, tmp_path, monkeypatch):
+    target = tmp_path / "kept"
+    shutil.copytree(report, target)
+    before = {p.name: p.read_bytes() for p in target.rglob("*") if p.is_file()}
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("bptt_check.report.write_figures", broken)
+    with pytest.raises(OSError):
+        build_report(target, seed=0, pdf=False)
+    assert {p.name: p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".bptt-report-")]
+
+
+def test_an_unwritable_folder_is_one_line_and_exit_1(tmp_path, capsys):
+    assert main(["report", "-o", str(tmp_path / "missing" / "deeper" / "out"), "--no-pdf"]) == 1
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert message.startswith("bptt-check report: cannot write into")
+
+
+def test_a_bad_option_exits_2(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["report", "--seed", "minus-one"])
+    assert exit_.value.code == 2
+
+
+@pytest.mark.parametrize(
+    "text, latex",
+    [
+        ("f_t < 1", r"f\_t $<$ 1"),
+        ("∂C_t/∂C_(t-1) = f_t", r"$\partial$C\_t/$\partial$C\_(t-1) = f\_t"),
+        ("γ‖W‖₂ ≤ 1", r"$\gamma\|$W$\|_2$ $\le$ 1"),
+        ("C̃_t ⊙ i_t", r"$\tilde{C}$\_t $\odot$ i\_t"),
+        ("50% & #1", r"50\% \& \#1"),
+    ],
+)
+def test_text_to_latex(text, latex):
+    assert tex(text) == latex
