@@ -19,11 +19,11 @@ from derivations.equations import equation
 from derivations.lstm import lstm_cell
 from derivations.proofs import lstm_total_cell_derivative, state_jacobian_proof
 from numeric import lstm
-from numeric.floating import FORMULAS, extremes, saturation_threshold
+from numeric.floating import FORMULAS, extremes, saturation_threshold, underflow_threshold
 
 from . import reference
 from .region import coefficient_bounds, kappa
-from .verdicts import Verdict, claim
+from .verdicts import Verdict, claim, confirm
 
 __all__ = ["exploding_lstm"]
 
@@ -113,6 +113,23 @@ def _latex() -> tuple[str, str]:
     return equation(14).latex("as_written"), equation(14).latex("as_derived")
 
 
+def _derived_total(params: dict[str, np.ndarray]) -> float:
+    """:func:`derivations.lstm.total_cell_derivative` at n = m = 1, C_(t-1) = h_(t-1) = 0 and
+    x_t = 0, with o_(t-1) = σ(b_o) (the equilibrium): the derived expression, evaluated."""
+    import sympy as sp
+
+    from derivations import dims
+    from derivations.explicit import evaluate, to_explicit
+    from derivations.lstm import total_cell_derivative
+
+    exact = {k: sp.Matrix(np.atleast_2d(v).T if v.ndim == 1 else v) for k, v in params.items()}
+    zero = sp.Matrix([[0]])
+    values = evaluate(lstm_cell(), {"h_prev": zero, "C_prev": zero, "x": zero}, exact)
+    values["o_prev"] = sp.Matrix([[1 / (1 + sp.exp(-exact["b_o"][0]))]])
+    matrix = to_explicit(total_cell_derivative(), values, exact, {dims.n: 1, dims.m: 1})
+    return float(matrix[0, 0])
+
+
 @claim("eq14")
 def eq14(seed: int) -> Verdict:
     """Eq. (14), ∂C_t/∂C_{t-1} = f_t: the cell path against the total derivative."""
@@ -120,8 +137,7 @@ def eq14(seed: int) -> Verdict:
     found = exploding_lstm()
     values = found["values"]
     gates = {g: float(1 / (1 + np.exp(-values.get(f"b_{g}", 0.0)))) for g in "ifo"}
-    # at the equilibrium C = h = 0 the derived total derivative is f + o·i·W_c^(h)
-    total = gates["f"] + gates["o"] * gates["i"] * values.get("W_c", 0.0)
+    total = _derived_total(_params(values))  # the derived dC_t/dC_(t-1), evaluated here
     with mpmath.workdps(DIGITS):
         params = reference.exact(_params(values))
         o_prev = reference.sigma(params["b_o"][0])
@@ -148,10 +164,8 @@ def eq14(seed: int) -> Verdict:
         "total_dC_dC_prev": total,
         "mpmath_total_dC_dC_prev": mpmath.nstr(mp_total, DIGITS),
     }
-    agree = abs(float(mp_total) - total) < 1e-12
-    verdict = (
-        "holds-if" if all(p.holds for p in proofs) and agree and total != gates["f"] else ("fails")
-    )
+    confirm(abs(float(mp_total) - total) < 1e-12, f"dC_t/dC_(t-1): mpmath {mp_total}, {total}")
+    verdict = "holds-if" if all(p.holds for p in proofs) and total != gates["f"] else "fails"
     return Verdict(
         "eq14",
         verdict,
@@ -200,6 +214,8 @@ def _region(seed: int, f_max: float = 0.9, T: int = 200) -> dict:
         )
     found = _params(exploding_lstm()["values"])
     return {
+        "hypotheses": "f_t ≤ f_max at every step (e.g. b_f + ‖W_f^(h)‖_∞ + |W_f^(x) x_t| ≤ "
+        "logit f_max) and |C_0| ≤ 1/(1 − f_max), so that |C_t| ≤ c_max = 1/(1 − f_max)",
         "statement": "‖∂(C_t,h_t)/∂(C_(t−1),h_(t−1))‖_∞ ≤ κ = max over C, h rows of the "
         "certified diagonal bound + Σ ĉ_k ‖W_(g_k)^(h)‖_∞; κ ≤ 1 ⇒ no explosion",
         "f_max": f_max,
@@ -245,18 +261,25 @@ def sigma_below_one(seed: int) -> Verdict:
         for d in (np.float16, np.float32, np.float64)
         for f in FORMULAS
     }
-    confirmed = abs(mp_norm - counterexample["growth"]) < 1e-9 * mp_norm
+    confirm(
+        abs(mp_norm - counterexample["growth"]) < 1e-9 * mp_norm,
+        f"LSTM growth: mpmath {mp_norm} against {counterexample['growth']}",
+    )
     region = _region(seed)
     evidence = {
         "premise_sigma_in_(0,1)_proved": premises,
         "region_where_it_holds": region,
         "sigma_saturates_at": floats,
+        "sigma_underflows_to_zero_at": {
+            np.dtype(d).name: float(underflow_threshold(d))
+            for d in (np.float16, np.float32, np.float64)
+        },
         "in_floating_point": "beyond these x the computed σ is exactly 1 and σ' exactly 0: "
         "f_t = 1 makes the cell path ∏ f_t exactly 1 (it cannot vanish there), and a "
         "saturated gate passes no gradient to its weights; no formula tried exceeds 1, but "
         "e^x/(1 + e^x) gives NaN once e^x overflows",
         "formulas": formulas,
-        "growth_confirmed_in_mpmath": bool(confirmed),
+        "growth_confirmed_in_mpmath": True,
     }
     region_ok = (
         all(
@@ -266,15 +289,21 @@ def sigma_below_one(seed: int) -> Verdict:
         and region["counterexample_kappa"] > 1
     )
     evidence["region_confirmed"] = region_ok
-    verdict = "fails" if confirmed and counterexample["forget_gate"] < 1 else "holds"
+    verdict = "holds-if" if region_ok and counterexample["forget_gate"] < 1 else "fails"
     return Verdict(
         "sigma-below-one",
         verdict,
-        "0 < f_t < 1 is true, but the state Jacobian also carries the path through h_(t-1); "
-        f"here it grows ×{found['factor']:.3g} per step while f_t = "
-        f"{counterexample['forget_gate']:.3g}",
+        "only for small recurrent weights (a certified bound κ ≤ 1): 0 < f_t < 1 holds, but the "
+        "state Jacobian also carries the path through h_(t-1), which here grows "
+        f"×{found['factor']:.3g} per step while f_t = {counterexample['forget_gate']:.3g}",
         written,
         derived,
         evidence,
+        condition="the recurrent weights satisfy κ ≤ 1: the certified coefficient bounds times "
+        "‖W_g^(h)‖_∞, plus f_max, at most 1 in each row (with f_t ≤ f_max and |C_0| ≤ "
+        "1/(1 − f_max))",
+        condition_latex=r"\kappa = f_{\max} + \sum_k \hat c_k \|W_{g_k}^{(h)}\|_\infty"
+        r" \le 1 \ \Rightarrow\ "
+        r"\left\|\frac{\partial (C_T, h_T)}{\partial (C_0, h_0)}\right\|_\infty \le 1",
         counterexample=counterexample,
     )

@@ -12,7 +12,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["CLAIMS", "ORDER", "Verdict", "claim", "computed", "verify"]
+__all__ = [
+    "CLAIMS",
+    "ORDER",
+    "ConfirmationError",
+    "Verdict",
+    "claim",
+    "computed",
+    "confirm",
+    "verify",
+]
 
 Kind = Literal["holds", "holds-if", "fails"]
 
@@ -45,6 +54,17 @@ class Verdict:
         if self.verdict != "holds-if":
             out.pop("condition_latex", None)
         return out
+
+
+class ConfirmationError(RuntimeError):
+    """An independent confirmation disagrees with the path that found the evidence: the check
+    cannot conclude (the CLI reports it and exits 1), it does not flip a verdict."""
+
+
+def confirm(agrees: bool, what: str) -> None:
+    """Raise :class:`ConfirmationError` when an independent confirmation disagrees."""
+    if not agrees:
+        raise ConfirmationError(f"confirmation failed: {what}")
 
 
 #: Registered checks by claim id.

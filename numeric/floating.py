@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["FORMULAS", "extremes", "saturation_threshold"]
+__all__ = ["FORMULAS", "MONOTONE", "extremes", "saturation_threshold", "underflow_threshold"]
 
 Formula = Callable[[np.ndarray], np.ndarray]
 
@@ -38,25 +38,41 @@ def _evaluate(formula: Formula, x: np.ndarray) -> np.ndarray:
         return formula(x)
 
 
-def saturation_threshold(dtype: type = np.float64, formula: str = "1/(1+exp(-x))") -> np.floating:
-    """The smallest positive x of ``dtype`` at which ``formula`` gives exactly 1."""
-    dtype = np.dtype(dtype)
+#: Formulas whose computed value never decreases as x grows (the others are not searchable
+#: by bisection: e^x/(1 + e^x) alternates between 1 and 1 - ulp before it reaches 1 for good).
+MONOTONE = ("1/(1+exp(-x))", "(1+tanh(x/2))/2")
+
+
+def _bisect(dtype: np.dtype, function: Formula, low: float, high: float, target: float):
+    """The float of ``dtype`` between positive ``low`` and ``high`` where ``function`` first
+    equals ``target`` (going up); bit patterns of positive floats are ordered like floats."""
     unsigned = _BITS[dtype]
-    function = FORMULAS[formula]
-    low = np.array(0, dtype).view(unsigned)  # σ(0) = 1/2 < 1
-    high = np.array(np.finfo(dtype).max, dtype).view(unsigned)
+    low_bits = np.array(low, dtype).view(unsigned)
+    high_bits = np.array(high, dtype).view(unsigned)
+    while int(high_bits) - int(low_bits) > 1:
+        middle = unsigned(int(low_bits) + (int(high_bits) - int(low_bits)) // 2)
+        if _evaluate(function, np.array(middle).view(dtype)) == target:
+            high_bits = middle
+        else:
+            low_bits = middle
+    return np.array(high_bits).view(dtype)[()]
 
-    def past(bits) -> bool:  # 1, or NaN where a formula overflows first (then inf/inf)
-        value = _evaluate(function, np.array(bits).view(dtype))
-        return bool(value == 1 or np.isnan(value))
 
-    while int(high) - int(low) > 1:  # bit patterns of positive floats are ordered like floats
-        middle = unsigned(int(low) + (int(high) - int(low)) // 2)
-        high, low = (middle, low) if past(middle) else (high, middle)
-    x = np.array(high).view(dtype)[()]
-    if _evaluate(function, x) != 1:
-        raise ValueError(f"{formula} gives NaN before it reaches 1 in {dtype}")
-    return x
+def saturation_threshold(dtype: type = np.float64, formula: str = "1/(1+exp(-x))") -> np.floating:
+    """The smallest positive x of ``dtype`` at which ``formula`` gives exactly 1 (and stays
+    1 above it: the formula must be one of :data:`MONOTONE`)."""
+    if formula not in MONOTONE:
+        raise ValueError(f"{formula!r} is not monotone in floating point; use one of {MONOTONE}")
+    dtype = np.dtype(dtype)
+    return _bisect(dtype, FORMULAS[formula], 0, np.finfo(dtype).max, 1)
+
+
+def underflow_threshold(dtype: type = np.float64) -> np.floating:
+    """The largest x of ``dtype`` (negative) at which 1/(1 + e^{-x}) is exactly 0: below it
+    0 < σ(x) fails in floating point."""
+    dtype = np.dtype(dtype)
+    mirrored = lambda x: _evaluate(FORMULAS["1/(1+exp(-x))"], -x)  # noqa: E731
+    return -_bisect(dtype, mirrored, 0, np.finfo(dtype).max, 0)
 
 
 def extremes(dtype: type = np.float64, formula: str = "1/(1+exp(-x))") -> dict[str, float | bool]:

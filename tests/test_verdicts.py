@@ -124,9 +124,10 @@ def lstm_growth_by_complex_step(params, T):
     return np.linalg.norm(J, 2)
 
 
-def test_sigma_below_one_fails_with_an_exploding_lstm():
+def test_sigma_below_one_holds_only_in_the_region_and_an_lstm_explodes_outside():
     v = verdict("sigma-below-one")
-    assert v.verdict == "fails"
+    assert v.verdict == "holds-if"
+    assert v.evidence["region_confirmed"] is True
     c = v.counterexample
     assert {"params", "xs", "h0", "c0", "T", "growth"} <= set(c)
     growth = lstm_growth_by_complex_step(lstm_point(c), c["T"])
@@ -159,6 +160,33 @@ def test_vanish_explode_holds_only_under_a_uniform_bound():
 
     def final(s):
         return rnn.forward({**params, "V": np.zeros((1, 1))}, np.array(found["xs"]), s)[0][-1]
+
+    s0, h = np.array(found["s0"]), 1e-9
+    growth = abs((final(s0 + h) - final(s0 - h)) / (2 * h))[0]
+    assert growth == pytest.approx(found["growth"], rel=1e-5)
+    assert found["gamma_times_norm_W"] > 1 and found["growth"] > 100
+    pointwise = v.counterexample["pointwise_below_one_does_not_vanish"]
+    assert pointwise["max_factor"] < 1 and pointwise["growth"] > 0.49
+    assert float(pointwise["mpmath_growth"]) == pytest.approx(pointwise["growth"], rel=1e-9)
+    assert all(b["max_norm_over_bound"] <= 1 for b in v.evidence["bound_checks"])
+    total = v.evidence["total_gradient"]
+    assert total["norm_of_paths_longer_than_k"] < 1e-3 * total["norm_dL_dW"]
+    assert total["norm_dL_dW"] > 0.1  # the gradient itself does not vanish
+
+
+def test_truncated_gradient_is_the_full_one_when_nothing_is_cut():
+    from bptt_check.claims_vanishing import truncated_gradient
+
+    rng = np.random.default_rng(1)
+    params = {
+        "W": rng.normal(size=(3, 3)),
+        "U": rng.normal(size=(3, 2)),
+        "V": rng.normal(size=(2, 3)),
+    }
+    xs, ys, s0 = rng.normal(size=(6, 2)), rng.uniform(size=(6, 2)), np.zeros(3)
+    full = rnn.value_and_grad(params, xs, ys, s0)[1]["W"]
+    assert np.allclose(truncated_gradient(params, xs, ys, s0, 6), full, rtol=1e-12)
+    assert not np.allclose(truncated_gradient(params, xs, ys, s0, 1), full, rtol=1e-3)
 
 
 def test_forget_near_one_holds_on_the_cell_path_only():
