@@ -57,6 +57,7 @@ _MATH = {
     "Ô": r"\hat{O}",
     "ā": r"\bar{a}",
     "ĉ": r"\hat{c}",
+    "ε": r"\varepsilon",
     "≲": r"\lesssim",
     "⋯": r"\cdots",
     "²": r"^2",

@@ -100,7 +100,7 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render(verdicts: list[Verdict], seed: int, date: str) -> str:
+def render(verdicts: list[Verdict], seed: int, date: str, checks: list[dict]) -> str:
     """The report's LaTeX source for these verdicts."""
     by_kind = {
         kind: [tex(v.id) for v in verdicts if v.verdict == kind]
@@ -118,6 +118,7 @@ def render(verdicts: list[Verdict], seed: int, date: str) -> str:
             seed=seed,
             software=tex(software),
             claims=[_claim(v) for v in verdicts],
+            checks=checks,
             figures=[
                 {"path": f"figures/{name}", "caption": caption} for name, caption in FIGURES.items()
             ],
@@ -133,6 +134,63 @@ def render(verdicts: list[Verdict], seed: int, date: str) -> str:
             },
         )
     )
+
+
+def gradient_checks(seed: int) -> list[dict]:
+    """Every check of :mod:`numeric.checks` on a seeded RNN and LSTM: the worst comparison of
+    each, with its tolerance and why."""
+    import numpy as np
+
+    from numeric import checks, lstm, rnn
+
+    rng = np.random.default_rng(seed)
+    n, m, k, T, B = 3, 2, 2, 5, 2
+    problems = {
+        "RNN (1)-(3)": rnn.problem(
+            {
+                "W": rng.uniform(-1, 1, (n, n)),
+                "U": rng.uniform(-1, 1, (n, m)),
+                "V": rng.uniform(-1, 1, (k, n)),
+            },
+            rng.uniform(-1, 1, (T, B, m)),
+            rng.uniform(0, 1, (T, B, k)),
+            rng.uniform(-1, 1, (B, n)),
+        ),
+        "LSTM (8)-(13)": lstm.problem(
+            {
+                **{f"W_{g}": rng.uniform(-1, 1, (n, n + m)) for g in "ifco"},
+                **{f"b_{g}": rng.uniform(-1, 1, n) for g in "ifco"},
+            },
+            rng.uniform(-1, 1, (T, B, m)),
+            rng.uniform(-1, 1, (B, n)),
+            rng.uniform(-1, 1, (B, n)),
+            rng.normal(size=(T, B, n)),
+        ),
+    }
+    rows = []
+    for model, problem in problems.items():
+        for check in (
+            checks.complex_step,
+            checks.central_difference,
+            checks.direction,
+            checks.taylor,
+            checks.per_step,
+            checks.high_precision,
+        ):
+            report = check(problem)
+            worst = report.worst
+            rows.append(
+                {
+                    "model": model,
+                    "check": tex(report.check),
+                    "count": len(report.comparisons),
+                    "passed": report.passed,
+                    "error": f"{worst.abs_error:.2e}",
+                    "tolerance": f"{worst.tolerance:.2e}",
+                    "why": tex(worst.why),
+                }
+            )
+    return rows
 
 
 def _compile(folder: Path) -> None:
@@ -173,7 +231,9 @@ def build_report(
         say("drawing the figures")
         write_figures(folder / "figures", seed)
         say("writing report.tex")
-        (folder / "report.tex").write_text(render(verdicts, seed, date), encoding="utf-8")
+        say("running the gradient checks")
+        checks = gradient_checks(seed)
+        (folder / "report.tex").write_text(render(verdicts, seed, date, checks), encoding="utf-8")
         if pdf and shutil.which("pdflatex"):
             say("compiling report.pdf with pdflatex")
             _compile(folder)

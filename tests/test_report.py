@@ -100,3 +100,15 @@ def test_a_bad_option_exits_2(capsys):
 )
 def test_text_to_latex(text, latex):
     assert tex(text) == latex
+
+
+def test_report_fragments_pinned(report):
+    lines = (report / "report.tex").read_text(encoding="utf-8").splitlines()
+    assert r"\section{Equation (7): RNN step Jacobian}\label{claim:eq7}" in lines
+    assert (
+        r"\hyperref[claim:eq7]{eq7} & \textcolor{holdsif}{\verdict{holds-if}} & right for a "
+        r"scalar state; for n $>$ 1 the Jacobian is diag($\sigma$'(a\_t)) W, not W "
+        r"diag($\sigma$') \\"
+    ) in lines
+    assert r"\[ \frac{\partial S_{t}}{\partial S_{t-1}} = W \cdot \sigma' \]" in lines
+    assert r"\date{2026-11-28}" in lines
