@@ -53,6 +53,13 @@ def check_array(
                 raise ValueError(f"{name} must be finite, got NaN or inf")
     elif kind == "c" and allow_complex:
         array = array.astype(np.complex128)
+    elif kind == "f" and array.dtype != np.float64:
+        # computing in float64 what was given in float32 would hide the float32 behaviour the
+        # caller may mean to check; numeric verifies float64 only
+        raise ValueError(
+            f"{name} has dtype {array.dtype}; numeric computes and verifies in "
+            f"float64 only: pass {name}.astype(numpy.float64)"
+        )
     elif kind in "iuf":
         array = array.astype(np.float64)
     else:
