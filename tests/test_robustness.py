@@ -94,3 +94,18 @@ def test_two_processes_same_seed_same_json_and_report_bytes(tmp_path):
         if path.is_file():
             twin = second / "report" / path.relative_to(first / "report")
             assert twin.read_bytes() == path.read_bytes(), path.name
+
+
+def test_missing_pdflatex_is_said_plainly(tmp_path):
+    import os
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bptt_check.cli", "report", "-o", str(tmp_path / "no" / "out")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": str(tmp_path)},
+    )
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("pdflatex is not on PATH: writing report.tex")
+    assert lines[-1].startswith("bptt-check report: cannot write into")
+    assert result.returncode == 1
