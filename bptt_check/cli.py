@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 
 from . import __version__
@@ -102,9 +103,21 @@ def _verify(args: argparse.Namespace) -> int:
         if args.json == "-":
             sys.stdout.write(text)
         else:
-            try:
-                with open(args.json, "w", encoding="utf-8") as handle:
+            try:  # a temporary file in the same folder, then renamed: never half a JSON file
+                target = os.path.abspath(args.json)
+                with tempfile.NamedTemporaryFile(
+                    "w",
+                    encoding="utf-8",
+                    dir=os.path.dirname(target),
+                    delete=False,
+                    prefix=".verdicts-",
+                    suffix=".json",
+                ) as handle:
                     handle.write(text)
+                mask = os.umask(0)
+                os.umask(mask)
+                os.chmod(handle.name, 0o666 & ~mask)  # as open() would have made it
+                os.replace(handle.name, target)
             except OSError as error:
                 print(
                     f"bptt-check verify: cannot write {args.json}: {error.strerror}",
