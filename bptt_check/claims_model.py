@@ -33,7 +33,10 @@ def _model_equation(number: int, proofs: list, renamed: dict[str, str]) -> Verdi
     failed = [p.name for p in proofs if not p.holds]
     evidence = {
         "as_written_equals_derived": agree,
-        "renaming": renamed,
+        "renaming": ", ".join(f"{a} → {b}" for a, b in renamed.items())
+        .replace("\\delta", "δ")
+        .replace("\\sigma", "σ")
+        or "none",
         "exact_proofs": {p.name: p.holds for p in proofs},
         "exact": True,
     }
@@ -101,7 +104,7 @@ def eq3(seed: int) -> Verdict:
         "meaning": "a perfect prediction is still pushed away: the literal loss is linear in O",
     }
     evidence = {
-        "dL_dO_at_target": {k: sp.latex(v) for k, v in stationary.items()},
+        "dL_dO_at_target_latex": {k: sp.latex(v) for k, v in stationary.items()},
         "proper_loss": proper,
         "exact": True,
     }

@@ -23,8 +23,10 @@ _SPECIAL = {
     "{": r"\{",
     "}": r"\}",
     "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
+    "^": r"\^{}",  # \textasciicircum would pull in a bitmap text-companion font
 }
+
+_TEXT = {"—": "---", "–": "--", "’": "'", "“": "``", "”": "''"}
 
 _MATH = {
     "σ": r"\sigma",
@@ -69,22 +71,34 @@ _MATH = {
 
 
 def tex(text: Any) -> str:
-    """``text`` as LaTeX paragraph text."""
-    out = []
+    """``text`` as LaTeX paragraph text (neighbouring symbols share one math group)."""
+    pieces: list[tuple[bool, str]] = []  # (is math, LaTeX)
     text = str(text).replace("C\u0303", "\x00")  # C̃: a letter and a combining tilde
     for character in text:
         if character == "\x00":
-            out.append(r"$\tilde{C}$")
-            continue
-        if character in _SPECIAL:
-            out.append(_SPECIAL[character])
+            pieces.append((True, r"\tilde{C}"))
+        elif character in _SPECIAL:
+            pieces.append((False, _SPECIAL[character]))
         elif character in _MATH:
-            out.append(f"${_MATH[character]}$")
+            pieces.append((True, _MATH[character]))
+        elif character in _TEXT:
+            pieces.append((False, _TEXT[character]))
         elif ord(character) > 127 and character not in "éèàüöä":
-            out.append(f"[U+{ord(character):04X}]")  # never a character pdflatex cannot set
+            pieces.append((False, f"[U+{ord(character):04X}]"))  # never one pdflatex cannot set
         else:
-            out.append(character)
-    return "".join(out).replace("$$", "")
+            pieces.append((False, character))
+    out, math = [], []
+    for is_math, latex in pieces:
+        if is_math:
+            math.append(latex)
+            continue
+        if math:
+            out.append("$" + "".join(math) + "$")
+            math = []
+        out.append(latex)
+    if math:
+        out.append("$" + "".join(math) + "$")
+    return "".join(out)
 
 
 def _value(value: Any, limit: int = 8) -> str:
@@ -115,6 +129,14 @@ def evidence_items(data: dict[str, Any], depth: int = 0) -> list[tuple[int, str]
     dicts indented, long arrays abbreviated."""
     lines = []
     for key, value in data.items():
+        if str(key).endswith("_latex"):  # values that are LaTeX already: set them as math
+            label = tex(str(key).removesuffix("_latex").replace("_", " "))
+            if isinstance(value, dict):
+                lines.append((depth, rf"\textit{{{label}}}"))
+                lines.extend((depth + 1, rf"\textit{{{tex(k)}}}: ${v}$") for k, v in value.items())
+            else:
+                lines.append((depth, rf"\textit{{{label}}}: ${value}$"))
+            continue
         label = tex(str(key).replace("_", " "))
         if isinstance(value, dict):
             lines.append((depth, rf"\textit{{{label}}}"))

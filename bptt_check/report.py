@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
+from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
@@ -31,9 +32,13 @@ _COLOURS = {"holds": "holds", "holds-if": "holdsif", "fails": "fails"}
 _TITLES = {
     **{f"eq{n}": f"Equation ({n}): {equation(n).topic}" for n in range(1, 15)},
     "vanish-explode": "Claim: below 1 the gradient vanishes, above 1 it explodes",
-    "forget-near-one": "Claim: keeping $f_t$ near 1, the gradient does not vanish",
-    "sigma-below-one": r"Claim: $\sigma$ never exceeds 1, so an LSTM gradient cannot explode",
+    "forget-near-one": r"Claim: keeping \texorpdfstring{$f_t$}{f\_t} near 1, the gradient does "
+    "not vanish",
+    "sigma-below-one": r"Claim: \texorpdfstring{$\sigma$}{sigma} never exceeds 1, so an LSTM "
+    "gradient cannot explode",
 }
+#: What a report folder holds; a folder with anything else is not replaced.
+_OWN = {"report.tex", "report.pdf", "report.aux", "report.log", "report.out", "figures"}
 #: A fixed epoch for pdflatex's dates (2026-01-01): the PDF carries no build time.
 EPOCH = "1767225600"
 
@@ -43,10 +48,39 @@ class ReportError(RuntimeError):
 
 
 def _display(latex: str) -> str:
-    """One display equation; a wide one is scaled to the line."""
-    if len(latex) > 140:
-        return rf"\[ \resizebox{{\linewidth}}{{!}}{{$\displaystyle {latex}$}} \]"
+    """One display equation; a wide one is shrunk to the line (never enlarged)."""
+    if len(latex) > 100:
+        width = r"\ifdim\width>\linewidth\linewidth\else\width\fi"
+        return rf"\[ \resizebox{{{width}}}{{!}}{{$\displaystyle {latex}$}} \]"
     return rf"\[ {latex} \]"
+
+
+def _lines(latex: str) -> list[str]:
+    """Display lines of a reading; the 2n × 2n LSTM Jacobian is set block by block."""
+    out = []
+    for line in latex.split(r" \\ "):
+        out += _jacobian_blocks() if r"\begin{matrix}" in line else [_display(line)]
+    return out
+
+
+@cache
+def _jacobian_blocks() -> list[str]:
+    import sympy as sp
+
+    from derivations.adjoint import jacobian_blocks
+    from derivations.lstm import lstm_cell
+    from derivations.notation import Partial
+    from derivations.printing import latex
+
+    cell = lstm_cell()
+    names = dict(cell.latex_names)
+    lines = []
+    for (new, _), row in zip(cell.state, jacobian_blocks(cell), strict=True):
+        for (_, prev), block in zip(cell.state, row, strict=True):
+            vectors = [sp.MatrixSymbol(names[v], 1, 1) for v in (new, prev)]
+            equation = sp.Eq(Partial(*vectors), block, evaluate=False)
+            lines.append(_display(latex(equation, cell)))
+    return lines
 
 
 def _items(data: dict) -> str:
@@ -71,11 +105,11 @@ def _claim(v: Verdict) -> dict:
         "verdict": v.verdict,
         "colour": _COLOURS[v.verdict],
         "reason": tex(v.reason),
-        "written": [_display(line) for line in v.as_written_latex.split(r" \\ ")],
-        "derived": [_display(line) for line in v.derived_latex.split(r" \\ ")],
+        "written": _lines(v.as_written_latex),
+        "derived": _lines(v.derived_latex),
         "condition": tex(v.condition) if v.condition else "",
         "condition_latex": v.condition_latex or "",
-        "exact": " (exact proofs marked true)"
+        "exact": " (exact: symbolic identities and interval bounds, not samples)"
         if "exact" in v.evidence or any("exact" in key for key in v.evidence)
         else "",
         "evidence": _items(v.evidence),
@@ -223,6 +257,15 @@ def build_report(
     parent = directory.resolve().parent
     if not parent.is_dir() or not os.access(parent, os.W_OK):
         raise ReportError(f"cannot write into {parent}: not a writable folder")
+    if directory.exists() and not directory.is_dir():
+        raise ReportError(f"{directory} exists and is not a folder: choose another -o")
+    if directory.is_dir():
+        foreign = sorted(p.name for p in directory.iterdir() if p.name not in _OWN)
+        if foreign:
+            raise ReportError(
+                f"{directory} holds files that are not a report "
+                f"({', '.join(foreign[:3])}): choose another -o"
+            )
     say("computing the verdicts")
     verdicts = verify(seed=seed, progress=lambda n, total, i: say(f"  [{n}/{total}] {i}"))
     with tempfile.TemporaryDirectory(prefix=".bptt-report-", dir=parent) as scratch:
@@ -230,17 +273,22 @@ def build_report(
         (folder / "figures").mkdir(parents=True)
         say("drawing the figures")
         write_figures(folder / "figures", seed)
-        say("writing report.tex")
         say("running the gradient checks")
         checks = gradient_checks(seed)
+        say("writing report.tex")
         (folder / "report.tex").write_text(render(verdicts, seed, date, checks), encoding="utf-8")
         if pdf and shutil.which("pdflatex"):
             say("compiling report.pdf with pdflatex")
             _compile(folder)
             for name in ("report.aux", "report.log", "report.out"):
                 (folder / name).unlink(missing_ok=True)
+        previous = Path(scratch) / "previous"
         if directory.exists():
-            old = Path(scratch) / "previous"
-            directory.rename(old)
-        folder.rename(directory)
+            directory.rename(previous)
+        try:
+            folder.rename(directory)
+        except OSError:
+            if previous.exists():  # put the old report back before failing
+                previous.rename(directory)
+            raise
     return sorted(directory.rglob("*"))

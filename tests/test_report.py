@@ -51,6 +51,7 @@ def test_the_pdf_compiles_without_overfull_boxes(report, tmp_path):
     )
     log = (tmp_path / "again" / "report.log").read_text(encoding="latin-1")
     assert "Overfull \\hbox" not in log
+    assert "/pk/" not in log  # no bitmap font generated: every glyph comes from Type 1 fonts
     assert "Unicode character" not in log and "[U+" not in (report / "report.tex").read_text()
 
 
@@ -96,6 +97,8 @@ def test_a_bad_option_exits_2(capsys):
         ("γ‖W‖₂ ≤ 1", r"$\gamma\|$W$\|_2$ $\le$ 1"),
         ("C̃_t ⊙ i_t", r"$\tilde{C}$\_t $\odot$ i\_t"),
         ("50% & #1", r"50\% \& \#1"),
+        ("$σ", r"\$$\sigma$"),
+        ("x^2 — y", r"x\^{}2 --- y"),
     ],
 )
 def test_text_to_latex(text, latex):
@@ -112,3 +115,20 @@ def test_report_fragments_pinned(report):
     ) in lines
     assert r"\[ \frac{\partial S_{t}}{\partial S_{t-1}} = W \cdot \sigma' \]" in lines
     assert r"\date{2026-11-28}" in lines
+
+
+def test_an_existing_file_is_not_replaced(tmp_path, capsys):
+    target = tmp_path / "notes.txt"
+    target.write_text("keep me")
+    assert main(["report", "-o", str(target), "--no-pdf"]) == 1
+    assert target.read_text() == "keep me"
+    assert "exists and is not a folder" in capsys.readouterr().err
+
+
+def test_a_folder_with_other_files_is_not_replaced(tmp_path, capsys):
+    target = tmp_path / "project"
+    (target / "src").mkdir(parents=True)
+    (target / "src" / "main.py").write_text("print('mine')")
+    assert main(["report", "-o", str(target), "--no-pdf"]) == 1
+    assert (target / "src" / "main.py").read_text() == "print('mine')"
+    assert "holds files that are not a report" in capsys.readouterr().err

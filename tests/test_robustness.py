@@ -96,16 +96,16 @@ def test_two_processes_same_seed_same_json_and_report_bytes(tmp_path):
             assert twin.read_bytes() == path.read_bytes(), path.name
 
 
-def test_missing_pdflatex_is_said_plainly(tmp_path):
+def test_missing_pdflatex_is_said_plainly_and_the_tex_is_still_written(tmp_path):
     import os
 
     result = subprocess.run(
-        [sys.executable, "-m", "bptt_check.cli", "report", "-o", str(tmp_path / "no" / "out")],
+        [sys.executable, "-m", "bptt_check.cli", "report", "-o", str(tmp_path / "out")],
         capture_output=True,
         text=True,
         env={**os.environ, "PATH": str(tmp_path)},
     )
-    lines = result.stderr.strip().splitlines()
-    assert lines[0].startswith("pdflatex is not on PATH: writing report.tex")
-    assert lines[-1].startswith("bptt-check report: cannot write into")
-    assert result.returncode == 1
+    assert result.returncode == 0
+    assert result.stderr.splitlines()[0].startswith("pdflatex is not on PATH: writing report.tex")
+    assert (tmp_path / "out" / "report.tex").stat().st_size > 10_000
+    assert not (tmp_path / "out" / "report.pdf").exists()
