@@ -18,7 +18,7 @@ from derivations.bounds import bounds
 from derivations.equations import equation
 from derivations.lstm import lstm_cell
 from derivations.proofs import lstm_total_cell_derivative, state_jacobian_proof
-from numeric import lstm
+from numeric import lstm, product_norms
 from numeric.floating import FORMULAS, extremes, saturation_threshold, underflow_threshold
 
 from . import reference
@@ -41,12 +41,7 @@ def _params(values: dict[str, float]) -> dict[str, np.ndarray]:
 
 def growth(params: dict[str, np.ndarray], T: int) -> np.ndarray:
     """‖∂(C_t, h_t)/∂(C_0, h_0)‖₂ for t = 1..T at x_t = 0, h_0 = C_0 = 0 (float64)."""
-    J = lstm.state_jacobians(params, np.zeros((T, 1)), np.zeros(1), np.zeros(1))
-    product, norms = np.eye(2), []
-    for step in J:
-        product = step @ product
-        norms.append(np.linalg.norm(product, 2))
-    return np.array(norms)
+    return product_norms(lstm.state_jacobians(params, np.zeros((T, 1)), np.zeros(1), np.zeros(1)))
 
 
 def _exponential(norms: np.ndarray) -> float | None:

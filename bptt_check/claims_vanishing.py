@@ -19,7 +19,7 @@ import mpmath
 import numpy as np
 
 from derivations.equations import equation
-from numeric import lstm, rnn
+from numeric import lstm, product_norms, rnn
 
 from . import reference
 from .claims_lstm import _mp_growth
@@ -32,15 +32,6 @@ __all__ = ["exploding_rnn", "forget_bias_needed"]
 DIGITS = 30
 HORIZONS = (10, 20, 40)
 GAMMA = {"sigmoid": 0.25, "tanh": 1.0}
-
-
-def _products(J: np.ndarray) -> np.ndarray:
-    """‖J_t ⋯ J_1‖₂ for t = 1..T (J unbatched, (T, n, n))."""
-    product, norms = np.eye(J.shape[-1]), []
-    for step in J:
-        product = step @ product
-        norms.append(np.linalg.norm(product, 2))
-    return np.array(norms)
 
 
 def _rate(norms: np.ndarray) -> float:
@@ -75,7 +66,7 @@ def exploding_rnn() -> dict:
                 if GAMMA["sigmoid"] * abs(w) <= 1:  # proved necessary for growth: skip the rest
                     continue
                 J = rnn.state_jacobians({"W": [[w]], "U": [[u]]}, [[x]] * HORIZONS[-1], [s0])
-                norms = _products(J)
+                norms = product_norms(J)
                 if (
                     norms[HORIZONS[0] - 1] > 1
                     and _rate(norms) > 1.05
@@ -145,7 +136,7 @@ def _eigenvalues_do_not_decide(T: int = 40, w: float = 8.0, small: float = 1e-3)
     params = {"W": W, "U": np.eye(2)}
     J = rnn.state_jacobians(params, np.array(xs), np.full(2, 0.5))
     radii = [float(max(abs(np.linalg.eigvals(step)))) for step in J]
-    norms = _products(J)
+    norms = product_norms(J)
     with mpmath.workdps(DIGITS):
         columns = [
             [
@@ -185,7 +176,7 @@ def _bound_check(seed: int, activation: str, T: int = 30) -> dict:
         W *= 0.9 / (GAMMA[activation] * np.linalg.norm(W, 2))
         params = {"W": W, "U": rng.normal(size=(n, 2))}
         J = rnn.state_jacobians(params, rng.normal(size=(T, 2)), rng.normal(size=n), activation)
-        norms = _products(J)
+        norms = product_norms(J)
         worst = max(worst, float(np.max(norms / 0.9 ** np.arange(1, T + 1))))
     return {
         "activation": activation,

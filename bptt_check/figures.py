@@ -19,7 +19,7 @@ matplotlib.use("pdf")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from numeric import lstm, rnn  # noqa: E402
+from numeric import lstm, product_norms, rnn  # noqa: E402
 from numeric.floating import saturation_threshold  # noqa: E402
 
 from .claims_lstm import _params as lstm_params  # noqa: E402
@@ -52,14 +52,6 @@ _STYLE = {
 }
 
 
-def _norms(J: np.ndarray) -> np.ndarray:
-    product, out = np.eye(J.shape[-1]), []
-    for step in J:
-        product = step @ product
-        out.append(np.linalg.norm(product, 2))
-    return np.array(out)
-
-
 def _rnn_norms(axes, seed: int) -> None:
     rng = np.random.default_rng(seed)
     n, T = 8, 60
@@ -68,7 +60,7 @@ def _rnn_norms(axes, seed: int) -> None:
     U = rng.normal(size=(n, 2)) / 2
     for scale, colour in ((0.8, "tab:blue"), (1.0, "tab:orange"), (1.25, "tab:red")):
         W = W0 * scale / (0.25 * np.linalg.norm(W0, 2))
-        norms = _norms(rnn.state_jacobians({"W": W, "U": U}, xs, s0))
+        norms = product_norms(rnn.state_jacobians({"W": W, "U": U}, xs, s0))
         lag = np.arange(1, T + 1)
         axes.semilogy(lag, norms, color=colour, label=rf"$\gamma\|W\|_2 = {scale}$")
         axes.semilogy(lag, scale**lag, color=colour, linestyle="--", linewidth=0.9)
@@ -84,7 +76,7 @@ def _lstm_path(axes, seed: int) -> None:
     J = lstm.state_jacobians(params, np.zeros((T, 1)), np.zeros(1), np.zeros(1))
     t = np.arange(1, T + 1)
     axes.semilogy(t, np.cumprod(J[:, 0, 0]), label=r"cell path $\prod f_t$")
-    axes.semilogy(t, _norms(J), label=r"$\|\partial(C_t,h_t)/\partial(C_0,h_0)\|_2$")
+    axes.semilogy(t, product_norms(J), label=r"$\|\partial(C_t,h_t)/\partial(C_0,h_0)\|_2$")
     axes.set_xlabel(r"$t$")
     axes.legend(loc="center left", fontsize=8)
 

@@ -12,5 +12,6 @@ the time loop interprets the derived backward program.
 """
 
 from . import checks, lstm, rnn
+from ._jacobian import product_norms
 
-__all__ = ["checks", "lstm", "rnn"]
+__all__ = ["checks", "lstm", "product_norms", "rnn"]

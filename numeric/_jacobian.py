@@ -19,7 +19,7 @@ from derivations.matrices import Diag, WeightBlock
 from ._engine import Plan, Trace
 from ._kernels import Kernel
 
-__all__ = ["state_jacobians"]
+__all__ = ["product_norms", "state_jacobians"]
 
 
 @cache
@@ -88,3 +88,13 @@ def state_jacobians(graph: Graph, params: Mapping[str, np.ndarray], trace: Trace
             blocks.append(block)
         rows.append(np.concatenate(blocks, axis=-1))
     return np.concatenate(rows, axis=-2)
+
+
+def product_norms(J: np.ndarray) -> np.ndarray:
+    """‖J_t ⋯ J_1‖₂ for t = 1..T from unbatched step Jacobians J (T, N, N): the growth of
+    ∂s_t/∂s_0 along a trajectory (eq. (5)-(7), (14))."""
+    product, norms = np.eye(J.shape[-1]), []
+    for step in J:
+        product = step @ product
+        norms.append(np.linalg.norm(product, 2))
+    return np.array(norms)
