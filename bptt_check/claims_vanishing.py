@@ -190,23 +190,14 @@ def _bound_check(seed: int, activation: str, T: int = 30) -> dict:
 def truncated_gradient(params: dict, xs, ys, s0, k: int) -> np.ndarray:
     """∂L/∂W by BPTT that keeps, for each loss term L_s, only the paths through its last k
     steps: each step's share of ∂L_s/∂W from the derived backward program, summed."""
-    from derivations.rnn import rnn_cell, rnn_readout
-    from numeric._engine import plan
-    from numeric.rnn import _inputs, _readout, _run
-
-    p, x, s, y, _ = _inputs(params, xs, s0, ys)
-    trace = _run(p, x, s, "sigmoid")
-    readout, (T, B) = _readout(p, trace.values["S"], y, "bce")
-    read = plan(rnn_readout("bce")).backward(
-        p, readout, {"ell": np.ones_like(readout.values["ell"])}, wanted=("S",)
-    )
-    direct = read.adjoints["S"].reshape(T, B, -1)
-    total = np.zeros_like(p["W"])
-    for step in range(T):
+    model = rnn.model("sigmoid", "bce")
+    direct = model.loss_cotangents(params, xs, ys, {"S": s0})["S"]
+    total = np.zeros_like(np.asarray(params["W"], dtype=float))
+    for step in range(direct.shape[0]):
         only = np.zeros_like(direct)
         only[step] = direct[step]
-        back = plan(rnn_cell("sigmoid")).backward(p, trace, {"S": only}, per_step=True)
-        total += back.contributions["W"][max(0, step - k + 1) : step + 1].sum(axis=0)
+        shares = model.step_shares(params, xs, {"S": s0}, {"S": only})["W"]
+        total += shares[max(0, step - k + 1) : step + 1].sum(axis=0)
     return total
 
 

@@ -15,10 +15,10 @@ from functools import cache
 import sympy as sp
 from sympy.matrices.expressions import MatAdd, MatMul
 
-from .activations import sigma
 from .adjoint import partial, state_jacobian
-from .dims import m, n
-from .graph import Affine, Elementwise, Graph
+from .cells import lstm
+from .dims import n
+from .graph import Graph
 from .matrices import Diag
 
 __all__ = ["GATES", "cell_path_partial", "lstm_cell", "total_cell_derivative"]
@@ -26,45 +26,11 @@ __all__ = ["GATES", "cell_path_partial", "lstm_cell", "total_cell_derivative"]
 #: Gate letters in the article's order, eq. (8), (9), (10), (12).
 GATES = ("i", "f", "c", "o")
 
-_LATEX = (
-    ("h_prev", "h_{t-1}"),
-    ("C_prev", "C_{t-1}"),
-    ("o_prev", "o_{t-1}"),
-    ("x", "x_{t}"),
-    ("i", "i_{t}"),
-    ("f", "f_{t}"),
-    ("g", r"\tilde{C}_{t}"),
-    ("o", "o_{t}"),
-    ("C", "C_{t}"),
-    ("h", "h_{t}"),
-    *((f"z_{g}", f"z_{{{g},t}}") for g in GATES),
-)
 
-
-@cache
 def lstm_cell() -> Graph:
-    """Eq. (8)-(13): four affine maps of [h_{t-1}; x_t], the gates, C_t and h_t."""
-    z = {g: sp.Symbol(f"z_{g}") for g in GATES}
-    i, f, g, o, C, C_prev = sp.symbols("i f g o C C_prev")
-    return Graph(
-        name="lstm",
-        inputs=(("h_prev", n), ("C_prev", n), ("x", m)),
-        steps=(
-            *(
-                Affine(f"z_{gate}", ((f"W_{gate}", ("h_prev", "x")),), n, f"b_{gate}")
-                for gate in GATES
-            ),
-            Elementwise("i", sigma(z["i"])),  # (8)
-            Elementwise("f", sigma(z["f"])),  # (9)
-            Elementwise("g", sp.tanh(z["c"])),  # (10), the article's C̃_t
-            Elementwise("C", i * g + f * C_prev),  # (11)
-            Elementwise("o", sigma(z["o"])),  # (12)
-            Elementwise("h", o * sp.tanh(C)),  # (13)
-        ),
-        outputs=("C", "h"),
-        state=(("C", "C_prev"), ("h", "h_prev")),
-        latex_names=_LATEX,
-    )
+    """Eq. (8)-(13): four affine maps of [h_{t-1}; x_t], the gates, C_t and h_t
+    (:func:`derivations.cells.lstm` with its forget gate)."""
+    return lstm()
 
 
 def cell_path_partial() -> sp.MatrixExpr:

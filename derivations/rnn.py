@@ -13,19 +13,16 @@ O - y
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 
 import sympy as sp
 
 from .activations import sigma
-from .dims import k, m, n
+from .cells import ACTIVATIONS, elman
+from .dims import k, n
 from .graph import Affine, Elementwise, Graph
 
 __all__ = ["ACTIVATIONS", "LOSSES", "rnn_cell", "rnn_readout"]
-
-#: State activation of eq. (1): the article's δ is the logistic sigmoid; tanh is the common variant.
-ACTIVATIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {"sigmoid": sigma, "tanh": sp.tanh}
 
 _O, _y = sp.Symbol("O"), sp.Symbol("y")
 
@@ -56,22 +53,10 @@ def _choice(kind: str, value: str, options: dict) -> None:
         raise ValueError(f"{kind} must be one of {sorted(options)}, got {value!r}")
 
 
-@cache
 def rnn_cell(activation: str = "sigmoid") -> Graph:
-    """Eq. (1), S_t = act(W S_{t-1} + U X_t): one affine map and one elementwise activation."""
-    _choice("activation", activation, ACTIVATIONS)
-    a = sp.Symbol("a")
-    return Graph(
-        name=f"rnn[{activation}]",
-        inputs=(("S_prev", n), ("X", m)),
-        steps=(
-            Affine("a", (("W", ("S_prev",)), ("U", ("X",))), n),
-            Elementwise("S", ACTIVATIONS[activation](a)),
-        ),
-        outputs=("S",),
-        state=(("S", "S_prev"),),
-        latex_names=_LATEX,
-    )
+    """Eq. (1), S_t = act(W S_{t-1} + U X_t): one affine map and one elementwise activation
+    (:func:`derivations.cells.elman` without a bias)."""
+    return elman(activation)
 
 
 @cache

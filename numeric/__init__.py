@@ -13,5 +13,6 @@ the time loop interprets the derived backward program.
 
 from . import checks, lstm, rnn
 from ._jacobian import product_norms
+from .model import Model
 
-__all__ = ["checks", "lstm", "product_norms", "rnn"]
+__all__ = ["Model", "checks", "lstm", "product_norms", "rnn"]

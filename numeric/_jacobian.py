@@ -80,11 +80,13 @@ def state_jacobians(graph: Graph, params: Mapping[str, np.ndarray], trace: Trace
                             if kind == "diag"
                             else array
                         )
-                    elif kind == "diag":
-                        product = array[..., :, None] * product
+                    elif kind == "diag":  # a constant diagonal (0-d) scales the product
+                        product = (array[..., :, None] if array.ndim else array) * product
                     else:
                         product = array @ product
-                block = block + c[f"c{i}"][..., :, None] * product
+                # a constant coefficient (the 1 of the 1997 LSTM's C_{t-1}) is a 0-d array
+                coefficient = np.broadcast_to(c[f"c{i}"], (T, B, sizes[new]))
+                block = block + coefficient[..., :, None] * product
             blocks.append(block)
         rows.append(np.concatenate(blocks, axis=-1))
     return np.concatenate(rows, axis=-2)

@@ -8,22 +8,80 @@ the argument, what it got and what was expected — never a NumPy traceback from
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any
 
 import mpmath
 import numpy as np
 
-__all__ = ["Sizes", "check_array", "check_choice", "check_params", "is_batched"]
+__all__ = ["Sizes", "check_array", "check_choice", "check_keys", "check_params", "is_batched"]
+
+
+@cache
+def _linear(dim: str) -> tuple[tuple[tuple[int, str], ...], int]:
+    """A size written as ``"n"``, ``"n+m"`` or ``"2n+1"``: its (coefficient, name) terms and
+    its constant."""
+    terms, constant = [], 0
+    for part in dim.replace(" ", "").split("+"):
+        match = re.fullmatch(r"(\d*)([A-Za-z_]\w*)?", part)
+        if not match or not part:
+            raise ValueError(f"cannot read the size {dim!r}")
+        coefficient, size = match.groups()
+        if size is None:
+            constant += int(coefficient)
+        else:
+            terms.append((int(coefficient or 1), size))
+    return tuple(terms), constant
 
 
 class Sizes(dict):
     """Sizes bound so far (``{"T": 5, "B": 2, "n": 4, ...}``) while checking one call."""
 
+    def value(self, dim: str) -> int | None:
+        """The size ``dim`` (``"n+m"`` too) when every name in it is bound, else None."""
+        terms, constant = _linear(dim)
+        if any(size not in self for _, size in terms):
+            return None
+        return constant + sum(c * self[size] for c, size in terms)
+
     def describe(self, spec: tuple[str, ...]) -> str:
-        dims = ", ".join(str(self.get(d, d)) if d in self else d for d in spec)
+        values = [self.value(d) for d in spec]
+        dims = ", ".join(d if v is None else str(v) for d, v in zip(spec, values, strict=True))
         names = ", ".join(spec)
         return f"({names})" if dims == names else f"({names}) = ({dims})"
+
+
+def _bind(name: str, spec: tuple[str, ...], shape: tuple[int, ...], sizes: Sizes) -> None:
+    """Check ``shape`` against ``spec``, binding each size name the first time it can be solved
+    for (a dimension with one unbound name); a mismatch or an unsolvable size names ``name``."""
+    pending = list(zip(spec, shape, strict=True))
+    while pending:
+        unsolved = []
+        for dim, actual in pending:
+            terms, constant = _linear(dim)
+            unknown = [(c, size) for c, size in terms if size not in sizes]
+            known = constant + sum(c * sizes[size] for c, size in terms if size in sizes)
+            if not unknown:
+                if known != actual:
+                    raise ValueError(
+                        f"{name} must have shape {sizes.describe(spec)}, got shape {shape}"
+                    )
+            elif len(unknown) == 1:
+                coefficient, size = unknown[0]
+                solved, remainder = divmod(actual - known, coefficient)
+                if remainder or solved < 1:
+                    raise ValueError(
+                        f"{name} must have shape {sizes.describe(spec)} with {size} >= 1, "
+                        f"got shape {shape}"
+                    )
+                sizes[size] = solved
+            else:
+                unsolved.append((dim, actual))
+        if len(unsolved) == len(pending):  # two unknown sizes in one dimension: leave them
+            return
+        pending = unsolved
 
 
 def check_array(
@@ -69,17 +127,7 @@ def check_array(
         )
     if array.ndim != len(spec):
         raise ValueError(f"{name} must have shape {sizes.describe(spec)}, got shape {array.shape}")
-    for dim, actual in zip(spec, array.shape, strict=True):
-        if dim in sizes and sizes[dim] != actual:
-            raise ValueError(
-                f"{name} must have shape {sizes.describe(spec)}, got shape {array.shape}"
-            )
-        if actual == 0:
-            raise ValueError(
-                f"{name} must have shape {sizes.describe(spec)} with {dim} >= 1, "
-                f"got shape {array.shape}"
-            )
-        sizes.setdefault(dim, actual)
+    _bind(name, spec, array.shape, sizes)
     if kind != "O" and not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must be finite, got NaN or inf")
     return array
@@ -100,20 +148,28 @@ def check_params(
         raise ValueError(
             f"params must be a dict with keys {sorted(expected)}, got {type(params).__name__}"
         )
-    missing = sorted(set(expected) - set(params), key=str)
-    extra = sorted(set(params) - set(expected) - set(optional), key=str)
+    check_keys("params", params, expected, optional)
+    present = {**expected, **{k: v for k, v in optional.items() if k in params}}
+    return {
+        key: check_array(f"params[{key!r}]", params[key], spec, sizes, allow_complex=allow_complex)
+        for key, spec in present.items()
+    }
+
+
+def check_keys(
+    name: str, given: Mapping, expected: Iterable[str], optional: Iterable[str] = ()
+) -> None:
+    """``given`` has every key of ``expected`` and no other but the ``optional`` ones."""
+    expected = list(expected)
+    missing = sorted(set(expected) - set(given), key=str)
+    extra = sorted(set(given) - set(expected) - set(optional), key=str)
     if missing or extra:
         detail = "; ".join(
             part
             for part in (missing and f"missing {missing}", extra and f"unknown {extra}")
             if part
         )
-        raise ValueError(f"params must have keys {sorted(expected)}: {detail}")
-    present = {**expected, **{k: v for k, v in optional.items() if k in params}}
-    return {
-        key: check_array(f"params[{key!r}]", params[key], spec, sizes, allow_complex=allow_complex)
-        for key, spec in present.items()
-    }
+        raise ValueError(f"{name} must have keys {sorted(expected)}: {detail}")
 
 
 def is_batched(name: str, value: Any, shapes: tuple[str, str]) -> bool:

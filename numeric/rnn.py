@@ -19,140 +19,69 @@ Unbatched xs (T, m), s0 (n,), ys (T, k) give unbatched results.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import numpy as np
 
-from derivations.rnn import ACTIVATIONS, LOSSES, rnn_cell, rnn_readout
+from derivations import cells
+from derivations.rnn import ACTIVATIONS, LOSSES
 
-from . import _jacobian
-from ._engine import Trace, plan
-from ._pool import Pool, scratch
-from ._validation import Sizes, check_array, check_choice, check_params, is_batched
+from ._validation import check_choice
 from .checks import Problem
+from .model import Model
 
-__all__ = ["forward", "loss_value", "problem", "state_jacobians", "value_and_grad"]
+__all__ = ["forward", "loss_value", "model", "problem", "state_jacobians", "value_and_grad"]
 
-_PARAMS = {"W": ("n", "n"), "U": ("n", "m"), "V": ("k", "n")}
-
-
-_choice = check_choice
-_NO_TARGETS = object()
+#: The readings of eq. (3) as named in :data:`derivations.cells.LOSSES`.
+_LOSS_NAMES = {"bce": "bce", "literal": "literal", "ce": "ce-article"}
 
 
-def _inputs(
-    params: Any,
-    xs: Any,
-    s0: Any,
-    ys: Any = _NO_TARGETS,
-    *,
-    allow_complex: bool = False,
-    with_readout: bool = True,
-):
-    sizes = Sizes()
-    cell = {k: v for k, v in _PARAMS.items() if k != "V"}
-    if with_readout:
-        p = check_params(params, _PARAMS, sizes, allow_complex=allow_complex)
-    else:  # the state Jacobians need no readout: V may be given, and is then checked too
-        p = check_params(
-            params, cell, sizes, allow_complex=allow_complex, optional={"V": _PARAMS["V"]}
-        )
-    batched = is_batched("xs", xs, ("(T, B, m)", "(T, m)"))
-    x = check_array(
-        "xs", xs, ("T", "B", "m") if batched else ("T", "m"), sizes, allow_complex=allow_complex
-    )
-    s = check_array("s0", s0, ("B", "n") if batched else ("n",), sizes, allow_complex=allow_complex)
-    y = None
-    if ys is not _NO_TARGETS:
-        y = check_array(
-            "ys", ys, ("T", "B", "k") if batched else ("T", "k"), sizes, allow_complex=allow_complex
-        )
-        if y.dtype.kind == "f" and (np.any(y < 0) or np.any(y > 1)):
-            raise ValueError("ys must be targets in [0, 1]")
-    if not batched:
-        x, s = x[:, None, :], s[None, :]
-        y = None if y is None else y[:, None, :]
-    return p, x, s, y, batched
+def model(activation: str = "sigmoid", loss: str = "bce") -> Model:
+    """Eq. (1)-(3) as a :class:`numeric.Model`: ``elman(activation)``, the sigmoid readout of
+    eq. (2) and the reading ``loss`` of eq. (3); the functions of this module are its methods
+    under the article's argument names."""
+    check_choice("activation", activation, ACTIVATIONS)
+    check_choice("loss", loss, LOSSES)
+    return _model(activation, loss)
 
 
-def _run(p: dict, x: np.ndarray, s: np.ndarray, activation: str, pool: Pool | None = None) -> Trace:
-    return plan(rnn_cell(activation)).forward(p, {"X": x}, {"S_prev": s}, pool=pool)
-
-
-def _readout(
-    p: dict, S: np.ndarray, y: np.ndarray, loss: str, pool: Pool | None = None
-) -> tuple[Trace, tuple]:
-    T, B, n = S.shape
-    flat = {"S": S.reshape(1, T * B, n), "y": y.reshape(1, T * B, -1)}
-    return plan(rnn_readout(loss)).forward(p, flat, {}, pool=pool), (T, B)
+@cache
+def _model(activation: str, loss: str) -> Model:
+    built = Model(cells.elman(activation), cells.readout("sigmoid"), _LOSS_NAMES[loss])
+    built._labels = {"state0['S']": "s0"}
+    return built
 
 
 def forward(params: dict, xs: Any, s0: Any, activation: str = "sigmoid"):
     """States S (T, B, n) and outputs O (T, B, k) of eq. (1)-(2)."""
-    _choice("activation", activation, ACTIVATIONS)
-    p, x, s, _, batched = _inputs(params, xs, s0)
-    S = _run(p, x, s, activation).values["S"]
-    targets = np.zeros((*S.shape[:2], p["V"].shape[0]))  # O_t does not depend on the targets
-    readout, _ = _readout(p, S, targets, "bce")
-    outputs = readout.values["O"].reshape(*S.shape[:2], -1)
-    return (S, outputs) if batched else (S[:, 0], outputs[:, 0])
-
-
-def _value_and_grad(
-    p: dict,
-    x: np.ndarray,
-    s: np.ndarray,
-    y: np.ndarray,
-    loss: str,
-    activation: str,
-    per_step: bool = False,
-):
-    with scratch() as pool:  # nothing borrowed leaves: per-step results are fresh arrays
-        lend = None if per_step else pool
-        cell = plan(rnn_cell(activation))
-        trace = _run(p, x, s, activation, lend)
-        readout, (T, B) = _readout(p, trace.values["S"], y, loss, lend)
-        L = readout.values["ell"].sum()
-        ones = np.ones_like(readout.values["ell"])
-        read = plan(rnn_readout(loss)).backward(p, readout, {"ell": ones}, wanted=("S",), pool=lend)
-        direct = read.adjoints["S"].reshape(T, B, -1)  # ∂L_t/∂S_t
-        back = cell.backward(p, trace, {"S": direct}, per_step=per_step, pool=lend)
-    grads = {"W": back.grads["W"], "U": back.grads["U"], "V": read.grads["V"]}
-    grads["s0"] = back.adjoints["S_prev"]
-    return L, grads, back
+    rnn = model(activation)
+    call = rnn._check(params, xs, {"S": s0}, head="required")
+    trace = rnn._run(call)
+    S = trace.values["S"]
+    return (S if call.batched else S[:, 0]), rnn._outputs(call, trace)
 
 
 def value_and_grad(
     params: dict, xs: Any, ys: Any, s0: Any, loss: str = "bce", activation: str = "sigmoid"
 ):
     """Loss (3) and its gradient by the derived BPTT: keys "W", "U", "V", "s0"."""
-    _choice("loss", loss, LOSSES)
-    _choice("activation", activation, ACTIVATIONS)
-    p, x, s, y, batched = _inputs(params, xs, s0, ys)
-    L, grads, _ = _value_and_grad(p, x, s, y, loss, activation)
-    if not batched:
-        grads["s0"] = grads["s0"][0]
-    return float(L), grads
+    check_choice("loss", loss, LOSSES)
+    L, grads, initial = model(activation, loss).value_and_grad(params, xs, ys, {"S": s0})
+    return L, {**grads, "s0": initial["S"]}
 
 
 def loss_value(
     params: dict, xs: Any, ys: Any, s0: Any, loss: str = "bce", activation: str = "sigmoid"
 ):
     """Loss (3) alone; also accepts complex128 or mpmath arrays (complex step, high precision)."""
-    _choice("loss", loss, LOSSES)
-    _choice("activation", activation, ACTIVATIONS)
-    p, x, s, y, _ = _inputs(params, xs, s0, ys, allow_complex=True)
-    trace = _run(p, x, s, activation)
-    readout, _ = _readout(p, trace.values["S"], y, loss)
-    return readout.values["ell"].sum()
+    check_choice("loss", loss, LOSSES)
+    return model(activation, loss).loss_value(params, xs, ys, {"S": s0})
 
 
 def state_jacobians(params: dict, xs: Any, s0: Any, activation: str = "sigmoid") -> np.ndarray:
     """∂S_t/∂S_{t-1} for every t, (T, B, n, n): diag(act'(a_t)) W as derived (eq. (7))."""
-    _choice("activation", activation, ACTIVATIONS)
-    p, x, s, _, batched = _inputs(params, xs, s0, with_readout=False)
-    J = _jacobian.state_jacobians(rnn_cell(activation), p, _run(p, x, s, activation))
-    return J if batched else J[:, 0]
+    return model(activation).state_jacobians(params, xs, {"S": s0})
 
 
 def problem(
@@ -160,33 +89,7 @@ def problem(
 ) -> Problem:
     """The loss (3) at this point as a :class:`numeric.checks.Problem`: the arrays W, U, V, s0
     (s0 batched, (B, n)) with the derived gradient and per-step adjoints of eq. (5)-(6)."""
-    _choice("loss", loss, LOSSES)
-    _choice("activation", activation, ACTIVATIONS)
-    p, x, s, y, _ = _inputs(params, xs, s0, ys)
-
-    def loss_of(arrays, offsets=None):
-        weights = {k: arrays[k] for k in _PARAMS}
-        trace = plan(rnn_cell(activation)).forward(
-            weights, {"X": x}, {"S_prev": arrays["s0"]}, offsets
-        )
-        return _readout(weights, trace.values["S"], y, loss)[0].values["ell"].sum()
-
-    def gradient_of(arrays):
-        weights = {k: arrays[k] for k in _PARAMS}
-        return _value_and_grad(weights, x, arrays["s0"], y, loss, activation)[1]
-
-    point = {**p, "s0": s}
-    _, gradient, back = _value_and_grad(p, x, s, y, loss, activation, per_step=True)
-    outer, bias = plan(rnn_cell(activation)).references(_run(p, x, s, activation))
-    return Problem(
-        f"rnn[{activation}, {loss}]",
-        point,
-        loss_of,
-        gradient,
-        gradient_of,
-        lambda offsets: loss_of(point, offsets),
-        back.nodes,
-        back.contributions,
-        outer,
-        bias,
+    check_choice("loss", loss, LOSSES)
+    return model(activation, loss).problem(
+        params, xs, {"S": s0}, ys=ys, names={"S": "s0"}, name=f"rnn[{activation}, {loss}]"
     )

@@ -9,6 +9,7 @@ import pytest
 import sympy as sp
 from sympy.matrices.expressions import MatMul, ZeroMatrix
 
+from derivations import cells
 from derivations.activations import sigma
 from derivations.adjoint import (
     Assign,
@@ -20,8 +21,8 @@ from derivations.adjoint import (
     jacobian_terms,
     state_jacobian,
 )
-from derivations.dims import m, n
-from derivations.graph import Affine, Elementwise, Graph
+from derivations.dims import n
+from derivations.graph import Elementwise, Graph
 from derivations.lstm import lstm_cell, total_cell_derivative
 from derivations.matrices import Diag
 from derivations.proofs import cell_vjp, state_jacobian_proof
@@ -127,24 +128,8 @@ def test_derivations_are_cached():
 
 
 def gru_cell() -> Graph:
-    """h_t = (1 - z) ⊙ h_{t-1} + z ⊙ tanh(W_h [r ⊙ h_{t-1}; x_t] + b_h): two affine stages."""
-    a_z, a_r, a_h, z, r, rh, hc, h_prev = sp.symbols("a_z a_r a_h z r rh hc h_prev")
-    return Graph(
-        "gru",
-        (("h_prev", n), ("x", m)),
-        (
-            Affine("a_z", (("W_z", ("h_prev", "x")),), n, "b_z"),
-            Affine("a_r", (("W_r", ("h_prev", "x")),), n, "b_r"),
-            Elementwise("z", sigma(a_z)),
-            Elementwise("r", sigma(a_r)),
-            Elementwise("rh", r * h_prev),
-            Affine("a_h", (("W_h", ("rh", "x")),), n, "b_h"),
-            Elementwise("hc", sp.tanh(a_h)),
-            Elementwise("h", (1 - z) * h_prev + z * hc),
-        ),
-        ("h",),
-        (("h", "h_prev"),),
-    )
+    """h_t = (1 - z) ⊙ tanh(W_n [r ⊙ h_{t-1}; x_t] + b_n) + z ⊙ h_{t-1}: the library's GRU."""
+    return cells.gru("cho")
 
 
 @pytest.mark.parametrize("n_, T", [(1, 1), (1, 2), (2, 1)])

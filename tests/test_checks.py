@@ -89,23 +89,18 @@ def test_failure_names_parameter_index_and_step(rnn_problem):
 def truncated_bptt(case, k):
     """BPTT that keeps, for each loss term L_s, only the paths through the last k steps: the
     per-step shares of the gradient, summed over s, each from the derived backward program."""
-    from derivations.rnn import rnn_cell, rnn_readout
-
-    p, x, s0, y = case.params, case.xs, case.s0, case.ys
-    trace = rnn._run(p, x, s0, case.activation)
-    readout, (T, B) = rnn._readout(p, trace.values["S"], y, case.loss)
-    read = plan(rnn_readout(case.loss)).backward(
-        p, readout, {"ell": np.ones_like(readout.values["ell"])}, wanted=("S",)
-    )
-    direct = read.adjoints["S"].reshape(T, B, -1)
-    shares = {name: np.zeros((T, *p[name].shape)) for name in ("W", "U")}
+    model = rnn.model(case.activation, case.loss)
+    state0 = {"S": case.s0}
+    direct = model.loss_cotangents(case.params, case.xs, case.ys, state0)["S"]
+    T = direct.shape[0]
+    shares = {name: np.zeros((T, *case.params[name].shape)) for name in ("W", "U")}
     for s in range(T):
         only_s = np.zeros_like(direct)
         only_s[s] = direct[s]
-        back = plan(rnn_cell(case.activation)).backward(p, trace, {"S": only_s}, per_step=True)
+        contributions = model.step_shares(case.params, case.xs, state0, {"S": only_s})
         for name in shares:
             kept = slice(max(0, s - k + 1), s + 1)
-            shares[name][kept] += back.contributions[name][kept]
+            shares[name][kept] += contributions[name][kept]
     return shares
 
 

@@ -138,15 +138,15 @@ BAD_CALLS = [
     # --- rnn: ndim and sizes -------------------------------------------------------------------
     bad(
         rnn.forward,
-        r"xs must have shape \(T, B, m\) = \(T, B, 2\), got shape \(4,\)",
+        r"xs must have shape \(T, B, m\), got shape \(4,\)",
         id="rnn.forward-xs-ndim1",
         xs=np.ones(T),
     ),
     bad(
         rnn.forward,
-        r"xs must have shape \(T, B, m\) = \(4, 2, 2\), got shape \(4, 2, 3\)",
-        id="rnn.forward-xs-m-mismatch-U",
-        xs=np.ones((T, B, 3)),
+        r"params\['U'\] must have shape \(n, m\) = \(3, 2\), got shape \(3, 3\)",
+        id="rnn.forward-U-one-column-too-wide-blames-U",
+        params=_with(RNN_PARAMS, "U", np.ones((n, m + 1))),
     ),
     bad(
         rnn.forward,
@@ -180,7 +180,7 @@ BAD_CALLS = [
     ),
     bad(
         rnn.forward,
-        r"params\['U'\] must have shape \(n, m\) = \(3, m\), got shape \(4, 2\)",
+        r"params\['U'\] must have shape \(n, m\) = \(3, 2\), got shape \(4, 2\)",
         id="rnn.forward-U-rows-not-n",
         params=_with(RNN_PARAMS, "U", np.ones((4, m))),
     ),
@@ -414,7 +414,7 @@ BAD_CALLS = [
     ),
     bad(
         lstm.forward,
-        r"h0 must have shape \(B, n\) = \(2, n\), got shape \(3, 3\)",
+        r"h0 must have shape \(B, n\) = \(2, 3\), got shape \(3, 3\)",
         id="lstm.forward-h0-B-mismatch",
         h0=np.zeros((3, n)),
     ),
@@ -426,13 +426,13 @@ BAD_CALLS = [
     ),
     bad(
         lstm.forward,
-        r"h0 must have shape \(B, n\) = \(2, n\), got shape \(3,\)",
+        r"h0 must have shape \(B, n\) = \(2, 3\), got shape \(3,\)",
         id="lstm.forward-h0-unbatched-with-batched-xs",
         h0=np.zeros(n),
     ),
     bad(
         lstm.forward,
-        r"h0 must have shape \(n\), got shape \(2, 3\)",
+        r"h0 must have shape \(n\) = \(3\), got shape \(2, 3\)",
         id="lstm.forward-h0-batched-with-unbatched-xs",
         xs=XS[:, 0],
     ),
