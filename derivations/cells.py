@@ -76,7 +76,6 @@ def _choice(name: str, value: object, options) -> None:
 _ELMAN_LATEX = (("S_prev", "S_{t-1}"), ("S", "S_{t}"), ("X", "X_{t}"), ("a", "a_{t}"))
 
 
-@cache
 def elman(activation: str = "sigmoid", bias: bool = False) -> Graph:
     """Eq. (1), S_t = act(W S_{t-1} + U X_t + b): Elman's simple recurrent network.
 
@@ -84,8 +83,18 @@ def elman(activation: str = "sigmoid", bias: bool = False) -> Graph:
     keep the article's names W (n, n) and U (n, m); the state is S.
     """
     _choice("activation", activation, ACTIVATIONS)
-    if not isinstance(bias, bool):
-        raise ValueError(f"bias must be True or False, got {bias!r}")
+    _flag("bias", bias)
+    return _elman(activation, bias)
+
+
+def _flag(name: str, value: object) -> None:
+    # checked before the cache: 1 == True would otherwise return the cached True graph
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+@cache
+def _elman(activation: str, bias: bool) -> Graph:
     a = sp.Symbol("a")
     return Graph(
         name=f"elman[{activation}{', bias' if bias else ''}]",
@@ -115,7 +124,6 @@ _LSTM_LATEX = (
 )
 
 
-@cache
 def lstm(forget_gate: bool = True) -> Graph:
     """Eq. (8)-(13): gates of [h_{t-1}; x_t], C_t = i_t ⊙ C̃_t + f_t ⊙ C_{t-1}, h_t = o_t ⊙ tanh C_t.
 
@@ -124,8 +132,12 @@ def lstm(forget_gate: bool = True) -> Graph:
     Hochreiter & Schmidhuber (1997): C_t = C_{t-1} + i_t ⊙ C̃_t, the constant error carousel
     (∂C_t/∂C_{t-1} = I on the cell path).
     """
-    if not isinstance(forget_gate, bool):
-        raise ValueError(f"forget_gate must be True or False, got {forget_gate!r}")
+    _flag("forget_gate", forget_gate)
+    return _lstm(forget_gate)
+
+
+@cache
+def _lstm(forget_gate: bool) -> Graph:
     gates = ("i", "f", "c", "o") if forget_gate else ("i", "c", "o")
     z = {g: sp.Symbol(f"z_{g}") for g in gates}
     i, f, g, o, C, C_prev = sp.symbols("i f g o C C_prev")
@@ -161,7 +173,6 @@ _GRU_LATEX = (
 )
 
 
-@cache
 def gru(variant: str = "torch") -> Graph:
     r"""The gated recurrent unit, in the same family as eq. (8)-(13), in two variants.
 
@@ -173,6 +184,11 @@ def gru(variant: str = "torch") -> Graph:
     h_{t-1} + b_r) and z_t likewise (b_r = b_ir + b_hr: torch's two biases of r add up).
     """
     _choice("variant", variant, ("torch", "cho"))
+    return _gru(variant)
+
+
+@cache
+def _gru(variant: str) -> Graph:
     r, z, nc, h_prev = sp.symbols("r z nc h_prev")
     a_r, a_z = sp.symbols("a_r a_z")
     update = Elementwise("h", (1 - z) * nc + z * h_prev)
@@ -215,7 +231,6 @@ def gru(variant: str = "torch") -> Graph:
 _READOUTS = ("identity", "linear", "sigmoid")
 
 
-@cache
 def readout(kind: str = "sigmoid", bias: bool = False) -> Graph:
     """O_t = V s_t (+ c) (``"linear"``), σ of it (``"sigmoid"``, eq. (2)), or O_t = s_t
     (``"identity"``: a loss taken on the state itself, k = n).
@@ -223,8 +238,14 @@ def readout(kind: str = "sigmoid", bias: bool = False) -> Graph:
     V is k × n; ``bias`` adds c (k,).  The input ``s`` is the state the readout reads.
     """
     _choice("kind", kind, _READOUTS)
-    if not isinstance(bias, bool) or (bias and kind == "identity"):
-        raise ValueError(f"bias must be True or False (False for identity), got {bias!r}")
+    _flag("bias", bias)
+    if bias and kind == "identity":
+        raise ValueError("bias must be False for the identity readout (O_t = s_t)")
+    return _readout(kind, bias)
+
+
+@cache
+def _readout(kind: str, bias: bool) -> Graph:
     c = "c" if bias else None
     if kind == "identity":
         steps: tuple = (Elementwise("O", sp.Symbol("s")),)

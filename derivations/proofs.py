@@ -38,10 +38,12 @@ from .lstm import lstm_cell, total_cell_derivative
 from .rnn import rnn_cell, rnn_readout
 
 __all__ = [
+    "CellProofs",
     "Proof",
     "cell_vjp",
     "lstm_bptt",
     "lstm_total_cell_derivative",
+    "prove",
     "rnn_bptt",
     "rnn_delta_recursion",
     "standard_proofs",
@@ -257,3 +259,54 @@ def standard_proofs() -> list[Proof]:
     proofs += [state_jacobian_proof(lstm_cell(), n) for n in (1, 2)]
     proofs += [lstm_total_cell_derivative(n) for n in (1, 2)]
     return proofs
+
+
+@dataclass(frozen=True)
+class CellProofs:
+    """The exact proofs of one cell's derivation (eq. (4)-(7) as derived for any cell): its VJP
+    over T steps and its state Jacobian, each at small explicit sizes.  ``holds`` when every
+    proof holds; ``failures`` names each wrong term as ``proof: quantity[i,j]``."""
+
+    cell: str
+    proofs: tuple[Proof, ...]
+
+    @property
+    def failures(self) -> tuple[str, ...]:
+        return tuple(f"{p.name}: {entry}" for p in self.proofs for entry in p.failures)
+
+    @property
+    def holds(self) -> bool:
+        return all(p.holds for p in self.proofs)
+
+    def __bool__(self) -> bool:
+        return self.holds
+
+    def __repr__(self) -> str:
+        status = "holds" if self.holds else f"FAILS at {', '.join(self.failures[:4])}"
+        return f"CellProofs({self.cell}: {len(self.proofs)} proofs, {status})"
+
+
+def prove(
+    cell: Graph,
+    sizes: tuple[tuple[int, int], ...] = ((1, 1), (1, 2), (2, 1)),
+    m: int = 1,
+) -> CellProofs:
+    """Prove the derivation of any cell exact, eq. (4)-(7) for s_t = F(s_{t-1}, x_t; θ): for each
+    (n, T) in ``sizes`` the derived VJP over T steps equals the unrolled ``sympy.diff`` of
+    L = Σ_t ⟨ḡ_t, s_t⟩ (every parameter and initial state), and at each n the derived state
+    Jacobian equals ``Matrix.jacobian`` of the explicit step.  A readout or loss graph (no
+    state) gets the VJP proofs only.
+
+    >>> from derivations import cells
+    >>> prove(cells.elman("tanh", bias=True), sizes=((2, 2),)).holds
+    True
+    """
+    if not isinstance(cell, Graph):
+        raise ValueError(f"cell must be a derivations Graph, got {type(cell).__name__}")
+    bad = [s for s in sizes if len(s) != 2 or not all(isinstance(v, int) and v >= 1 for v in s)]
+    if not sizes or bad:
+        raise ValueError(f"sizes must be (n, T) pairs of positive integers, got {sizes!r}")
+    proofs = [cell_vjp(cell, n, T, m) for n, T in sizes]
+    if cell.state:
+        proofs += [state_jacobian_proof(cell, n, m) for n in sorted({n for n, _ in sizes})]
+    return CellProofs(cell.name, tuple(proofs))

@@ -176,12 +176,10 @@ class Model:
     def init(self, n: int, m: int, k: int | None = None, *, seed: int = 0) -> dict[str, np.ndarray]:
         """Parameters drawn uniformly from [-1/√n, 1/√n], PyTorch's default for its recurrent
         cells and for a linear readout of an n-vector; the same seed gives the same arrays."""
+        shapes = self.parameter_shapes(n, m, k)  # checks the sizes first
         rng = np.random.default_rng(seed)
         bound = 1 / np.sqrt(n)
-        return {
-            name: rng.uniform(-bound, bound, size=shape)
-            for name, shape in self.parameter_shapes(n, m, k).items()
-        }
+        return {name: rng.uniform(-bound, bound, size=shape) for name, shape in shapes.items()}
 
     # ---- checking a call ---------------------------------------------------------------------
     def _check(
