@@ -13,6 +13,7 @@ the time loop interprets the derived backward program.
 
 from . import checks, lstm, rnn
 from ._jacobian import product_norms
+from .lyapunov import Spectrum, lyapunov
 from .model import Model
 
-__all__ = ["Model", "checks", "lstm", "product_norms", "rnn"]
+__all__ = ["Model", "Spectrum", "checks", "lstm", "lyapunov", "product_norms", "rnn"]
