@@ -16,8 +16,8 @@ T=5, B=3, n=4, m=3, a file holds
 * ``grad.<key>``, ``grad_x``, ``grad_h0`` (and ``grad_c0``): torch autograd's gradient of L.
 
 The files are written byte for byte the same on every run (fixed zip timestamps, sorted
-entries); the script then checks :func:`numeric.interop.from_torch` on the live modules and
-prints the largest differences from torch.
+entries); the script then checks :func:`numeric.interop.from_torch` on the live modules,
+prints the largest differences from torch, and checks that the unsupported layers are refused.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def check(arrays: dict[str, np.ndarray], module) -> tuple[float, float]:
     seeds = (arrays["cot_h_n"], arrays["cot_c_n"]) if lstm else arrays["cot_h_n"]
     cotangents = interop.cotangents_from_torch(module, arrays["cot_output"], seeds)
     grads, initial = model.vjp(params, xs, state0, cotangents)
-    grads = interop.grads_to_torch(module.mode.split("_")[0].lower(), grads, bias=module.bias)
+    grads = interop.grads_to_torch(module, grads)
     errors = [np.abs(grads[k] - arrays[f"grad.{k}"]).max() for k in grads]
     errors.append(np.abs(initial["h" if "h" in initial else "S"] - arrays["grad_h0"][0]).max())
     if lstm:
@@ -134,6 +134,21 @@ def main() -> None:
         forward, gradient = check(arrays, module)
         size = path.stat().st_size
         print(f"{name:<18} {size:>6} {digest:<16} {forward:>12.1e} {gradient:>10.1e}")
+    print("from_torch refuses what the Model cannot stand for:")
+    nn = torch.nn
+    for module in (
+        nn.RNN(M, N, nonlinearity="relu"),
+        nn.GRU(M, N, num_layers=2),
+        nn.LSTM(M, N, bidirectional=True),
+        nn.LSTM(M, N, proj_size=2),
+        nn.LSTMCell(M, N),
+    ):
+        try:
+            interop.from_torch(module)
+        except ValueError as error:
+            print(f"  {type(module).__name__:<9} {str(error).split(';')[0]}")
+        else:
+            raise SystemExit(f"from_torch accepted {module}")
 
 
 if __name__ == "__main__":

@@ -390,15 +390,26 @@ def cotangents_from_torch(
     return cotangents
 
 
-def grads_to_torch(kind: str, grads: Mapping[str, Any], *, bias: bool = True) -> dict:
+def grads_to_torch(
+    module_or_kind: Any, grads: Mapping[str, Any], *, bias: bool | None = None
+) -> dict[str, np.ndarray]:
     """The Model's parameter gradients (:meth:`numeric.Model.vjp`) as the gradients of the
     torch layer's state dict, keyed ``weight_ih_l0`` ... — the transpose of
     :func:`from_state_dict`'s map (eq. (1), (8)-(13)): a summed bias b = bias_ih + bias_hh
-    gives its gradient to both.  ``bias=False`` drops the bias gradients (a GRU or LSTM without
-    bias has zero biases in the Model)."""
-    kind = _check_kind(kind)
-    if not isinstance(bias, bool):
-        raise ValueError(f"bias must be True or False, got {bias!r}")
+    gives its gradient to both.  ``bias`` defaults to the module's (whether its state dict has
+    biases; True for a kind name); without bias the bias gradients are dropped (a GRU or LSTM
+    without bias has zero biases in the Model)."""
+    if bias is not None and not isinstance(bias, bool):
+        raise ValueError(f"bias must be True, False or None, got {bias!r}")
+    if isinstance(module_or_kind, str):
+        kind = _check_kind(module_or_kind)
+        bias = True if bias is None else bias
+    else:
+        kind = _module_kind(module_or_kind)
+        has_bias = all(key in module_or_kind.state_dict() for key in _BIASES)
+        if bias is not None and bias != has_bias:
+            raise ValueError(f"bias={bias} contradicts the module's bias={has_bias}")
+        bias = has_bias
     model = _model(kind, bias)
     specs = _parameter_specs(model.cell)
     if not isinstance(grads, Mapping):

@@ -172,9 +172,15 @@ def test_from_torch_reads_a_duck_typed_module(case):
         for tensor in module._state.values():  # copies, not views of the module's weights
             assert not np.shares_memory(value, tensor.array)
     np.testing.assert_array_equal(by_module.xs, by_dict.xs)  # the module's batch_first is used
-    trajectory = by_module.model.forward(by_module.params, by_module.xs, by_module.state0)
-    output, _ = interop.outputs_to_torch(module, trajectory)
-    assert_close(output, by_module.data["output"])
+    r = by_module
+    output, _ = interop.outputs_to_torch(module, r.model.forward(r.params, r.xs, r.state0))
+    assert_close(output, r.data["output"])
+    grads, _ = r.model.vjp(r.params, r.xs, r.state0, r.cotangents)
+    torch_grads = interop.grads_to_torch(module, grads)  # the module's bias is used
+    expected = prefixed(r.data, "grad.")
+    assert sorted(torch_grads) == sorted(expected)
+    for key in expected:
+        assert_close(torch_grads[key], expected[key])
 
 
 @pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
@@ -331,6 +337,9 @@ REFUSALS = [
                                                        np.zeros((1, 2, 3))),
                  r"grad_hx must have shape \(1, B, n\) = \(1, 2, 2\), got shape \(1, 2, 3\)",
                  False, id="cotangents-final-width"),
+    pytest.param(lambda: interop.grads_to_torch(module, {}, bias=False),
+                 r"bias=False contradicts the module's bias=True", False,
+                 id="grads-bias-contradiction"),
     pytest.param(lambda: interop.grads_to_torch("gru", {"W_ir": np.zeros((2, 3))}),
                  r"grads must have keys .*: missing \['W_hn'", False, id="grads-missing"),
     pytest.param(lambda: interop.grads_to_torch("rnn", {"W": np.zeros((2, 2)),
