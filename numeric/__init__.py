@@ -4,6 +4,8 @@
   ``state_jacobians``, ``problem``;
 * :mod:`numeric.lstm` — the LSTM of eq. (8)-(13): ``forward``, ``vjp``, ``state_jacobians``,
   ``problem``;
+* :mod:`numeric.interop` — PyTorch's ``nn.RNN``, ``nn.GRU`` and ``nn.LSTM`` as :class:`Model` s
+  (torch optional, never imported);
 * :mod:`numeric.checks` — gradient checks against complex step, central differences, a random
   direction, the Taylor remainder, mpmath, and step by step through time.
 
@@ -11,9 +13,18 @@ No derivative is written here: kernels are lambdified from the derived SymPy exp
 the time loop interprets the derived backward program.
 """
 
-from . import checks, lstm, rnn
+from . import checks, interop, lstm, rnn
 from ._jacobian import product_norms
 from .lyapunov import Spectrum, lyapunov
 from .model import Model
 
-__all__ = ["Model", "Spectrum", "checks", "lstm", "lyapunov", "product_norms", "rnn"]
+__all__ = [
+    "Model",
+    "Spectrum",
+    "checks",
+    "interop",
+    "lstm",
+    "lyapunov",
+    "product_norms",
+    "rnn",
+]
