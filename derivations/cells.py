@@ -63,23 +63,24 @@ def softmax_cross_entropy() -> Graph:
     r"""The softmax cross-entropy of eq. (3) over the k logits O_t, targets y_t probabilities:
     ℓ_t = -Σ_j y_j log softmax(O_t)_j = Σ_j y_j (log Σ_i e^{O_i} - O_j).
 
-    Written stably, with the shift c = max_i O_i (a :class:`~derivations.graph.MaxShift`, which
-    the derivation proves the loss independent of): e_i = e^{O_i - c} ≤ 1, Z = Σ_i e_i ≥ 1,
-    ℓ_j = y_j (log Z - (O_j - c)).  The derived adjoint is Ō_j = (Σ_i ℓ̄_i y_i / Z) e_j - ℓ̄_j y_j,
-    the familiar softmax(O) - y when ℓ̄ = 1 and Σ y = 1.
+    Written stably, with the shift μ = max_i O_i (node ``shift``, a
+    :class:`~derivations.graph.MaxShift`, which the derivation proves the loss independent of):
+    e_i = e^{O_i - μ} ≤ 1, Z = Σ_i e_i ≥ 1, ℓ_j = y_j (log Z - (O_j - μ)).  The derived
+    adjoint is Ō_j = (Σ_i ℓ̄_i y_i / Z) e_j - ℓ̄_j y_j, the familiar softmax(O) - y when ℓ̄ = 1 and
+    Σ y = 1.
 
     >>> [type(step).__name__ for step in softmax_cross_entropy().steps]
     ['MaxShift', 'Elementwise', 'Sum', 'Elementwise']
     """
-    c, e, Z = sp.symbols("c e Z")
+    shift, e, Z = sp.symbols("shift e Z")  # not c: that is the readout's bias
     return Graph(
         name="loss[ce]",
         inputs=(("O", k), ("y", k)),
         steps=(
-            MaxShift("c", "O"),
-            Elementwise("e", sp.exp(O - c)),
+            MaxShift("shift", "O"),
+            Elementwise("e", sp.exp(O - shift)),
             Sum("Z", "e"),
-            Elementwise("ell", y * (sp.log(Z) - (O - c))),
+            Elementwise("ell", y * (sp.log(Z) - (O - shift))),
         ),
         outputs=("ell",),
         latex_names=(("O", "O_{t}"), ("y", "y_{t}"), ("ell", r"\ell_{t}")),
