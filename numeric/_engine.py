@@ -128,7 +128,7 @@ class Plan:
         self.state_out = tuple(new for new, _ in graph.state)
         self.sequence = tuple(n for n in graph.input_names if n not in self.state_in)
         self.program = backward(graph)
-        self.program_sum_over = {
+        self.summed_over = {  # each SumOver: the node whose entries it sums over
             op.name: op.over for op in self.program.ops if isinstance(op, SumOver)
         }
         self.runs: list[_AffineRun] = []
@@ -199,8 +199,9 @@ class Plan:
                 kept |= {s.name for s in op.expr.free_symbols}
             elif isinstance(op, Outer):
                 kept |= set(op.operands)
-        for new, _ in self.graph.state:  # what the state Jacobians read
-            for _, prev in self.graph.state:
+        reduces = any(isinstance(step, Sum | MaxShift) for step in self.graph.steps)
+        for new, _ in () if reduces else self.graph.state:  # what the state Jacobians read
+            for _, prev in self.graph.state:  # (not derived through a reduction)
                 for coefficient, tail in jacobian_terms(self.graph, new, prev):
                     exprs = [coefficient, *(f.expr for f in tail if isinstance(f, Diag))]
                     kept |= {s.name for e in exprs for s in e.free_symbols}
@@ -512,7 +513,7 @@ class Plan:
                 size_of[stage.op.name] = sizes[stage.op.operand]
             elif isinstance(stage, _Reduce):  # a SumOver: its summand runs over the entries
                 size_of[stage.name] = 1
-                size_of[stage.source] = sizes[self.program_sum_over[stage.name]]
+                size_of[stage.source] = sizes[self.summed_over[stage.name]]
         # two buffers per adjoint, alternating with t: step t reads what step t+1 wrote
         buffers2 = [
             {

@@ -11,7 +11,7 @@ from derivations import cells, dims
 from derivations.adjoint import Assign, Backward, SumOver, backward, jacobian_terms
 from derivations.explicit import evaluate, parameters_of_symbols, run_backward, vector_of_symbols
 from derivations.graph import Affine, Elementwise, Graph, MaxShift, Sum
-from derivations.proofs import Proof
+from derivations.proofs import Proof, cell_vjp
 from numeric import Model, checks
 
 HEAD = cells.head(cells.readout("linear", bias=True), cells.loss("ce"))
@@ -67,7 +67,7 @@ def forget_the_sum(op):
 @pytest.mark.parametrize("change", [flip_one_sign, forget_the_sum])
 def test_the_proof_rejects_a_wrong_backward_program(change):
     assert any(isinstance(op, SumOver) for op in backward(HEAD).ops)
-    proof = head_proof(2, mutant(change))
+    proof = head_proof(2, mutant(change), n=1)
     assert not proof.holds
     assert any(f.startswith("V[") for f in proof.failures)
 
@@ -85,21 +85,40 @@ def test_a_max_shift_the_loss_depends_on_is_refused():
         backward(graph)
 
 
-def test_reductions_are_refused_in_a_state_path_and_when_malformed():
-    h, a, z = sp.symbols("h a z")
-    cell = Graph(
-        "summing",
-        (("h_prev", dims.n), ("x", dims.m)),
-        (
-            Affine("a", (("W", ("h_prev", "x")),), dims.n),
-            Sum("z", "a"),
-            Elementwise("h", sp.tanh(a) * z),
-        ),
-        ("h",),
-        (("h", "h_prev"),),
-    )
-    with pytest.raises(ValueError, match="state path reaches the reduction 'z'"):
-        jacobian_terms(cell, "h", "h_prev")
+# a cell with a reduction inside its step: h_t = tanh(a_t) / (1 + Σ_i a_ti²)
+_a, _q, _Q = sp.symbols("a q Q")
+NORMALISED = Graph(
+    "normalised",
+    (("h_prev", dims.n), ("x", dims.m)),
+    (
+        Affine("a", (("W", ("h_prev", "x")),), dims.n, "b"),
+        Elementwise("q", _a**2),
+        Sum("Q", "q"),
+        Elementwise("h", sp.tanh(_a) / (1 + _Q)),
+    ),
+    ("h",),
+    (("h", "h_prev"),),
+)
+
+
+def test_a_cell_with_a_sum_has_an_exact_vjp_that_passes_complex_step():
+    assert cell_vjp(NORMALISED, n=2, T=1).holds
+    model = Model(NORMALISED)
+    rng = np.random.default_rng(0)
+    params, xs, h0 = model.init(3, 2, seed=0), rng.normal(size=(3, 2, 2)), rng.normal(size=(2, 3))
+    problem = model.problem(params, xs, {"h": h0}, cotangents={"h": rng.normal(size=(3, 2, 3))})
+    assert checks.complex_step(problem).passed
+    wrong = dict(problem.gradient)
+    wrong["W"] = wrong["W"] * (1 + 1e-6)
+    assert not checks.complex_step(problem, wrong).passed
+
+
+def test_reductions_are_refused_in_state_jacobians_and_when_malformed():
+    with pytest.raises(ValueError, match="state path reaches the reduction 'Q'"):
+        jacobian_terms(NORMALISED, "h", "h_prev")
+    model = Model(NORMALISED)
+    with pytest.raises(ValueError, match="state path reaches the reduction 'Q'"):
+        model.state_jacobians(model.init(2, 1), np.zeros((2, 1)), {"h": np.zeros(2)})
     with pytest.raises(ValueError, match="reduces 'q', which is not an earlier node"):
         Graph("bad", (("O", dims.k),), (Sum("Z", "q"),), ("Z",))
 
