@@ -261,7 +261,8 @@ def _check_neutral(
     ``bar`` is a sum of reductions Σ_i (…)_i.  Each is put in a normal form by the rules that
     hold for every length: Σ is linear, a length-1 factor leaves it (Σ_i c u_i = c Σ_i u_i),
     Σ_i 1 is the length, and Σ_i e_i is the node Z of a step ``Z = Sum(e)``.  For the softmax
-    cross-entropy, c̄ = Σ_j ȳ_j y_j - Z̄ Σ_i e_i with Z̄ = Σ_j ȳ_j y_j / Z, which is zero.
+    cross-entropy of eq. (3), μ̄ = Σ_j ℓ̄_j y_j - Z̄ Σ_i e_i with Z̄ = Σ_j ℓ̄_j y_j / Z: zero.  The
+    rules are sound, not complete: a graph they cannot settle is refused.
     """
     totals = {sp.Symbol(s.operand): sp.Symbol(s.out) for s in graph.steps if isinstance(s, Sum)}
     opaque: dict[sp.Expr, sp.Symbol] = {}
