@@ -10,7 +10,12 @@ local derivative:
 * affine steps ``a = Σ_j M_j [u_1; …; u_r] + b``: ∂a/∂u_i is the column block M_j^{(u_i)}, so the
   adjoint of u_i gains ``M_j^{(u_i)ᵀ} ā`` and the weight gains the outer product
   ``ā [u_1; …; u_r]ᵀ`` — the structure of the map, never an implicit matrix derivative (SymPy's
-  MatrixSymbol calculus is unreliable on exactly this shape: sympy #26561, #26585, #25118).
+  MatrixSymbol calculus is unreliable on exactly this shape: sympy #26561, #26585, #25118);
+* reductions ``Z = Σ_i e_i`` (:class:`~derivations.graph.Sum`) and broadcasts (a length-1 node in
+  an elementwise step over k entries) are each other's transposes: the adjoint of Z is
+  broadcast back to every e_i, and a length-1 operand of an elementwise step gains the sum over
+  the entries of its elementwise contribution (a :class:`SumOver`).  A
+  :class:`~derivations.graph.MaxShift` gets no adjoint; its would-be adjoint is proven zero.
 
 The result is dimension-free: elementwise expressions plus matrix products, valid for any
 hidden size, so the numeric layer compiles it into matmul-bound kernels.  The proofs in
@@ -25,7 +30,7 @@ from functools import cache
 import sympy as sp
 from sympy.matrices.expressions import MatAdd, MatMul, ZeroMatrix
 
-from .graph import Affine, Elementwise, Graph
+from .graph import Affine, Elementwise, Graph, MaxShift, Sum
 from .matrices import Diag, WeightBlock
 
 __all__ = [
@@ -35,6 +40,7 @@ __all__ = [
     "Outer",
     "PullBack",
     "PullTerm",
+    "SumOver",
     "adjoint_name",
     "backward",
     "state_jacobian",
@@ -101,7 +107,18 @@ class BiasGrad:
     source: str
 
 
-Op = Assign | PullBack | Outer | BiasGrad
+@dataclass(frozen=True)
+class SumOver:
+    """``buffer[name] = Σ_i expr_i`` over the entries of node ``over``: the adjoint that a
+    length-1 node gains from an elementwise step broadcasting it over ``over`` (the transpose of
+    the broadcast; Σ_j ∂ℓ_j/∂c of a softmax loss, eq. (3))."""
+
+    name: str
+    over: str
+    expr: sp.Expr
+
+
+Op = Assign | SumOver | PullBack | Outer | BiasGrad
 
 
 @dataclass(frozen=True)
@@ -119,7 +136,7 @@ class Backward:
 
     def assignment(self, name: str) -> sp.Expr:
         for op in self.ops:
-            if isinstance(op, Assign) and op.name == name:
+            if isinstance(op, Assign | SumOver) and op.name == name:
                 return op.expr
         raise KeyError(name)
 
@@ -151,6 +168,11 @@ def partial(graph: Graph, node: str, wrt: str) -> sp.Expr:
     return sp.diff(expr, graph.symbol(wrt)).xreplace(_node_values(graph))
 
 
+def _broadcast(graph: Graph, operand: str, out: str) -> bool:
+    """Whether the elementwise step ``out`` broadcasts the length-1 node ``operand``."""
+    return graph.sizes[operand] == 1 and graph.sizes[out] != 1
+
+
 @cache
 def backward(graph: Graph) -> Backward:
     """Derive the VJP program of one step of ``graph`` (reverse-mode over its steps)."""
@@ -160,27 +182,55 @@ def backward(graph: Graph) -> Backward:
     }
     ops: list[Op] = []
     pending: dict[str, list[PullTerm]] = {}  # pullbacks of the current run of affine steps
+    sums: dict[sp.Symbol, SumOver] = {}  # reductions, emitted when an emitted op reads them
+    made: dict[sp.Symbol, SumOver] = {}  # every reduction, for the proofs of MaxShift
+    lengths = {seed: graph.sizes[out] for out, seed in zip(graph.outputs, seeds, strict=True)}
 
     def flush() -> None:
         for operand, terms in pending.items():
             name = f"{adjoint_name(operand)}__pull{len(ops)}"
             ops.append(PullBack(name, operand, tuple(terms)))
+            lengths[name] = graph.sizes[operand]
             adjoints[operand] = adjoints.get(operand, sp.S.Zero) + sp.Symbol(name)
         pending.clear()
 
+    def emit_sums(expr: sp.Expr) -> None:
+        for symbol in sorted(expr.free_symbols & set(sums), key=str):
+            op = sums.pop(symbol)
+            emit_sums(op.expr)
+            ops.append(op)
+
+    def assign(name: str, node: str, expr: sp.Expr) -> None:
+        expr = _simplest(expr)
+        emit_sums(expr)
+        ops.append(Assign(name, node, expr))
+        lengths[name] = graph.sizes[node]
+
     for step in reversed(graph.steps):
-        if isinstance(step, Elementwise) or step.out in pending:
+        if not isinstance(step, Affine) or step.out in pending:
             flush()
         bar = adjoints.pop(step.out, sp.S.Zero)
         if bar == 0:
             continue
+        if isinstance(step, Sum):  # the transpose of a sum: ē_i = Z̄ for every entry
+            adjoints[step.operand] = adjoints.get(step.operand, sp.S.Zero) + bar
+            continue
+        if isinstance(step, MaxShift):
+            _check_neutral(graph, step, bar, made, lengths)
+            continue
         if isinstance(step, Elementwise):
             for symbol in sorted(sp.sympify(step.expr).free_symbols, key=str):
                 contribution = partial(graph, step.out, symbol.name) * bar
+                if _broadcast(graph, symbol.name, step.out):  # the transpose of a broadcast
+                    name = f"{adjoint_name(symbol.name)}__sum{len(made)}"
+                    made[sp.Symbol(name)] = SumOver(name, step.out, _simplest(contribution))
+                    sums[sp.Symbol(name)] = made[sp.Symbol(name)]
+                    lengths[name] = sp.S.One
+                    contribution = sp.Symbol(name)
                 adjoints[symbol.name] = adjoints.get(symbol.name, sp.S.Zero) + contribution
             continue
         name = adjoint_name(step.out)
-        ops.append(Assign(name, step.out, _simplest(bar)))
+        assign(name, step.out, bar)
         for weight, operands in step.terms:
             ops.append(Outer(weight, name, operands))
             for index, operand in enumerate(operands):
@@ -189,8 +239,67 @@ def backward(graph: Graph) -> Backward:
             ops.append(BiasGrad(step.bias, name))
     flush()
     for name in graph.input_names:
-        ops.append(Assign(adjoint_name(name), name, _simplest(adjoints.get(name, sp.S.Zero))))
+        assign(adjoint_name(name), name, adjoints.get(name, sp.S.Zero))
     return Backward(graph, seeds, tuple(ops))
+
+
+# ---- the shift of a stable log-sum-exp: its adjoint vanishes identically --------------------
+
+_SIGMA = sp.Function("Σ")  # Σ_i over the entries of a vector, kept unevaluated
+
+
+def _check_neutral(
+    graph: Graph,
+    step: MaxShift,
+    bar: sp.Expr,
+    sums: dict[sp.Symbol, SumOver],
+    lengths: dict[str, sp.Expr],
+) -> None:
+    """Prove the would-be adjoint ``bar`` of a :class:`MaxShift` node zero for every seed, or
+    refuse the graph.
+
+    ``bar`` is a sum of reductions Σ_i (…)_i.  Each is put in a normal form by the rules that
+    hold for every length: Σ is linear, a length-1 factor leaves it (Σ_i c u_i = c Σ_i u_i),
+    Σ_i 1 is the length, and Σ_i e_i is the node Z of a step ``Z = Sum(e)``.  For the softmax
+    cross-entropy of eq. (3), μ̄ = Σ_j ℓ̄_j y_j - Z̄ Σ_i e_i with Z̄ = Σ_j ℓ̄_j y_j / Z: zero.  The
+    rules are sound, not complete: a graph they cannot settle is refused.
+    """
+    totals = {sp.Symbol(s.operand): sp.Symbol(s.out) for s in graph.steps if isinstance(s, Sum)}
+    opaque: dict[sp.Expr, sp.Symbol] = {}
+
+    def length(symbol: sp.Symbol) -> sp.Expr:
+        if symbol.name in lengths:
+            return lengths[symbol.name]
+        return graph.sizes.get(symbol.name, sp.S.One)  # Σ-terms are opaque length-1 symbols
+
+    def normal(expr: sp.Expr) -> sp.Expr:
+        return expr.xreplace({s: reduced(sums[s]) for s in expr.free_symbols if s in sums})
+
+    def reduced(op: SumOver) -> sp.Expr:
+        total = sp.S.Zero
+        for term in sp.Add.make_args(sp.expand(normal(op.expr))):
+            inside, outside = [], []
+            for factor in sp.Mul.make_args(term):
+                scalar = all(length(s) == 1 for s in factor.free_symbols)
+                (outside if scalar else inside).append(factor)
+            rest = sp.Mul(*inside)
+            if rest == 1:
+                value = graph.sizes[op.over]
+            elif rest in totals:
+                value = totals[rest]
+            else:
+                value = opaque.setdefault(rest, sp.Symbol(f"_sigma{len(opaque)}"))
+            total += sp.Mul(*outside) * value
+        return total
+
+    residue = sp.cancel(sp.together(sp.expand(normal(bar))))
+    if residue != 0:
+        inside = {v: _SIGMA(k) for k, v in opaque.items()}
+        raise ValueError(
+            f"{graph.name}: the outputs depend on the shift {step.out!r} = max({step.operand}): "
+            f"its adjoint is {residue.xreplace(inside)}, not 0; a MaxShift may only be a shift "
+            "that cancels (c + log Σ_i exp(u_i - c))"
+        )
 
 
 # ---- forward mode: the Jacobian of one step, as diag(...) and weight-block products ------------
@@ -214,6 +323,11 @@ def jacobian_terms(graph: Graph, node: str, wrt: str) -> tuple[Term, ...]:
     if node in graph.input_names:
         return ()
     step = graph.step(node)
+    if isinstance(step, Sum | MaxShift):
+        raise ValueError(
+            f"{graph.name}: the state path reaches the reduction {step.out!r} of "
+            f"{step.operand!r}; state Jacobians of cells with Sum or MaxShift are not derived"
+        )
     terms: list[Term] = []
     if isinstance(step, Elementwise):
         for symbol in sorted(sp.sympify(step.expr).free_symbols, key=str):

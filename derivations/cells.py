@@ -12,8 +12,9 @@ eq. (8)-(13) is ``lstm()``.
 * :func:`gru` — Cho et al. 2014 (r applied to h_{t-1} before the matmul) or PyTorch's
   ``nn.GRU`` (r applied after it);
 * :func:`readout` — O_t = V s_t (+ c), or σ of it as in eq. (2);
-* :func:`loss` — a per-entry loss ℓ(O, y) summed over entries, eq. (3): ``"bce"``, ``"mse"``,
-  the article's readings, or any SymPy expression in :data:`O` and :data:`y`;
+* :func:`loss` — a loss ℓ(O, y) summed over entries, eq. (3): ``"bce"``, ``"mse"``, the
+  article's readings, any per-entry SymPy expression in :data:`O` and :data:`y`, or ``"ce"``,
+  the softmax cross-entropy over the k logits O_t (:func:`softmax_cross_entropy`);
 * :func:`head` — a readout and a loss as one graph, the part of eq. (2)-(3) after the cell.
 
 Every cell's state names are its outputs: ``("S",)`` for Elman, ``("C", "h")`` for the LSTM,
@@ -34,7 +35,7 @@ import sympy as sp
 
 from .activations import sigma
 from .dims import k, m, n
-from .graph import Affine, Elementwise, Graph
+from .graph import Affine, Elementwise, Graph, MaxShift, Sum
 
 __all__ = [
     "ACTIVATIONS",
@@ -46,6 +47,7 @@ __all__ = [
     "loss",
     "lstm",
     "readout",
+    "softmax_cross_entropy",
     "y",
 ]
 
@@ -55,8 +57,39 @@ ACTIVATIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {"sigmoid": sigma, "tanh"
 #: One entry of the output O_t and of the target y_t: the symbols a loss of eq. (3) is written in.
 O, y = sp.Symbol("O"), sp.Symbol("y")  # noqa: E741 - the article names its output O_t
 
-#: Per-entry losses ℓ(O, y) of eq. (3), summed over entries and time steps.
-LOSSES: dict[str, sp.Expr] = {
+
+@cache
+def softmax_cross_entropy() -> Graph:
+    r"""The softmax cross-entropy of eq. (3) over the k logits O_t, targets y_t probabilities:
+    ℓ_t = -Σ_j y_j log softmax(O_t)_j = Σ_j y_j (log Σ_i e^{O_i} - O_j).
+
+    Written stably, with the shift μ = max_i O_i (node ``shift``, a
+    :class:`~derivations.graph.MaxShift`, which the derivation proves the loss independent of):
+    e_i = e^{O_i - μ} ≤ 1, Z = Σ_i e_i ≥ 1, ℓ_j = y_j (log Z - (O_j - μ)).  The derived
+    adjoint is Ō_j = (Σ_i ℓ̄_i y_i / Z) e_j - ℓ̄_j y_j, the familiar softmax(O) - y when ℓ̄ = 1 and
+    Σ y = 1.
+
+    >>> [type(step).__name__ for step in softmax_cross_entropy().steps]
+    ['MaxShift', 'Elementwise', 'Sum', 'Elementwise']
+    """
+    shift, e, Z = sp.symbols("shift e Z")  # not c: that is the readout's bias
+    return Graph(
+        name="loss[ce]",
+        inputs=(("O", k), ("y", k)),
+        steps=(
+            MaxShift("shift", "O"),
+            Elementwise("e", sp.exp(O - shift)),
+            Sum("Z", "e"),
+            Elementwise("ell", y * (sp.log(Z) - (O - shift))),
+        ),
+        outputs=("ell",),
+        latex_names=(("O", "O_{t}"), ("y", "y_{t}"), ("ell", r"\ell_{t}")),
+    )
+
+
+#: Losses of eq. (3), summed over entries and time steps: per-entry expressions ℓ(O, y), and the
+#: softmax cross-entropy ``"ce"``, which couples the entries (a graph of its own).
+LOSSES: dict[str, sp.Expr | Graph] = {
     # binary cross-entropy: the proper loss for the sigmoid outputs of eq. (2)
     "bce": -(y * sp.log(O) + (1 - y) * sp.log(1 - O)),
     # squared error, halved so that ∂ℓ/∂O = O - y
@@ -65,6 +98,8 @@ LOSSES: dict[str, sp.Expr] = {
     "literal": -O * sp.log(y),
     # the article's eq. (3) with the roles swapped: -y log O
     "ce-article": -y * sp.log(O),
+    # softmax cross-entropy over the k logits of a linear readout: -Σ_j y_j log softmax(O)_j
+    "ce": softmax_cross_entropy(),
 }
 
 
@@ -262,7 +297,7 @@ def _readout(kind: str, bias: bool) -> Graph:
     )
 
 
-def _loss_expr(spec: str | sp.Expr) -> tuple[str, sp.Expr]:
+def _loss_expr(spec: str | sp.Expr) -> tuple[str, sp.Expr | Graph]:
     if isinstance(spec, str):
         _choice("loss", spec, LOSSES)
         return spec, LOSSES[spec]
@@ -299,13 +334,16 @@ def loss(spec: str | sp.Expr = "bce") -> Graph:
     """Eq. (3) entry by entry: ℓ_t = ℓ(O_t, y_t), the loss L = Σ_t Σ_j ℓ_tj.
 
     ``spec`` is a name of :data:`LOSSES` or a SymPy expression in :data:`O` and :data:`y`,
-    such as ``(O - y)**2`` or ``-y * sympy.log(O)``.
+    such as ``(O - y)**2`` or ``-y * sympy.log(O)``; ``"ce"`` is the softmax cross-entropy
+    (:func:`softmax_cross_entropy`), which is not entry by entry.
 
     >>> loss((O - y) ** 2).steps[0].expr
     (O - y)**2
+    >>> loss("ce").name
+    'loss[ce]'
     """
     name, expr = _loss_expr(spec)
-    return _loss_graph(name, expr)
+    return expr if isinstance(expr, Graph) else _loss_graph(name, expr)
 
 
 @cache

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 import sympy as sp
 from sympy.matrices.expressions import MatAdd, MatMul, ZeroMatrix
 
-from .adjoint import Assign, BiasGrad, Outer, PullBack, adjoint_name, backward
-from .graph import Affine, Graph
+from .adjoint import Assign, Backward, BiasGrad, Outer, PullBack, SumOver, adjoint_name, backward
+from .graph import Affine, Graph, MaxShift, Sum
 from .matrices import Diag, WeightBlock
 
 __all__ = [
@@ -61,10 +61,12 @@ def parameters_of_symbols(graph: Graph, dims: Mapping[sp.Symbol, int]) -> Values
 
 
 def _entrywise(expr: sp.Expr, values: Mapping[str, sp.Matrix], length: int) -> sp.Matrix:
+    """``expr`` entry by entry over ``length`` entries; a length-1 value is broadcast."""
     symbols = sorted(sp.sympify(expr).free_symbols, key=str)
     rows = []
     for i in range(length):
-        rows.append(sp.sympify(expr).xreplace({s: values[s.name][i] for s in symbols}))
+        entry = {s: values[s.name][i if values[s.name].rows > 1 else 0] for s in symbols}
+        rows.append(sp.sympify(expr).xreplace(entry))
     return sp.Matrix(rows)
 
 
@@ -85,6 +87,10 @@ def evaluate(
                 sp.zeros(params[step.terms[0][0]].rows, 1),
             )
             values[step.out] = out + params[step.bias] if step.bias else out
+        elif isinstance(step, Sum):
+            values[step.out] = sp.Matrix([sum(values[step.operand], sp.S.Zero)])
+        elif isinstance(step, MaxShift):
+            values[step.out] = sp.Matrix([sp.Max(*values[step.operand])])
         else:
             length = max(values[s.name].rows for s in sp.sympify(step.expr).free_symbols)
             values[step.out] = _entrywise(step.expr, values, length)
@@ -107,19 +113,24 @@ def run_backward(
     values: Mapping[str, sp.Matrix],
     params: Mapping[str, sp.Matrix],
     seeds: Mapping[str, sp.Matrix],
+    program: Backward | None = None,
 ) -> tuple[Values, Values]:
     """Run the derived backward program of ``graph`` at explicit values (one step of eq. (5)-(6)).
 
     ``seeds`` maps output names to their upstream adjoints.  Returns the adjoints of the inputs
-    and the gradients of the parameters.
+    and the gradients of the parameters.  ``program`` replaces the derived program (to show a
+    proof rejecting a wrong one).
     """
     buffers: Values = dict(values)
     for out in graph.outputs:
         buffers[adjoint_name(out)] = seeds.get(out, sp.zeros(values[out].rows, 1))
     grads: Values = {}
-    for op in backward(graph).ops:
+    for op in (backward(graph) if program is None else program).ops:
         if isinstance(op, Assign):
             buffers[op.name] = _entrywise(op.expr, buffers, values[op.node].rows)
+        elif isinstance(op, SumOver):
+            entries = _entrywise(op.expr, buffers, values[op.over].rows)
+            buffers[op.name] = sp.Matrix([sum(entries, sp.S.Zero)])
         elif isinstance(op, PullBack):
             pulled = [
                 _block(params, values, term.weight, term.operands, term.index).T

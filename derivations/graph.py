@@ -6,6 +6,11 @@ maps; eq. (8)-(13) are four affine maps of ``[h_{t-1}; x_t]`` followed by elemen
 Describing a cell this way keeps every derivative dimension-free: the elementwise parts are
 exact SymPy scalars, the affine parts contribute their matrices (see :mod:`derivations.adjoint`).
 
+A loss that couples the entries of O_t (the softmax cross-entropy) needs two reductions to a
+length-1 node: :class:`Sum` (Σ_i u_i) and :class:`MaxShift` (max_i u_i, a shift the outputs
+provably do not depend on).  An elementwise step may mix length-1 nodes with vectors of one
+length; the length-1 nodes are broadcast over the entries.
+
 A :class:`Graph` is validated when it is built, so a malformed cell fails with a message that
 names the offending step instead of a SymPy traceback deep inside a derivation.
 """
@@ -17,7 +22,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-__all__ = ["Affine", "Elementwise", "Graph", "NON_DIFFERENTIABLE"]
+__all__ = ["Affine", "Elementwise", "Graph", "MaxShift", "NON_DIFFERENTIABLE", "Sum"]
 
 #: SymPy functions without a derivative everywhere on the real line; a cell using them is refused.
 NON_DIFFERENTIABLE: tuple[type, ...] = (
@@ -62,7 +67,30 @@ class Elementwise:
     expr: sp.Expr
 
 
-Step = Affine | Elementwise
+@dataclass(frozen=True)
+class Sum:
+    """``out = Σ_i operand_i``, a node of length 1: the sum over the entries that the loss of
+    eq. (3) takes, inside a step (the normaliser Σ_i e^{O_i} of a softmax)."""
+
+    out: str
+    operand: str
+
+
+@dataclass(frozen=True)
+class MaxShift:
+    """``out = max_i operand_i``, a node of length 1 that the derivation holds constant.
+
+    It is the shift of a stable log-sum-exp, log Σ_i e^{O_i} = c + log Σ_i e^{O_i - c} for every
+    c, in the loss of eq. (3): the graph's outputs do not depend on its value, so its derivative
+    (a max has none at ties) is never needed.  :func:`derivations.adjoint.backward` proves that
+    independence, dimension-free, and refuses a graph whose outputs depend on the shift.
+    """
+
+    out: str
+    operand: str
+
+
+Step = Affine | Elementwise | Sum | MaxShift
 
 
 @dataclass(frozen=True)
@@ -95,6 +123,13 @@ class Graph:
                 raise ValueError(f"{self.name}: node names starting 'bar_' are kept for adjoints")
             if isinstance(step, Affine):
                 sizes[step.out] = self._check_affine(step, sizes, shapes)
+            elif isinstance(step, Sum | MaxShift):
+                if step.operand not in sizes:
+                    raise ValueError(
+                        f"{self.name}: step {step.out!r} reduces {step.operand!r}, which is not "
+                        "an earlier node or input"
+                    )
+                sizes[step.out] = sp.S.One
             else:
                 sizes[step.out] = self._check_elementwise(step, sizes)
         if len(set(self.outputs)) != len(self.outputs):
@@ -164,10 +199,12 @@ class Graph:
             raise ValueError(f"{self.name}: step {step.out!r} = {expr} depends on no node")
         lengths = {sizes[n] for n in names}
         if len(lengths) > 1:
+            lengths.discard(sp.S.One)  # a length-1 node is broadcast over the entries
+        if len(lengths) > 1:
             detail = ", ".join(f"{n}: {sizes[n]}" for n in names)
             raise ValueError(
                 f"{self.name}: step {step.out!r} = {expr} combines vectors of different "
-                f"lengths ({detail}); elementwise steps need equal lengths"
+                f"lengths ({detail}); elementwise steps need equal lengths (or length 1)"
             )
         return lengths.pop()
 

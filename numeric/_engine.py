@@ -33,11 +33,12 @@ from derivations.adjoint import (
     BiasGrad,
     Outer,
     PullBack,
+    SumOver,
     adjoint_name,
     backward,
     jacobian_terms,
 )
-from derivations.graph import Affine, Graph
+from derivations.graph import Affine, Graph, MaxShift, Sum
 from derivations.matrices import Diag
 
 from ._kernels import Kernel
@@ -61,6 +62,26 @@ class _AffineRun:
 class _PullStage:
     op: PullBack
     run: int  # the affine run whose stacked adjoints it pulls back
+
+
+@dataclass(frozen=True)
+class _Reduce:
+    """``buffer[name] = Σ_i buffer[source]_i`` (``kind == "sum"``) or ``max_i`` (``"max"``, of
+    the real part: the shift of a stable log-sum-exp, which the loss does not depend on), each
+    row to one entry: a :class:`~derivations.graph.Sum` or :class:`~derivations.graph.MaxShift`
+    step forward, a :class:`~derivations.adjoint.SumOver` backward."""
+
+    name: str
+    source: str
+    kind: str
+
+    def __call__(self, source: np.ndarray, out: np.ndarray) -> None:
+        if self.kind == "sum":
+            out[...] = source.sum(axis=-1, keepdims=True)
+        else:
+            out[...] = (source.real if source.dtype.kind == "c" else source).max(
+                axis=-1, keepdims=True
+            )
 
 
 @dataclass(frozen=True)
@@ -107,6 +128,9 @@ class Plan:
         self.state_out = tuple(new for new, _ in graph.state)
         self.sequence = tuple(n for n in graph.input_names if n not in self.state_in)
         self.program = backward(graph)
+        self.summed_over = {  # each SumOver: the node whose entries it sums over
+            op.name: op.over for op in self.program.ops if isinstance(op, SumOver)
+        }
         self.runs: list[_AffineRun] = []
         self.hoisted: dict[sp.Expr, sp.Symbol] = self._hoistable()
         self.forward_stages = self._forward_stages()
@@ -119,7 +143,7 @@ class Plan:
         forward = set(self.graph.sizes)
         atoms: set[sp.Expr] = set()
         for op in self.program.ops:
-            if isinstance(op, Assign):
+            if isinstance(op, Assign | SumOver):
                 atoms |= {
                     a
                     for a in op.expr.atoms(sp.Function)
@@ -133,8 +157,12 @@ class Plan:
         available = set(self.graph.input_names)
         pending = dict(self.hoisted)
         for step in (*self.graph.steps, None):
-            if run and (step is None or type(step) is not type(run[0])):
-                if isinstance(run[0], Affine):
+            reduction = bool(run) and isinstance(run[0], Sum | MaxShift)  # one per stage
+            if run and (step is None or type(step) is not type(run[0]) or reduction):
+                if isinstance(run[0], Sum | MaxShift):
+                    kind = "sum" if isinstance(run[0], Sum) else "max"
+                    stages.append(_Reduce(run[0].out, run[0].operand, kind))
+                elif isinstance(run[0], Affine):
                     stages.append(_AffineRun(len(self.runs), tuple(run)))
                     self.runs.append(stages[-1])
                 else:
@@ -143,6 +171,8 @@ class Plan:
                 run = []
             if step is not None:
                 run.append(step)
+        if pending:  # function values of the last nodes the backward program reads
+            stages.append(self._kernel([], available, pending))
         return stages
 
     @staticmethod
@@ -165,12 +195,13 @@ class Plan:
         kept = set(self.state_in) | set(self.graph.outputs)
         kept |= {h.name for h in self.hoisted.values()}
         for op in self.program.ops:
-            if isinstance(op, Assign):
+            if isinstance(op, Assign | SumOver):
                 kept |= {s.name for s in op.expr.free_symbols}
             elif isinstance(op, Outer):
                 kept |= set(op.operands)
-        for new, _ in self.graph.state:  # what the state Jacobians read
-            for _, prev in self.graph.state:
+        reduces = any(isinstance(step, Sum | MaxShift) for step in self.graph.steps)
+        for new, _ in () if reduces else self.graph.state:  # what the state Jacobians read
+            for _, prev in self.graph.state:  # (not derived through a reduction)
                 for coefficient, tail in jacobian_terms(self.graph, new, prev):
                     exprs = [coefficient, *(f.expr for f in tail if isinstance(f, Diag))]
                     kept |= {s.name for e in exprs for s in e.free_symbols}
@@ -184,7 +215,7 @@ class Plan:
         needed = set(wanted) | {op.source for op in self.program.ops if isinstance(op, Outer)}
         kept: list = []
         for op in reversed(self.program.ops):
-            if isinstance(op, Assign) and op.name in needed:
+            if isinstance(op, Assign | SumOver) and op.name in needed:
                 needed |= {s.name for s in op.expr.free_symbols}
                 kept.append(op)
             elif isinstance(op, PullBack) and op.name in needed:
@@ -198,6 +229,9 @@ class Plan:
                 stages.append(_PullStage(op, run.pop()))
                 made_in[op.name] = len(stages) - 1
                 continue
+            summed = isinstance(op, SumOver)
+            if summed:  # the summand entry by entry, then its sum over the entries
+                op = Assign(f"{op.name}__terms", op.over, op.expr)
             after = max((made_in.get(s.name, -1) for s in op.expr.free_symbols), default=-1)
             slot = next(
                 (i for i in range(after + 1, len(stages)) if isinstance(stages[i], list)), None
@@ -207,10 +241,14 @@ class Plan:
                 slot = len(stages) - 1
             stages[slot].append(op)
             made_in[op.name] = slot
+            if summed:
+                name = op.name.removesuffix("__terms")
+                stages.append(_Reduce(name, op.name, "sum"))
+                made_in[name] = len(stages) - 1
         return tuple(self._compile(stage) for stage in stages)
 
-    def _compile(self, stage: list | _PullStage) -> tuple:
-        if isinstance(stage, _PullStage):
+    def _compile(self, stage: list | _PullStage | _Reduce) -> tuple:
+        if isinstance(stage, _PullStage | _Reduce):
             return (stage,)
         aliases = [_Alias(op.name, op.expr.name) for op in stage if isinstance(op.expr, sp.Symbol)]
         exprs = {
@@ -226,10 +264,12 @@ class Plan:
         for step in self.graph.steps:
             if isinstance(step, Affine):
                 sizes[step.out] = params[step.terms[0][0]].shape[0]
-            else:
-                sizes[step.out] = sizes[min(s.name for s in sp.sympify(step.expr).free_symbols)]
+            elif isinstance(step, Sum | MaxShift):
+                sizes[step.out] = 1
+            else:  # length-1 nodes are broadcast
+                sizes[step.out] = max(sizes[s.name] for s in sp.sympify(step.expr).free_symbols)
         for atom, name in self.hoisted.items():
-            sizes[name.name] = sizes[min(s.name for s in atom.free_symbols)]
+            sizes[name.name] = max(sizes[s.name] for s in atom.free_symbols)
         return sizes
 
     def layouts(self, sizes: Mapping[str, int]) -> tuple[dict[str, slice], ...]:
@@ -323,6 +363,11 @@ class Plan:
                     run([values[n] for n in stage.inputs], outs)
                     values.update(zip(stage.outputs, outs, strict=True))
                     continue
+                if isinstance(stage, _Reduce):
+                    out = store[stage.name][t] if stage.name in store else scratch[stage.name]
+                    stage(values[stage.source], out)
+                    values[stage.name] = out
+                    continue
                 z = pre[stage.index][t]
                 operands = [(o, w) for i, o, w in recurrent if i == stage.index]
                 if operands:
@@ -392,6 +437,15 @@ class Plan:
             for out, value in zip(outs, stage.run(inputs, high_precision), strict=True):
                 np.copyto(out, value)
 
+        if len({sizes[n] for n in stage.outputs if n in sizes}) > 1:
+            # length-1 outputs beside vectors (a loss with a Sum): mpmath's ufunc broadcasts
+            # every output over the entries, whose columns are then all equal
+            def mixed(inputs, outs):
+                for out, value in zip(outs, stage.run(inputs, high_precision), strict=True):
+                    np.copyto(out, np.asarray(value)[..., : out.shape[-1]])
+
+            return mixed
+
         lengths = {sizes[n] for n in (*stage.inputs, *stage.outputs) if n in sizes}
         size = lengths.pop() if len(lengths) == 1 else 0  # its scratch is one (B, size) shape
         # the in-place kernel pays off once arrays are large enough for allocation to cost
@@ -457,6 +511,9 @@ class Plan:
         for stage in stages:
             if isinstance(stage, _PullStage):
                 size_of[stage.op.name] = sizes[stage.op.operand]
+            elif isinstance(stage, _Reduce):  # a SumOver: its summand runs over the entries
+                size_of[stage.name] = 1
+                size_of[stage.source] = sizes[self.summed_over[stage.name]]
         # two buffers per adjoint, alternating with t: step t reads what step t+1 wrote
         buffers2 = [
             {
@@ -501,6 +558,10 @@ class Plan:
                     buffers.update(zip(stage.outputs, outs, strict=True))
                 elif isinstance(stage, _Alias):
                     buffers[stage.name] = buffers[stage.source]
+                elif isinstance(stage, _Reduce):
+                    out = own[stage.name]
+                    stage(buffers[stage.source], out)
+                    buffers[stage.name] = out
                 else:
                     out = own[stage.op.name]
                     np.matmul(adjoint_runs[stage.run][t], pulls[stage.op.name], out=out)

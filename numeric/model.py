@@ -292,6 +292,13 @@ class Model:
         if self.loss.name in {f"loss[{name}]" for name in _PROBABILITY_TARGETS}:
             if np.any(y < 0) or np.any(y > 1):
                 raise ValueError("ys must be targets in [0, 1]")
+        if self.loss.name == "loss[ce]":  # softmax cross-entropy: each y_t a distribution
+            if np.any(y < 0) or not np.allclose(y.sum(axis=-1), 1, rtol=0, atol=1e-9):
+                shape = call.sizes.describe(spec)
+                raise ValueError(
+                    f"ys must hold probability vectors for the loss 'ce': shape {shape}, every "
+                    "entry >= 0 and every row (the last axis, k entries) summing to 1"
+                )
         return y if call.batched else y[:, None, :]
 
     # ---- running -----------------------------------------------------------------------------
