@@ -42,7 +42,7 @@ from . import _jacobian
 from ._engine import Trace, plan
 from ._pool import Pool, scratch
 from ._validation import Sizes, check_array, check_keys, check_params, is_batched
-from .checks import Problem
+from .checks import BPTT, Problem
 
 __all__ = ["Model"]
 
@@ -502,12 +502,7 @@ class Model:
             trace = self._run(call)
         gradient = {**grads, **{renamed[s]: v for s, v in init.items()}}
         outer, bias = plan_.references(trace)
-        return Problem(
-            f"{self.cell.name}"
-            + ("" if self.head is None or ys is None else f", {self.head.name}"),
-            point,
-            loss_of,
-            gradient,
+        bptt = BPTT(
             gradient_of,
             lambda offsets: loss_of(point, offsets),
             back.nodes,
@@ -515,6 +510,10 @@ class Model:
             outer,
             bias,
         )
+        title = f"{self.cell.name}" + (
+            "" if self.head is None or ys is None else f", {self.head.name}"
+        )
+        return Problem(title if name is None else name, point, loss_of, gradient, bptt)
 
 
 def _size(name: str, value: Any) -> int:

@@ -159,7 +159,7 @@ def test_rnn_initial_adjoint_is_first_jacobian_transposed_times_delta_1(case):
     J = rnn.state_jacobians(
         {"W": case.params["W"], "U": case.params["U"]}, case.xs, case.s0, case.activation
     )
-    delta_1 = problem.nodes["S"][0]  # ∂L/∂S_1, the δ of the recursion at t = 1
+    delta_1 = problem.bptt.nodes["S"][0]  # ∂L/∂S_1, the δ of the recursion at t = 1
     np.testing.assert_allclose(
         problem.gradient["s0"], np.einsum("bij,bi->bj", J[0], delta_1), rtol=1e-10, atol=1e-13
     )
