@@ -200,7 +200,10 @@ def complex_safe(problem: Problem, L: float, seed: int = 0) -> tuple[bool, str]:
             f"complex step along d ({step:.6g}) disagrees with central differences "
             f"({central:.6g}): the loss drops the imaginary part (abs, real, a comparison)"
         )
-    return True, "complex step along a seeded direction agrees with central differences"
+    return True, (
+        "the loss is complex-safe: complex step along a seeded direction agrees with central "
+        "differences"
+    )
 
 
 def mpmath_safe(problem: Problem, L: float) -> tuple[bool, str]:
