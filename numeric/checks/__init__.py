@@ -38,6 +38,7 @@ from .references import (
 from .report import Comparison, GradientMismatch, Report
 from .steps import per_step
 from .tolerance import EPS
+from .vjp import check_vjp
 
 __all__ = [
     "BPTT",
@@ -48,6 +49,7 @@ __all__ = [
     "Report",
     "central_difference",
     "check_gradient",
+    "check_vjp",
     "complex_step",
     "direction",
     "high_precision",

@@ -151,9 +151,13 @@ class Report:
         return "\n".join(lines)
 
     def message(self, limit: int = 8) -> str:
-        """The verdict, then a table of the worst ``limit`` comparisons (failures first)."""
+        """The verdict, then a table of ``limit`` comparisons: the localized first failure, then
+        the worst failures (the worst comparisons when everything passed)."""
         head = str(self).split("; worst")[0]
-        worst = sorted(self.failures or self.comparisons, key=lambda c: -c.ratio)[:limit]
+        worst = sorted(self.failures or self.comparisons, key=lambda c: -c.ratio)
+        if self.first is not None:  # the localized failure leads
+            worst = [self.first, *(c for c in worst if c is not self.first)]
+        worst = worst[:limit]
         lines = [head]
         if self.summary:
             lines.append(self.summary)
