@@ -91,3 +91,70 @@ def test_a_bad_vjp_is_a_value_error(point):
         checks.check_vjp("elman", hand_written(), *point)
     with pytest.raises(ValueError, match="vjp must be a function"):
         checks.check_vjp(MODEL, None, *point)
+
+
+# ---- numeric.testing: the README's pytest example, and random sizes ----------------------------
+
+
+def readme_example(my_bptt):
+    """The README's ten-line pytest example, verbatim apart from this wrapper."""
+    from numeric.testing import assert_vjp
+
+    model = numeric.Model(cells.elman("tanh", bias=True), loss="mse")
+    params = model.init(n=3, m=2, seed=0)
+    rng = np.random.default_rng(0)
+    xs, s0, ys = rng.normal(size=(5, 2, 2)), rng.normal(size=(2, 3)), rng.normal(size=(5, 2, 3))
+    dS = model.loss_cotangents(params, xs, ys, {"S": s0})  # ∂L_t/∂S_t of the MSE
+    assert_vjp(model, my_bptt, params, xs, {"S": s0}, dS)
+
+
+def test_the_readme_example_fails_on_the_wrong_gradient_and_passes_on_the_right_one():
+    readme_example(hand_written())
+    with pytest.raises(AssertionError, match="recurrent pull-back"):
+        readme_example(hand_written(pull_back="transposed"))
+
+
+def test_assert_gradient_raises_a_table():
+    from numeric.testing import assert_gradient
+
+    point = {"w": np.array([0.3, -0.7])}
+    loss = lambda p: np.sum(np.tanh(p["w"]) ** 2)  # noqa: E731
+    right = {"w": 2 * np.tanh(point["w"]) / np.cosh(point["w"]) ** 2}
+    assert assert_gradient(loss, point, right)
+    with pytest.raises(checks.GradientMismatch, match=r"parameter\s+index\s+step"):
+        assert_gradient(loss, point, {"w": right["w"] * (1 + 1e-6)})
+
+
+def test_import_numeric_does_not_import_hypothesis():
+    import subprocess
+    import sys
+
+    code = "import sys, numeric, numeric.testing; print('hypothesis' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+from hypothesis import given, settings  # noqa: E402
+
+from numeric.testing import assert_vjp, strategies  # noqa: E402
+
+
+@settings(max_examples=8)
+@given(strategies.points(MODEL, max_T=4, batched=None))
+def test_hand_written_bptt_at_random_sizes(point):
+    args = (point.params, point.xs, point.state0, point.cotangents)
+    unbatched = point.B is None
+
+    def vjp(params, xs, state0, cotangents, **kw):  # the hand-written code takes batches
+        if not unbatched:
+            return hand_written(**kw)(params, xs, state0, cotangents)
+        g, s = hand_written(**kw)(
+            params, xs[:, None], {"S": state0["S"][None]}, {"S": cotangents["S"][:, None]}
+        )
+        return g, {"S": s["S"][0]}
+
+    assert_vjp(MODEL, vjp, *args)
+    first_share = max(np.abs(v[0]).max() for v in MODEL.step_shares(*args).values())
+    if point.T >= 2 and first_share > 1e-6:  # dropping a zero share changes nothing
+        report = checks.check_vjp(MODEL, lambda *a: vjp(*a, first_step=False), *args)
+        assert not report and report.first.step == 1
