@@ -14,6 +14,9 @@ class GradientMismatch(AssertionError):
     """A gradient check failed; the message is a table of the worst failures."""
 
 
+GradientMismatch.__module__ = "numeric.checks"  # its public name in tracebacks
+
+
 @dataclass(frozen=True)
 class Comparison:
     """One analytic value against its reference, with the tolerance and the reason for it.
@@ -163,7 +166,7 @@ class Report:
             lines.append(self.summary)
         lines.append(table(worst))
         if worst:
-            lines.append(f"tolerance of the worst: {worst[0].why}")
+            lines.append(f"tolerance of the first row: {worst[0].why}")
         return "\n".join(lines)
 
     def raise_for_failures(self, limit: int = 8) -> Report:

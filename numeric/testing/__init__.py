@@ -18,7 +18,7 @@ pytest shows it as a failed assertion) with a table of the worst failures, and r
 >>> assert_gradient(loss, {"x": x}, {"x": np.sin(x)})
 Traceback (most recent call last):
 ...
-numeric.checks.report.GradientMismatch: complex-step: FAILED 2 of 2 comparisons
+numeric.checks.GradientMismatch: complex-step: FAILED 2 of 2 comparisons
 ...
 """
 
