@@ -450,7 +450,10 @@ class Model:
         """A :class:`numeric.checks.Problem` at this point: with ``ys``, the model's loss;
         with ``cotangents``, L = Σ_t Σ_s ⟨cotangents[s]_t, s_t⟩.  Its arrays are the parameters
         and the initial states, batched, under the names ``f"{state}0"`` (or ``names[state]``);
-        ``name`` overrides the problem's name."""
+        ``name`` overrides the problem's name.  Its ``bptt`` attachment
+        (:class:`numeric.checks.BPTT`: per-step node adjoints and shares, the derived gradient
+        on any arrays, the loss with offsets) is what :func:`numeric.checks.per_step` and
+        :func:`numeric.checks.high_precision` use."""
         if (ys is None) == (cotangents is None):
             raise ValueError("problem needs exactly one of ys (the model's loss) or cotangents")
         if ys is not None:
