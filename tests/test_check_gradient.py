@@ -131,3 +131,19 @@ def test_a_model_problem_names_a_missing_state_and_an_unbatched_gradient():
         checks.complex_step(problem, without_h0)
     assert checks.direction(problem, {k: v[None] if k in ("h0", "c0") else v
                                       for k, v in unbatched.items()})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        checks.complex_step,
+        checks.central_difference,
+        checks.direction,
+        checks.taylor,
+        checks.high_precision,
+        checks.per_step,
+    ],
+)
+def test_every_check_names_a_problem_that_is_not_one(check):
+    with pytest.raises(ValueError, match=f"{check.__name__} takes a numeric.checks.Problem"):
+        check({"W": POINT["W"]})

@@ -67,6 +67,22 @@ class Problem:
         object.__setattr__(self, "gradient", check_gradient_arrays(self.gradient, point))
 
 
+def require_problem(problem: Any, check: str) -> None:
+    """``problem`` is a :class:`Problem`, else a ValueError naming ``check``."""
+    if not isinstance(problem, Problem):
+        raise ValueError(
+            f"{check} takes a numeric.checks.Problem (numeric.Model.problem, or "
+            f"Problem(name, point, loss, gradient)), got {type(problem).__name__}; for a plain "
+            "function use numeric.checks.check_gradient"
+        )
+
+
+def check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    return int(seed)
+
+
 def check_point(point: Any) -> dict[str, np.ndarray]:
     """``point`` as a dict of finite float64 arrays keyed by names."""
     if not isinstance(point, Mapping) or not point:

@@ -39,7 +39,8 @@ Arrays = Mapping[str, np.ndarray]
 _to_mpf = np.vectorize(mpmath.mpf, otypes=[object])
 
 
-def _gradient(problem: Problem, gradient: Arrays | None) -> dict[str, np.ndarray]:
+def _gradient(problem: Problem, gradient: Arrays | None, check: str) -> dict[str, np.ndarray]:
+    _p.require_problem(problem, check)
     if gradient is None:
         return problem.gradient
     return _p.check_gradient_arrays(gradient, problem.point)
@@ -64,7 +65,7 @@ def complex_step(
     """Each gradient entry against Im L(θ + i h e_k)/h: no subtraction, so exact to rounding;
     tolerance ``rtol`` (1e-12 in float64) × the largest reference entry of that parameter
     plus the rounding floor."""
-    g = _gradient(problem, gradient)
+    g = _gradient(problem, gradient, "complex_step")
     L = _p.value(problem)
     _p.require_complex(problem, L, "complex_step")
     rows = []
@@ -100,7 +101,7 @@ def central_difference(
     parameter p.  The tolerance is an error budget: ``safety`` × (the change between steps h
     and 2h, which estimates truncation, plus the rounding ε|L|/h), plus the gradient's own
     rounding floor (and ``rtol`` × scale for a float32/float16 gradient)."""
-    g = _gradient(problem, gradient)
+    g = _gradient(problem, gradient, "central_difference")
     L = _p.value(problem)
     rows = []
     for name, value in problem.point.items():
@@ -155,7 +156,8 @@ def direction(
     """⟨g, d⟩ along one seeded Gaussian direction d against the complex-step directional
     derivative Im L(θ + i h d)/h: one forward pass, whatever the number of parameters.
     Tolerance ``rtol`` × Σ|g_i d_i| plus the rounding floor Σ_i floor_i |d_i|."""
-    g = _gradient(problem, gradient)
+    g = _gradient(problem, gradient, "direction")
+    seed = _p.check_seed(seed)
     L = _p.value(problem)
     _p.require_complex(problem, L, "direction", seed)
     d = _p.direction(problem.point, seed)
@@ -185,7 +187,8 @@ def taylor(
     loss) plus h × the rounding floor of ⟨g, d⟩ (a float32 gradient is right only to its ε).
     In float64 the window between truncation and rounding is narrow: it resolves errors of
     about 1e-5 relative; in mpmath, 1e-6 and below."""
-    g = _gradient(problem, gradient)
+    g = _gradient(problem, gradient, "taylor")
+    seed = _p.check_seed(seed)
     L = _p.value(problem)
     d = _p.direction(problem.point, seed)
     _, _, slope_floor = _slope_floor(g, d, L)
@@ -261,10 +264,11 @@ def high_precision(
     a float gradient (yours, or a plain problem's) is right only to its rounding: 1e-13 (or
     100 ε of a lower precision) × scale + the rounding floor.  Needs a loss that evaluates on
     object arrays of mpmath numbers (every numeric.Model loss does)."""
+    _p.require_problem(problem, "high_precision")
     L = _p.value(problem)
     _p.require_mpmath(problem, L, "high_precision")
     derived = gradient is None and problem.bptt is not None
-    g = None if derived else _gradient(problem, gradient)
+    g = None if derived else _gradient(problem, gradient, "high_precision")
     rows = []
     with mpmath.workdps(dps):
         point = {k: _to_mpf(v) for k, v in problem.point.items()}
@@ -355,8 +359,7 @@ def check_gradient(
         raise ValueError(f"method must be one of {['auto', *METHODS]}, got {method!r}")
     if atol is not None and (not np.isfinite(atol) or atol < 0):
         raise ValueError(f"atol must be a finite number >= 0, got {atol!r}")
-    if not isinstance(seed, int | np.integer):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+    seed = _p.check_seed(seed)
     problem = Problem(getattr(loss, "__name__", "loss"), point, loss, gradient)
     L = _p.value(problem)
     summary = ""

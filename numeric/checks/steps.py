@@ -41,6 +41,7 @@ def per_step(
     parameter gradient against the one built from the reference adjoints.  Tolerance:
     ``rtol`` (1e-10 in float64) × that step's own largest reference value, plus the rounding
     floor (16 ε64 + 4 ε)|L| per unit of the node (times Σ_b |operand| for a share)."""
+    _p.require_problem(problem, "per_step")
     if problem.bptt is None:
         raise ValueError(
             "per_step needs the per-step data of a derived BPTT (problem.bptt, filled by "
