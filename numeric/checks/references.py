@@ -121,9 +121,10 @@ def central_difference(
             spread[index] = abs(fine[index] - difference(2 * h, name, index))
         relative = r * np.abs(fine).max(initial=0)
         rounding = floor(eps, L, g[name]) + safety * EPS * max(1.0, abs(L)) / h
-        why = f"error budget, h = {h:.2g}: {safety:g} × (|D(h) − D(2h)| + ε|L|/h) + " + describe(
-            r, eps, f"max |∂L/∂{name}|"
-        )
+        budget = describe(r, eps, f"max |∂L/∂{name}|")
+        if r == 0:  # a float64 gradient: no relative part, only the budget and the floor
+            budget = budget.split(" + ", 1)[1]
+        why = f"error budget, h = {h:.2g}: {safety:g} × (|D(h) − D(2h)| + ε|L|/h) + {budget}"
         for index in np.ndindex(value.shape):
             terms = {
                 "truncation": safety * spread[index],

@@ -106,7 +106,10 @@ def per_step(
         )
         for t in range(share.shape[0]):
             relative = r * np.abs(share[t]).max(initial=0)
-            why = f"step t={t + 1}'s share of ∂L/∂{name}: " + describe(r, eps, "its own max")
+            why = (
+                f"step t={t + 1}'s share of ∂L/∂{name}: {r:g} × its own max + rounding "
+                f"({FLOOR:g}ε64 + {OWN:g}ε)|L| Σ_b|operand| + {OWN:g}ε|share|"
+            )
             rows += [
                 row(
                     "per-step",
