@@ -202,6 +202,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--no-pdf", action="store_true", help="write report.tex only")
     report.set_defaults(run=_report)
+    from .check_command import add_parser as add_check  # bptt-check check FILE.py:FUNCTION
+
+    add_check(commands)
     return parser
 
 

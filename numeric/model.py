@@ -42,7 +42,7 @@ from . import _jacobian
 from ._engine import Trace, plan
 from ._pool import Pool, scratch
 from ._validation import Sizes, check_array, check_keys, check_params, is_batched
-from .checks import Problem
+from .checks import BPTT, Problem
 
 __all__ = ["Model"]
 
@@ -455,7 +455,10 @@ class Model:
         """A :class:`numeric.checks.Problem` at this point: with ``ys``, the model's loss;
         with ``cotangents``, L = Σ_t Σ_s ⟨cotangents[s]_t, s_t⟩.  Its arrays are the parameters
         and the initial states, batched, under the names ``f"{state}0"`` (or ``names[state]``);
-        ``name`` overrides the problem's name."""
+        ``name`` overrides the problem's name.  Its ``bptt`` attachment
+        (:class:`numeric.checks.BPTT`: per-step node adjoints and shares, the derived gradient
+        on any arrays, the loss with offsets) is what :func:`numeric.checks.per_step` and
+        :func:`numeric.checks.high_precision` use."""
         if (ys is None) == (cotangents is None):
             raise ValueError("problem needs exactly one of ys (the model's loss) or cotangents")
         if ys is not None:
@@ -507,12 +510,7 @@ class Model:
             trace = self._run(call)
         gradient = {**grads, **{renamed[s]: v for s, v in init.items()}}
         outer, bias = plan_.references(trace)
-        return Problem(
-            f"{self.cell.name}"
-            + ("" if self.head is None or ys is None else f", {self.head.name}"),
-            point,
-            loss_of,
-            gradient,
+        bptt = BPTT(
             gradient_of,
             lambda offsets: loss_of(point, offsets),
             back.nodes,
@@ -520,6 +518,10 @@ class Model:
             outer,
             bias,
         )
+        title = f"{self.cell.name}" + (
+            "" if self.head is None or ys is None else f", {self.head.name}"
+        )
+        return Problem(title if name is None else name, point, loss_of, gradient, bptt)
 
 
 def _size(name: str, value: Any) -> int:

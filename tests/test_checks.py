@@ -26,8 +26,8 @@ def lstm_problem():
 
 def dropped_step(problem, name, t):
     gradient = {k: v.copy() for k, v in problem.gradient.items()}
-    gradient[name] = gradient[name] - problem.contributions[name][t]
-    contributions = {k: v.copy() for k, v in problem.contributions.items()}
+    gradient[name] = gradient[name] - problem.bptt.contributions[name][t]
+    contributions = {k: v.copy() for k, v in problem.bptt.contributions.items()}
     contributions[name][t] = 0
     return gradient, contributions
 
@@ -35,7 +35,7 @@ def dropped_step(problem, name, t):
 def perturbed_entry(problem, name, index):
     gradient = {k: v.copy() for k, v in problem.gradient.items()}
     gradient[name][index] *= 1 + 1e-6
-    contributions = {k: v.copy() for k, v in problem.contributions.items()}
+    contributions = {k: v.copy() for k, v in problem.bptt.contributions.items()}
     contributions[name][(0, *index)] *= 1 + 1e-6
     return gradient, contributions
 
@@ -111,7 +111,7 @@ def test_per_step_check_sees_truncated_bptt_that_a_global_tolerance_accepts():
     problem = rnn.problem(case.params, case.xs, case.ys, case.s0, case.loss, case.activation)
     truncated = truncated_bptt(case, 10)
     gradient = dict(problem.gradient, W=truncated["W"].sum(0), U=truncated["U"].sum(0))
-    contributions = dict(problem.contributions, **truncated)
+    contributions = dict(problem.bptt.contributions, **truncated)
     assert not np.array_equal(gradient["W"], problem.gradient["W"])
     # torch.autograd.gradcheck's comparison, allclose(rtol=1e-3, atol=1e-5), accepts it ...
     for name in ("W", "U"):
@@ -147,3 +147,79 @@ def test_plans_and_kernels_are_compiled_once():
     first = plan(lstm_cell()).backward_stages(frozenset({"bar_h_prev", "bar_C_prev"}))
     again = plan(lstm_cell()).backward_stages(frozenset({"bar_h_prev", "bar_C_prev"}))
     assert first is again
+
+
+# ---- reports that fail loudly ---------------------------------------------------------------
+
+
+def test_a_report_is_truthy_only_when_it_passes_and_raises_a_table(rnn_problem):
+    assert checks.complex_step(rnn_problem)
+    wrong, _ = perturbed_entry(rnn_problem, "W", (0, 1))
+    report = checks.complex_step(rnn_problem, wrong)
+    assert not report
+    with pytest.raises(checks.GradientMismatch) as caught:
+        report.raise_for_failures()
+    assert isinstance(caught.value, AssertionError)
+    message = str(caught.value)
+    assert "FAILED 1 of" in message
+    header, first = message.splitlines()[1:3]
+    assert header.split() == [
+        "parameter", "index", "step", "analytic", "reference", "|error|", "tolerance", "by"
+    ]  # fmt: skip
+    assert first.split()[:2] == ["W", "0,1"] and first.split()[-1] == "relative"
+    assert checks.complex_step(rnn_problem).raise_for_failures().passed
+
+
+def test_an_empty_check_is_an_error_not_a_pass():
+    point = {"w": np.array([0.5, 2.0])}
+    problem = checks.Problem("square", point, lambda p: (p["w"] ** 2).sum(), {"w": 2 * point["w"]})
+    with pytest.raises(ValueError, match="per_step needs the per-step data"):
+        checks.per_step(problem)
+    with pytest.raises(ValueError, match="nothing was compared"):
+        checks.Report("empty", ())
+
+
+# ---- the tolerance model: a rounding floor, and each dtype's budget ---------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_readout_problem():
+    """The repro of issue 10: W = U = 0, V = 1e-12, xs = 0, ys = 0.5, s0 = 0.  O − y cancels
+    to four digits in float64, so the derived gradient of V is right only to ~1e-4 relative."""
+    n, m, k, T, B = 2, 1, 1, 3, 1
+    params = {"W": np.zeros((n, n)), "U": np.zeros((n, m)), "V": np.full((k, n), 1e-12)}
+    return rnn.problem(params, np.zeros((T, B, m)), np.full((T, B, k), 0.5), np.zeros((B, n)))
+
+
+@pytest.mark.parametrize("check", [checks.complex_step, checks.direction, checks.per_step])
+def test_the_rounding_floor_accepts_the_derived_gradient_of_a_tiny_readout(
+    check, tiny_readout_problem
+):
+    report = check(tiny_readout_problem)
+    assert report.passed, str(report)
+    assert report.worst.decided == "rounding"
+    assert "rounding" in report.worst.why
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 1e3])
+@pytest.mark.parametrize("check", [checks.complex_step, checks.direction])
+def test_one_part_in_a_million_still_fails_at_every_scale(check, scale):
+    case = seeded_rnn(n=3, m=2, k=2, T=3, B=1, seed=1)
+    case.params["V"] = case.params["V"] * scale
+    problem = rnn.problem(case.params, case.xs, case.ys, case.s0)
+    assert check(problem)
+    wrong = {k: v * (1 + 1e-6) for k, v in problem.gradient.items()}
+    assert not check(problem, wrong)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+@pytest.mark.parametrize(
+    "check", [checks.complex_step, checks.direction, checks.central_difference, checks.taylor]
+)
+def test_lower_precision_gradients_are_checked_with_their_own_budget(check, dtype, rnn_problem):
+    rounded = {k: v.astype(dtype) for k, v in rnn_problem.gradient.items()}
+    assert check(rnn_problem, rounded), str(check(rnn_problem, rounded))
+    # float32: off by 1e-2 relative; float16 (ε ≈ 1e-3, |L| ≈ 8): doubled
+    factor = 1.01 if dtype is np.float32 else 2.0
+    wrong = {k: (v * factor).astype(dtype) for k, v in rnn_problem.gradient.items()}
+    assert not check(rnn_problem, wrong)

@@ -1,0 +1,206 @@
+"""Comparisons and reports of the gradient checks: what was compared, against what, within
+which tolerance and why; a report that fails loudly (:class:`GradientMismatch`)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Comparison", "GradientMismatch", "Report"]
+
+
+class GradientMismatch(AssertionError):
+    """A gradient check failed; the message is a table of the worst failures."""
+
+
+GradientMismatch.__module__ = "numeric.checks"  # its public name in tracebacks
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One analytic value against its reference, with the tolerance and the reason for it.
+
+    ``terms`` are the named parts of the tolerance (``relative``: rtol × scale, ``rounding``:
+    the floor from the dtype's ε and the magnitudes that entered, ``truncation``, ``atol``);
+    :attr:`decided` names the largest."""
+
+    check: str
+    parameter: str
+    index: tuple[int, ...] | None
+    step: int | None  # time step t, counted from 1, for per-step comparisons
+    analytic: float
+    reference: float
+    tolerance: float
+    why: str
+    terms: tuple[tuple[str, float], ...] = field(default=(), compare=False)
+
+    @property
+    def abs_error(self) -> float:
+        return abs(self.analytic - self.reference)
+
+    @property
+    def rel_error(self) -> float:
+        scale = max(abs(self.reference), abs(self.analytic))
+        return self.abs_error / scale if scale else 0.0
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.abs_error <= self.tolerance)  # NaN never passes
+
+    @property
+    def decided(self) -> str:
+        """The tolerance term that decided (the largest), e.g. ``"relative"``, ``"rounding"``."""
+        return max(self.terms, key=lambda term: term[1])[0] if self.terms else "given"
+
+    @property
+    def ratio(self) -> float:
+        """|error| / tolerance (inf for an error against a zero tolerance, or a NaN)."""
+        error, tol = float(self.abs_error), float(self.tolerance)
+        if not math.isfinite(error):
+            return math.inf
+        if error == 0:
+            return 0.0
+        return math.exp(math.log(error) - math.log(tol)) if tol > 0 else math.inf
+
+    @property
+    def where(self) -> str:
+        return self.parameter + ("" if self.index is None else str(list(self.index)))
+
+    def __str__(self) -> str:
+        when = "" if self.step is None else f" at t={self.step}"
+        return (
+            f"{self.check}: {self.where}{when}: analytic {self.analytic:.17g}, reference "
+            f"{self.reference:.17g}, |err| {self.abs_error:.3g} vs tol {self.tolerance:.3g}"
+            f" ({self.why}; decided by {self.decided})"
+        )
+
+
+_COLUMNS = ("parameter", "index", "step", "analytic", "reference", "|error|", "tolerance", "by")
+
+
+def _cells(c: Comparison) -> tuple[str, ...]:
+    return (
+        c.parameter,
+        "" if c.index is None else ",".join(map(str, c.index)),
+        "" if c.step is None else str(c.step),
+        f"{c.analytic:.6g}",
+        f"{c.reference:.6g}",
+        f"{c.abs_error:.2e}",
+        f"{c.tolerance:.2e}",
+        c.decided,
+    )
+
+
+def table(comparisons: tuple[Comparison, ...] | list[Comparison]) -> str:
+    """A plain-text table of ``comparisons``, one row each."""
+    rows = [_COLUMNS, *(_cells(c) for c in comparisons)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+@dataclass(frozen=True)
+class Report:
+    """All comparisons of one check; ``passed`` (and ``bool(report)``) when every one is within
+    its tolerance.  ``summary`` is a localized verdict when the check gives one
+    (:func:`numeric.checks.check_vjp`).  A check that compared nothing is an error."""
+
+    check: str
+    comparisons: tuple[Comparison, ...]
+    summary: str = ""
+    first: Comparison | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.comparisons:
+            raise ValueError(f"{self.check}: nothing was compared (an empty check is not a pass)")
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.comparisons)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    @property
+    def failures(self) -> tuple[Comparison, ...]:
+        return tuple(c for c in self.comparisons if not c.passed)
+
+    @property
+    def worst(self) -> Comparison:
+        """The comparison closest to (or furthest past) its tolerance."""
+        return max(self.comparisons, key=lambda c: c.ratio)
+
+    def by_step(self) -> dict[int, Report]:
+        """The per-step comparisons, one report for each time step t (counted from 1)."""
+        steps = sorted({c.step for c in self.comparisons if c.step is not None})
+        return {
+            t: Report(f"{self.check} t={t}", tuple(c for c in self.comparisons if c.step == t))
+            for t in steps
+        }
+
+    def step_table(self) -> str:
+        """One line per time step: passed or failed, and its worst comparison."""
+        lines = []
+        for t, report in self.by_step().items():
+            w = report.worst
+            status = "ok    " if report.passed else "FAILED"
+            lines.append(
+                f"t={t:<3} {status} {len(report.failures)}/{len(report.comparisons)} failed; "
+                f"worst {w.where}: |err| {w.abs_error:.2e} vs tol {w.tolerance:.2e}"
+            )
+        return "\n".join(lines)
+
+    def message(self, limit: int = 8) -> str:
+        """The verdict, then a table of ``limit`` comparisons: the localized first failure, then
+        the worst failures (the worst comparisons when everything passed)."""
+        head = str(self).split("; worst")[0]
+        worst = sorted(self.failures or self.comparisons, key=lambda c: -c.ratio)
+        if self.first is not None:  # the localized failure leads
+            worst = [self.first, *(c for c in worst if c is not self.first)]
+        worst = worst[:limit]
+        lines = [head]
+        if self.summary:
+            lines.append(self.summary)
+        lines.append(table(worst))
+        if worst:
+            lines.append(f"tolerance of the first row: {worst[0].why}")
+        return "\n".join(lines)
+
+    def raise_for_failures(self, limit: int = 8) -> Report:
+        """Raise :class:`GradientMismatch` with a table of the worst failures; return self."""
+        if not self.passed:
+            raise GradientMismatch(self.message(limit))
+        return self
+
+    def __str__(self) -> str:
+        status = "passed" if self.passed else f"FAILED {len(self.failures)} of"
+        text = f"{self.check}: {status} {len(self.comparisons)} comparisons; worst: {self.worst}"
+        return f"{text}\n{self.summary}" if self.summary else text
+
+
+def row(
+    check: str,
+    parameter: str,
+    index: tuple[int, ...] | None,
+    step: int | None,
+    analytic: Any,
+    reference: Any,
+    terms: dict[str, float],
+    why: str,
+) -> Comparison:
+    """A :class:`Comparison` whose tolerance is the sum of the named ``terms``."""
+    terms_ = tuple((k, float(v)) for k, v in terms.items())
+    return Comparison(
+        check,
+        parameter,
+        index,
+        step,
+        float(analytic),
+        float(reference),
+        sum(v for _, v in terms_),
+        why,
+        terms_,
+    )

@@ -1,0 +1,152 @@
+"""A harness that cannot be fooled: each check is *sound* — it passes the right gradient and
+rejects wrong ones at several scales — and stops being sound when a mutant is planted in it
+(a lost step-size factor, a comparison against the wrong quantity, a skipped per-step
+comparison); a mutant planted in the engine's time loop is rejected by every check.
+
+Mutants are made from the source of the real function with one edit, compiled in its module."""
+
+import __future__
+
+import inspect
+import textwrap
+
+import pytest
+from strategies import seeded_rnn
+
+from numeric import _engine, checks, rnn
+from numeric.checks import references, steps
+
+SCALES = (0.1, 1.0, 3.0)  # of the recurrent weights W: vanishing, ordinary, saturating
+
+
+def mutant(function, old, new):
+    """``function`` compiled again from its source with ``old`` replaced by ``new``."""
+    source = textwrap.dedent(inspect.getsource(function))
+    assert source.count(old) == 1, f"{old!r} is not in {function.__name__} exactly once"
+    code = compile(
+        source.replace(old, new),
+        inspect.getsourcefile(function),
+        "exec",
+        flags=__future__.annotations.compiler_flag,
+        dont_inherit=True,
+    )
+    namespace = {}
+    exec(code, function.__globals__, namespace)  # noqa: S102 - the project's own source
+    return namespace[function.__name__]
+
+
+def problems():
+    out = []
+    for scale in SCALES:
+        case = seeded_rnn(n=2, m=1, k=2, T=4, B=1, seed=5, scale=scale)
+        out.append(rnn.problem(case.params, case.xs, case.ys, case.s0))
+    return out
+
+
+@pytest.fixture(scope="module")
+def points():
+    return problems()
+
+
+def wrongs(problem):
+    """A gradient with step 1's share of W dropped, and one with W off by 1e-6 relative."""
+    bptt = problem.bptt
+    dropped = dict(problem.gradient, W=problem.gradient["W"] - bptt.contributions["W"][0])
+    shares = dict(bptt.contributions, W=bptt.contributions["W"].copy())
+    shares["W"][0] = 0
+    off = dict(problem.gradient, W=problem.gradient["W"] * (1 + 1e-6))
+    off_shares = dict(bptt.contributions, W=bptt.contributions["W"] * (1 + 1e-6))
+    return [(dropped, shares), (off, off_shares)]
+
+
+def run(check, problem, gradient=None, contributions=None):
+    if check.__name__ == "per_step":
+        return check(problem, contributions=contributions)
+    return check(problem, gradient)
+
+
+def sound(check, points):
+    """Passes the derived gradient and rejects both wrong ones, at every scale."""
+    return all(
+        run(check, p).passed and not any(run(check, p, *w).passed for w in wrongs(p))
+        for p in points
+    )
+
+
+CHECKS = [
+    checks.complex_step,
+    checks.central_difference,
+    checks.direction,
+    checks.taylor,
+    checks.per_step,
+]
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+def test_every_check_is_sound_at_every_scale(check, points):
+    assert sound(check, points)
+
+
+MUTANTS = {
+    "complex step loses 1/h": (
+        references.complex_step,
+        "np.imag(problem.loss(moved)) / h",
+        "np.imag(problem.loss(moved))",
+    ),
+    "central difference loses the 2 of 2h": (
+        references.central_difference,
+        "return (up - down) / (2 * step)",
+        "return (up - down) / step",
+    ),
+    "direction compares the gradient with itself": (
+        references.direction,
+        'row("direction", "all", None, None, analytic, reference, terms, why)',
+        'row("direction", "all", None, None, analytic, analytic, terms, why)',
+    ),
+    "taylor loses h in the linear term": (
+        references._taylor_mp,
+        "- L0 - h * slope",
+        "- L0 - slope",
+    ),
+    "per-step skips the shares": (
+        steps.per_step,
+        "for name, share in shares.items():",
+        "for name, share in list(shares.items())[:0]:",
+    ),
+}
+
+
+@pytest.mark.parametrize("planted", MUTANTS.values(), ids=MUTANTS.keys())
+def test_a_mutant_planted_in_a_check_makes_it_unsound(planted, points, monkeypatch):
+    function, old, new = planted
+    mutated = mutant(function, old, new)
+    if function is references._taylor_mp:  # reached through taylor
+        monkeypatch.setattr(references, "_taylor_mp", mutated)
+        mutated = references.taylor
+    mutated.__name__ = function.__name__
+    assert not sound(mutated, points)
+
+
+ENGINE_MUTANTS = {
+    "the direct cotangent is dropped once a carry exists": (
+        "np.add(cotangents[new][t], carry[prev], out=seed)",
+        "np.copyto(seed, carry[prev])",
+    ),
+    "no recurrence: the carry is zeroed (truncated BPTT)": (
+        "carry = {prev: buffers[adjoint_name(prev)] for prev in self.state_in}",
+        "carry = {prev: 0 * buffers[adjoint_name(prev)] for prev in self.state_in}",
+    ),
+    "off by one: the last step seeds with the previous step's cotangent": (
+        "seed = cotangents[new][t] if new in cotangents else zeros[new]",
+        "seed = cotangents[new][t - 1] if new in cotangents else zeros[new]",
+    ),
+}
+
+
+@pytest.mark.parametrize("planted", ENGINE_MUTANTS.values(), ids=ENGINE_MUTANTS.keys())
+def test_a_mutant_in_the_engine_time_loop_is_rejected_by_every_check(planted, monkeypatch):
+    old, new = planted
+    monkeypatch.setattr(_engine.Plan, "backward", mutant(_engine.Plan.backward, old, new))
+    for problem in problems():
+        for check in CHECKS:
+            assert not check(problem), f"{check.__name__} accepted a mutant engine"
