@@ -292,14 +292,16 @@ def lyapunov(
     q0, _ = _orthonormalize(np.random.default_rng(seed).standard_normal((N, k)).T)
     frame = np.concatenate([q0] + ([np.eye(N)] if growth else []), axis=0)
     frame = np.broadcast_to(frame, (G, B, *frame.shape))
+    stages, jacobian = cell.runners(weights, (G, B))
     sums = np.zeros((G, B, k))
     log_scale = np.zeros((G, B))
     for t in range(T):
         values = dict(state)
         for name, x in sequence.items():
             values[name] = x[t]
-        values = cell.step(weights, values)
-        moved = cell.tangent(weights, values, {prev: frame[..., columns[prev]] for prev in columns})
+        values = cell.step(weights, values, stages)
+        blocks = {prev: frame[..., columns[prev]] for prev in columns}
+        moved = cell.tangent(weights, values, blocks, jacobian)
         frame = np.concatenate([moved[new] for new, _ in order], axis=-1)
         q, logs = _orthonormalize(frame[..., :k, :])
         if t >= warmup:
