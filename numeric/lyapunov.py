@@ -72,11 +72,12 @@ class Spectrum:
 
     def se(self) -> np.ndarray:
         """The standard error of :meth:`mean` from the spread over B (independent inputs and
-        starts): (G, k); NaN when there is one (B = 1 or no batch axis)."""
+        starts): (G, k); NaN when there is one (B = 1 or no batch axis) or a run is at -inf."""
         if not self.batched or self.exponents.shape[-2] < 2:
             return np.full(self.mean().shape, np.nan)
         B = self.exponents.shape[-2]
-        return self.exponents.std(axis=-2, ddof=1) / np.sqrt(B)
+        with np.errstate(invalid="ignore"):  # a run at -inf (see :func:`lyapunov`): NaN
+            return self.exponents.std(axis=-2, ddof=1) / np.sqrt(B)
 
     def classify(self, tol: float = 1e-3, z: float = 2.0) -> np.ndarray:
         """Each grid point's λ_1 as ``"explodes"`` (λ̄ − z·se > tol), ``"vanishes"``
@@ -255,6 +256,8 @@ def lyapunov(
     matrix drawn by ``numpy.random.default_rng(seed)``.
 
     All G · B runs are one batched computation; memory is independent of T.  float64 only.
+    A run whose Jacobian product is exactly 0 in float64 has λ = -inf: saturated units, where
+    the derived tanh' = 1 - tanh² rounds to 0 (|a| ≳ 19), or a Jacobian of lower rank than k.
     """
     if not isinstance(model, Model):
         raise ValueError(

@@ -265,6 +265,9 @@ def test_classify_uses_the_spread_over_the_batch():
         "preserved",
         "preserved",
     ]
+    underflow = Spectrum(np.array([[[-np.inf], [-2.0]]]), None, 100, 10, grid=True, batched=True)
+    assert underflow.mean()[0, 0] == -np.inf and np.isnan(underflow.se()[0, 0])
+    assert list(underflow.classify()) == ["vanishes"]
     single = Spectrum(np.array([[0.2]]), None, 100, 10, grid=False, batched=True)
     assert np.isnan(single.se()).all() and str(single.classify()) == "explodes"
 
