@@ -35,9 +35,10 @@ from derivations.matrices import Diag, WeightBlock
 
 from ._kernels import Kernel
 
-__all__ = ["Stepper", "stepper"]
+__all__ = ["Runner", "Stepper", "stepper"]
 
 Arrays = dict[str, np.ndarray]
+_INPLACE_FROM = 1024  # entries per node array from which kernels write in place
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,31 @@ class Weights:
     factors: dict[sp.MatrixExpr, np.ndarray]
     first: dict[str, tuple[np.ndarray, dict[sp.MatrixExpr, slice]]]
     sums: dict[tuple[str, str], tuple[tuple[tuple[str, slice], ...], np.ndarray]]
+
+
+class Runner:
+    """A kernel run into buffers reused over the steps of one run: the in-place float64 kernel
+    of :mod:`numeric._inplace` when every node it touches has one shape, ``copies`` sets of
+    outputs taken in turn (two for a step's outputs, which the next step reads as its previous
+    state); the lambdified kernel otherwise."""
+
+    def __init__(self, kernel: Kernel, shape: tuple[int, ...] | None, copies: int = 1) -> None:
+        self.kernel = kernel
+        compiled = kernel.inplace if shape is not None else None
+        self.function = None if compiled is None else compiled[0]
+        if compiled is not None:
+            self.work = [np.empty(shape) for _ in range(compiled[1])]
+            self.outs = [[np.empty(shape) for _ in kernel.outputs] for _ in range(copies)]
+        self.turn = 0
+
+    def __call__(self, values: Arrays) -> Arrays:
+        if self.function is None:
+            return self.kernel(values)
+        outs = self.outs[self.turn]
+        self.turn = (self.turn + 1) % len(self.outs)
+        with np.errstate(over="ignore"):  # e^{-x} = inf inside σ(x) for x < -709
+            self.function([values[name] for name in self.kernel.inputs], outs, self.work)
+        return dict(zip(self.kernel.outputs, outs, strict=True))
 
 
 def _block(
@@ -201,13 +227,31 @@ class Stepper:
         return Weights(sizes, tuple(layouts), tuple(stacked), tuple(biases), factors, first, sums)
 
     # ---- one step ---------------------------------------------------------------------------
-    def step(self, weights: Weights, values: Arrays) -> Arrays:
+    def runners(self, weights: Weights, lead: tuple[int, ...]) -> tuple[list, Runner | None]:
+        """Buffered :class:`Runner` s for the kernels of a run whose node values are
+        (*lead, size): one per elementwise stage of :meth:`step`, and the Jacobian's."""
+
+        def shape(kernel: Kernel) -> tuple[int, ...] | None:
+            names = (*kernel.inputs, *kernel.outputs)
+            lengths = {weights.sizes[name] for name in names if name in weights.sizes}
+            if len(lengths) != 1:
+                return None
+            full = (*lead, lengths.pop())
+            # below about a thousand entries the in-place kernel's extra calls cost more than
+            # the allocations it saves (as in numeric._engine)
+            return full if np.prod(full) >= _INPLACE_FROM else None
+
+        stages = [Runner(k, shape(k), 2) if isinstance(k, Kernel) else None for k in self.stages]
+        jacobian = None if self.jacobian is None else Runner(self.jacobian, shape(self.jacobian))
+        return stages, jacobian
+
+    def step(self, weights: Weights, values: Arrays, runners: list | None = None) -> Arrays:
         """Every node of one step (eq. (1), (8)-(13)) from the previous states (G, B, size) and
         the sequence inputs (B, size) in ``values`` (updated in place and returned)."""
         runs = iter(zip(weights.layouts, weights.stacked, weights.biases, strict=True))
-        for stage in self.stages:
+        for i, stage in enumerate(self.stages):
             if isinstance(stage, Kernel):
-                values.update(stage(values))
+                values.update((runners[i] if runners else stage)(values))
                 continue
             layout, stacked, bias = next(runs)
             z = None
@@ -237,11 +281,14 @@ class Stepper:
                 applied[key] = _times(inner, weights.factors[factor])
         return applied[key]
 
-    def tangent(self, weights: Weights, values: Arrays, frames: Arrays) -> Arrays:
+    def tangent(
+        self, weights: Weights, values: Arrays, frames: Arrays, jacobian: Runner | None = None
+    ) -> Arrays:
         """J_t applied to the tangent vectors in ``frames`` {previous state: (G, B, c, size)},
         one vector a row: {new state: (G, B, c, size)}, each row v becoming (J_t vᵀ)ᵀ with
         J_t = ∂s_t/∂s_{t-1} the derived Σ diag(coefficient) · tail (eq. (7), (14))."""
-        c = self.jacobian(values) if self.jacobian is not None else {}
+        kernel = jacobian or self.jacobian
+        c = kernel(values) if kernel is not None else {}
         applied: dict[tuple[str, tuple], np.ndarray] = {}
         products = {}
         for prev, (stacked, where) in weights.first.items():

@@ -72,11 +72,12 @@ class Spectrum:
 
     def se(self) -> np.ndarray:
         """The standard error of :meth:`mean` from the spread over B (independent inputs and
-        starts): (G, k); NaN when there is one (B = 1 or no batch axis)."""
+        starts): (G, k); NaN when there is one (B = 1 or no batch axis) or a run is at -inf."""
         if not self.batched or self.exponents.shape[-2] < 2:
             return np.full(self.mean().shape, np.nan)
         B = self.exponents.shape[-2]
-        return self.exponents.std(axis=-2, ddof=1) / np.sqrt(B)
+        with np.errstate(invalid="ignore"):  # a run at -inf (see :func:`lyapunov`): NaN
+            return self.exponents.std(axis=-2, ddof=1) / np.sqrt(B)
 
     def classify(self, tol: float = 1e-3, z: float = 2.0) -> np.ndarray:
         """Each grid point's λ_1 as ``"explodes"`` (λ̄ − z·se > tol), ``"vanishes"``
@@ -255,6 +256,8 @@ def lyapunov(
     matrix drawn by ``numpy.random.default_rng(seed)``.
 
     All G · B runs are one batched computation; memory is independent of T.  float64 only.
+    A run whose Jacobian product is exactly 0 in float64 has λ = -inf: saturated units, where
+    the derived tanh' = 1 - tanh² rounds to 0 (|a| ≳ 19), or a Jacobian of lower rank than k.
     """
     if not isinstance(model, Model):
         raise ValueError(
@@ -292,14 +295,16 @@ def lyapunov(
     q0, _ = _orthonormalize(np.random.default_rng(seed).standard_normal((N, k)).T)
     frame = np.concatenate([q0] + ([np.eye(N)] if growth else []), axis=0)
     frame = np.broadcast_to(frame, (G, B, *frame.shape))
+    stages, jacobian = cell.runners(weights, (G, B))
     sums = np.zeros((G, B, k))
     log_scale = np.zeros((G, B))
     for t in range(T):
         values = dict(state)
         for name, x in sequence.items():
             values[name] = x[t]
-        values = cell.step(weights, values)
-        moved = cell.tangent(weights, values, {prev: frame[..., columns[prev]] for prev in columns})
+        values = cell.step(weights, values, stages)
+        blocks = {prev: frame[..., columns[prev]] for prev in columns}
+        moved = cell.tangent(weights, values, blocks, jacobian)
         frame = np.concatenate([moved[new] for new, _ in order], axis=-1)
         q, logs = _orthonormalize(frame[..., :k, :])
         if t >= warmup:

@@ -156,6 +156,48 @@ def test_short_run_agrees_with_mpmath_products_of_finite_difference_jacobians():
     assert result.log_growth == pytest.approx(float(growth), abs=1e-12)
 
 
+# ---- every cell, against products of the engine's state Jacobians ---------------------------
+
+
+def _benettin(J: np.ndarray, frame: np.ndarray, warmup: int) -> tuple[np.ndarray, np.ndarray]:
+    """Benettin's method on materialised Jacobians J (T, B, N, N), numpy's QR, and the norm of
+    the full product: the reference for the streaming, batched implementation."""
+    T, B, N, _ = J.shape
+    Q, sums, product = np.broadcast_to(frame, (B, *frame.shape)), 0.0, np.eye(N)
+    for t in range(T):
+        Q, R = np.linalg.qr(J[t] @ Q)
+        if t >= warmup:
+            sums = sums + np.log(np.abs(np.diagonal(R, axis1=-2, axis2=-1)))
+        product = J[t] @ product
+    return sums / (T - warmup), np.log(np.linalg.norm(product, 2, axis=(-2, -1)))
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        cells.elman("sigmoid", bias=True),
+        cells.lstm(),
+        cells.lstm(forget_gate=False),
+        cells.gru("cho"),
+        cells.gru("torch"),
+    ],
+    ids=lambda cell: cell.name,
+)
+def test_every_cell_matches_benettin_on_its_materialised_state_jacobians(cell):
+    model, size, B, T = Model(cell), 3, 2, 30
+    params = {name: 2 * value for name, value in model.init(size, 2, seed=20).items()}
+    rng = np.random.default_rng(21)
+    xs = rng.normal(size=(T, B, 2))
+    state0 = {name: rng.normal(size=(B, size)) / 2 for name, _ in model.states}
+    N = size * len(model.states)
+    result = lyapunov(model, params, xs, state0, k=N, warmup=5, seed=22)
+    frame, R = np.linalg.qr(np.random.default_rng(22).standard_normal((N, N)))
+    frame = frame * np.sign(np.diag(R))  # the same frame: R with a positive diagonal
+    expected, growth = _benettin(model.state_jacobians(params, xs, state0), frame, 5)
+    np.testing.assert_allclose(result.exponents, expected, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(result.log_growth, growth, rtol=1e-12)
+
+
 # ---- the grid axis and memory ---------------------------------------------------------------
 
 
@@ -223,6 +265,9 @@ def test_classify_uses_the_spread_over_the_batch():
         "preserved",
         "preserved",
     ]
+    underflow = Spectrum(np.array([[[-np.inf], [-2.0]]]), None, 100, 10, grid=True, batched=True)
+    assert underflow.mean()[0, 0] == -np.inf and np.isnan(underflow.se()[0, 0])
+    assert list(underflow.classify()) == ["vanishes"]
     single = Spectrum(np.array([[0.2]]), None, 100, 10, grid=False, batched=True)
     assert np.isnan(single.se()).all() and str(single.classify()) == "explodes"
 

@@ -1,0 +1,220 @@
+r"""Lyapunov maps: where the article's "σ never exceeds 1, so no explosion" holds, as data.
+
+The gradient of eq. (4)-(6) carries ∂s_T/∂s_0 = J_T ⋯ J_1 (eq. (7), (14)); its top Lyapunov
+exponent λ_max (:func:`numeric.lyapunov`) says whether it vanishes (λ_max < 0), explodes
+(λ_max > 0) or is preserved (≈ 0) along driven trajectories.  A map is λ_max over a 2-D grid of
+parameter sets:
+
+* ``"elman-sigmoid"``, ``"elman-tanh"`` — eq. (1), S_t = act(W S_{t-1} + U X_t), over
+  (``recurrent_scale`` = ‖W‖₂, ``input_scale`` = ‖U‖₂): W and U are seeded random directions of
+  spectral norm 1, scaled.  The line γ‖W‖₂ = 1 (γ = sup act' = ¼ for σ, 1 for tanh) is where the
+  norm bound ‖J_t‖₂ ≤ γ‖W‖₂ stops certifying vanishing; it is in ``attrs``.
+* ``"lstm"`` — eq. (8)-(13), over (``recurrent_scale``: the spectral norm of every recurrent
+  block W_g^{(h)}, each a seeded direction of norm 1; ``forget_bias``: b_f), input blocks from
+  the seeded initialisation, the other biases 0.
+
+Every point runs the same B seeded input sequences x_t ~ N(0, 1) and starts (uniform in
+[-1, 1]): ``lambda_runs`` holds each run's λ_max, ``lambda_max`` their mean, ``lambda_se`` its
+standard error and ``regime`` the classification of :meth:`numeric.Spectrum.classify`, as
+codes into :data:`REGIMES` (CF ``flag_values`` / ``flag_meanings`` attributes), so that the
+dataset stores in zarr as it is.  The
+grid is cut into chunks of points, each chunk one batched :func:`numeric.lyapunov` call, run by
+Dask: on this machine by default (threads, nothing to start), or on a ``dask.distributed``
+cluster given by its address.  A point's numbers depend on the seed only, not on the scheduler.
+
+>>> ds = lyapunov_map("elman-tanh", [0.5, 2.0], [0.0], n=1, T=100, B=2)
+>>> ds.lambda_max.dims, round(float(ds.lambda_max.sel(recurrent_scale=0.5, input_scale=0.0)), 6)
+(('recurrent_scale', 'input_scale'), -0.693147)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from derivations import cells
+from numeric import Model, Spectrum, lyapunov
+
+if TYPE_CHECKING:  # xarray is imported when a map is made
+    import xarray
+
+__all__ = ["MAPS", "REGIMES", "lyapunov_map"]
+
+#: The regimes of :meth:`numeric.Spectrum.classify`, in the order of their codes in a map.
+REGIMES: tuple[str, ...] = ("vanishes", "preserved", "explodes", "undetermined")
+
+#: Each map's cell and its two coordinates.
+MAPS: dict[str, tuple[str, str]] = {
+    "elman-sigmoid": ("recurrent_scale", "input_scale"),
+    "elman-tanh": ("recurrent_scale", "input_scale"),
+    "lstm": ("recurrent_scale", "forget_bias"),
+}
+
+#: sup of the activation's derivative: σ' ≤ ¼, tanh' ≤ 1 (the γ of ‖J_t‖₂ ≤ γ‖W‖₂, eq. (7)).
+_GAMMA = {"elman-sigmoid": 0.25, "elman-tanh": 1.0}
+
+
+@cache
+def _model(kind: str) -> Model:
+    if kind == "lstm":
+        return Model(cells.lstm())
+    return Model(cells.elman(kind.removeprefix("elman-")))
+
+
+def _unit(matrix: np.ndarray) -> np.ndarray:
+    """``matrix`` scaled to spectral norm 1."""
+    return matrix / np.linalg.norm(matrix, 2)
+
+
+def _base(kind: str, n: int, m: int, seed: int) -> dict[str, np.ndarray]:
+    """The seeded directions the coordinates scale."""
+    rng = np.random.default_rng(seed)
+    if kind != "lstm":
+        return {"W": _unit(rng.normal(size=(n, n))), "U": _unit(rng.normal(size=(n, m)))}
+    base = _model(kind).init(n, m, seed=seed)
+    for gate in "ifco":
+        base[f"W_{gate}"][:, :n] = _unit(rng.normal(size=(n, n)))
+    return base
+
+
+def _chunk(
+    kind: str, n: int, m: int, T: int, B: int, warmup: int | None, seed: int, points: np.ndarray
+) -> np.ndarray:
+    """λ_max of every run at ``points`` (G, 2) as one batched call: (G, B)."""
+    base = _base(kind, n, m, seed)
+    a, b = points[:, 0], points[:, 1]
+    if kind == "lstm":
+        params = {}
+        for name, value in base.items():
+            params[name] = np.broadcast_to(value, (len(points), *value.shape)).copy()
+            if name.startswith("W_"):
+                params[name][:, :, :n] *= a[:, None, None]
+            elif name.startswith("b_"):
+                params[name][:] = 0.0
+        params["b_f"] += b[:, None]
+    else:
+        params = {"W": a[:, None, None] * base["W"], "U": b[:, None, None] * base["U"]}
+    rng = np.random.default_rng([seed, 1])
+    xs = rng.normal(size=(T, B, m))
+    state0 = {name: rng.uniform(-1, 1, size=(B, n)) for name, _ in _model(kind).states}
+    result = lyapunov(_model(kind), params, xs, state0, warmup=warmup, growth=False)
+    return result.lambda_max
+
+
+def _values(name: str, values: Any) -> np.ndarray:
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a 1-D sequence of numbers, got {values!r}") from None
+    if array.ndim != 1 or not len(array) or not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be a non-empty 1-D sequence of finite numbers")
+    if len(np.unique(array)) != len(array):
+        raise ValueError(f"{name} must not repeat a value (they label the map's axis)")
+    return array
+
+
+def _positive(name: str, value: Any, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _compute(tasks: list, scheduler: str | None) -> list[np.ndarray]:
+    import dask
+
+    if scheduler is None or scheduler in ("threads", "synchronous", "processes"):
+        return list(dask.compute(*tasks, scheduler=scheduler or "threads"))
+    from distributed import Client
+
+    with Client(scheduler) as client:  # connects to the cluster; closing leaves it running
+        return list(client.gather(client.compute(tasks)))
+
+
+def lyapunov_map(
+    kind: str,
+    x: Sequence[float],
+    y: Sequence[float],
+    *,
+    n: int = 8,
+    m: int = 1,
+    T: int = 500,
+    B: int = 4,
+    warmup: int | None = None,
+    seed: int = 0,
+    chunk: int = 256,
+    scheduler: str | None = None,
+    store: str | None = None,
+) -> xarray.Dataset:
+    """λ_max of the map ``kind`` (a key of :data:`MAPS`) over the grid ``x`` × ``y`` of its two
+    coordinates: an :class:`xarray.Dataset` with ``lambda_max``, ``lambda_se``, ``regime``
+    (x, y) and ``lambda_runs`` (x, y, run).
+
+    ``n``, ``m``: hidden and input size; ``T``, ``warmup``: steps (:func:`numeric.lyapunov`);
+    ``B``: seeded input sequences and starts per point; ``seed``: the directions, inputs and
+    starts; ``chunk``: points per batched call; ``scheduler``: None (Dask's local threads),
+    ``"synchronous"``, ``"threads"``, ``"processes"``, or a ``dask.distributed`` scheduler
+    address such as ``"tcp://127.0.0.1:8786"``; ``store``: a path where the dataset is also
+    written as a zarr store (replacing one there).
+    """
+    if not isinstance(kind, str) or kind not in MAPS:
+        raise ValueError(f"kind must be one of {sorted(MAPS)}, got {kind!r}")
+    x_name, y_name = MAPS[kind]
+    xv, yv = _values("x", x), _values("y", y)
+    n, m, T, B, chunk = (
+        _positive(name, value)
+        for name, value in (("n", n), ("m", m), ("T", T), ("B", B), ("chunk", chunk))
+    )
+    seed = _positive("seed", seed, 0)
+    if warmup is not None:
+        warmup = _positive("warmup", warmup, 0)
+        if warmup >= T:
+            raise ValueError(f"warmup must be < T = {T}, got {warmup}")
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise ValueError(f"scheduler must be None or a string (an address), got {scheduler!r}")
+    if store is not None and not isinstance(store, str | os.PathLike):
+        raise ValueError(f"store must be None or a path, got {store!r}")
+
+    import dask
+    import xarray as xr
+
+    points = np.stack([a.ravel() for a in np.meshgrid(xv, yv, indexing="ij")], axis=1)
+    tasks = [
+        dask.delayed(_chunk)(kind, n, m, T, B, warmup, seed, points[start : start + chunk])
+        for start in range(0, len(points), chunk)
+    ]
+    runs = np.concatenate(_compute(tasks, scheduler)).reshape(len(xv), len(yv), B)
+    spectrum = Spectrum(runs[..., None], None, T, T // 10 if warmup is None else warmup, True, True)
+    attrs = {
+        "cell": _model(kind).cell.name,
+        "n": n,
+        "m": m,
+        "T": T,
+        "warmup": spectrum.warmup,
+        "B": B,
+        "seed": seed,
+    }
+    if kind in _GAMMA:
+        attrs["critical_recurrent_scale"] = 1 / _GAMMA[kind]  # γ‖W‖₂ = 1
+    dims = (x_name, y_name)
+    labels = spectrum.classify()
+    codes = np.zeros(labels.shape, np.int8)
+    for code, label in enumerate(REGIMES):
+        codes[labels == label] = code
+    regime = {"flag_values": list(range(len(REGIMES))), "flag_meanings": " ".join(REGIMES)}
+    dataset = xr.Dataset(
+        {
+            "lambda_max": (dims, spectrum.mean()[..., 0], {"units": "nats per step"}),
+            "lambda_se": (dims, spectrum.se()[..., 0], {"units": "nats per step"}),
+            "regime": (dims, codes, regime),
+            "lambda_runs": ((*dims, "run"), runs, {"units": "nats per step"}),
+        },
+        coords={x_name: xv, y_name: yv, "run": np.arange(B)},
+        attrs=attrs,
+    )
+    if store is not None:
+        dataset.to_zarr(store, mode="w", consolidated=False)  # not in the zarr v3 spec
+    return dataset
