@@ -184,12 +184,13 @@ def _move_entries(new: Path, target: Path, previous: Path) -> None:
         for path in sorted(new.iterdir()):
             placed.append(target / path.name)
             shutil.move(path, target / path.name)
-    except BaseException:
+    except BaseException:  # take the new entries out, put the old ones back, then fail
         for path in placed:
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
         for path in moved:
-            shutil.move(previous / path.name, path)
+            with contextlib.suppress(OSError):  # restore what can be: one failure stops none
+                shutil.move(previous / path.name, path)
         raise
