@@ -111,10 +111,13 @@ def _script(text: str, table: dict[str, str], mark: str) -> str:
 
 
 def unicode_name(name: str) -> str:
-    r"""A LaTeX node name as plain Unicode: ``S_{t-1}`` → ``Sₜ₋₁``, ``\tilde{C}_{t}`` → ``C̃ₜ``.
+    r"""A LaTeX node name of eq. (1)-(14) as plain Unicode: ``S_{t-1}`` → ``Sₜ₋₁``.
 
-    >>> unicode_name(r"\hat{O}_{t}"), unicode_name("W_f"), unicode_name(r"\sigma'")
-    ('Ôₜ', 'W_f', "σ'")
+    Accents combine (``\tilde{C}_{t}`` gives C, U+0303, ₜ); a script without a Unicode form
+    keeps its underscore:
+
+    >>> unicode_name("S_{t-1}"), unicode_name("W_f"), unicode_name(r"\sigma'")
+    ('Sₜ₋₁', 'W_f', "σ'")
     """
     for command, accent in _ACCENTS.items():
         while command + "{" in name:
