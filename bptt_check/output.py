@@ -62,8 +62,13 @@ def file_target(path: str | os.PathLike[str]) -> Path:
     if target.is_dir():
         suggestion = os.path.join(given, "verdicts.json")
         raise OutputError(f"{given} is a folder: give a file name such as {suggestion}")
-    if not _writable_folder(target.parent):
-        raise OutputError(f"cannot write {given}: {target.parent} is not a writable folder")
+    folder = target.parent
+    if not folder.exists():  # the words of strerror(ENOENT), as open() would have said
+        raise OutputError(f"cannot write {given}: No such file or directory: {folder}")
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {given}: {folder} is not a folder")
+    if not _writable_folder(folder):
+        raise OutputError(f"cannot write {given}: {folder} is not a writable folder")
     if target.exists() and not os.access(target, os.W_OK):
         raise OutputError(f"cannot write {given}: the file is read-only")
     return target

@@ -222,7 +222,11 @@ def test_an_interrupted_write_leaves_no_temporary_file(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "name, message",
-    [("folder", "is a folder: give a file name"), ("file/v.json", "is not a writable folder")],
+    [
+        ("folder", "is a folder: give a file name"),
+        ("file/v.json", "file is not a folder"),
+        ("missing/v.json", "No such file or directory: .*missing$"),
+    ],
 )
 def test_file_target_refuses_in_one_line(name, message, tmp_path):
     (tmp_path / "folder").mkdir()
