@@ -24,6 +24,7 @@ import shutil
 import sys
 import textwrap
 from collections.abc import Iterator, Sequence
+from typing import TextIO
 
 from . import __version__
 
@@ -36,7 +37,7 @@ def _equations(args: argparse.Namespace) -> int:
     from derivations.equations import equation, equations
     from derivations.printing import pretty
 
-    width = max(shutil.get_terminal_size().columns, 40)
+    width = max(shutil.get_terminal_size().columns, 24)  # the math needs 20 columns
     numbers = args.number or sorted(equations())
     for number in numbers:
         eq = equation(number)
@@ -93,6 +94,17 @@ def _seed(text: str) -> int:
     return int(text)
 
 
+def _table(verdicts: Sequence, stream: TextIO) -> None:
+    """A header row, one row per verdict, and the count of each kind."""
+    width = max([len("claim"), *(len(v.id) for v in verdicts)])
+    print(f"{'claim':<{width}}  {'verdict':<8}  reason", file=stream)
+    for v in verdicts:
+        print(f"{v.id:<{width}}  {v.verdict:<8}  {v.reason}", file=stream)
+    counts = ", ".join(f"{sum(v.verdict == k for v in verdicts)} {k}" for k in _VERDICTS)
+    plural = "" if len(verdicts) == 1 else "s"
+    print(f"{len(verdicts)} claim{plural}: {counts}", file=stream)
+
+
 def _verify(args: argparse.Namespace) -> int:
     import json
 
@@ -118,14 +130,7 @@ def _verify(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    table = sys.stderr if args.json == "-" else sys.stdout  # stdout then carries JSON alone
-    width = max(len("claim"), *(len(v.id) for v in verdicts))
-    print(f"{'claim':<{width}}  {'verdict':<8}  reason", file=table)
-    for v in verdicts:
-        print(f"{v.id:<{width}}  {v.verdict:<8}  {v.reason}", file=table)
-    counts = {kind: sum(v.verdict == kind for v in verdicts) for kind in _VERDICTS}
-    summary = ", ".join(f"{count} {kind}" for kind, count in counts.items())
-    print(f"{len(verdicts)} claims: {summary}", file=table)
+    _table(verdicts, sys.stderr if args.json == "-" else sys.stdout)  # stdout: JSON alone
     if args.json is not None:
         document = {
             "version": __version__,

@@ -46,7 +46,7 @@ def test_equations_print_unicode_math_by_default(capsys, monkeypatch):
     assert not any("\\" in line for line in lines)  # no LaTeX left
 
 
-@pytest.mark.parametrize("columns", [40, 64, 100])
+@pytest.mark.parametrize("columns", [30, 64, 100])
 def test_every_equation_fits_the_terminal(columns, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", str(columns))
     assert main(["equations"]) == 0
