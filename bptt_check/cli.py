@@ -7,33 +7,54 @@ equations as written beside what is derived; ``bptt-check prove`` runs the exact
 proofs of the derivations.
 
 Exit status: 0 when the command ran (for ``verify``, whatever the verdicts), 1 with a one-line
-message when a check, a proof or the report could not be done or written, 2 for a usage error.
+message when a check, a proof or the report could not be done or written, 2 for a usage error
+(and for a bare ``bptt-check``, which prints the help).
+
+Output paths are checked before any work (:mod:`bptt_check.output`): ``verify --json PATH`` and
+``report -o DIR`` fail at once, in one line, when they cannot be written.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
+import shutil
 import sys
-import tempfile
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Iterator, Sequence
+from typing import TextIO
 
 from . import __version__
 
 __all__ = ["main"]
 
+_VERDICTS = ("holds", "holds-if", "fails")
+
 
 def _equations(args: argparse.Namespace) -> int:
     from derivations.equations import equation, equations
+    from derivations.printing import pretty
 
+    width = max(shutil.get_terminal_size().columns, 24)  # the math needs 20 columns
     numbers = args.number or sorted(equations())
     for number in numbers:
         eq = equation(number)
         print(f"({eq.number}) {eq.topic}")
-        print(f"  as written: {eq.latex('as_written')}")
-        print(f"  as derived: {eq.latex('as_derived')}")
+        for reading in ("as_written", "as_derived"):
+            label = reading.replace("_", " ")
+            if args.latex:
+                print(f"  {label}: {eq.latex(reading)}")
+                continue
+            print(f"  {label}:")
+            order = eq.written_settings.get("order") if reading == "as_written" else None
+            settings = {"order": order} if order else {}
+            for line in getattr(eq, reading):
+                print(textwrap.indent(pretty(line, eq.names, width - 4, **settings), "    "))
         if eq.note:
-            print(f"  note: {eq.note}")
+            note = f"note: {eq.note}"
+            print(textwrap.fill(note, width, initial_indent="  ", subsequent_indent="    "))
     return 0
 
 
@@ -73,10 +94,30 @@ def _seed(text: str) -> int:
     return int(text)
 
 
+def _table(verdicts: Sequence, stream: TextIO) -> None:
+    """A header row, one row per verdict, and the count of each kind."""
+    width = max([len("claim"), *(len(v.id) for v in verdicts)])
+    print(f"{'claim':<{width}}  {'verdict':<8}  reason", file=stream)
+    for v in verdicts:
+        print(f"{v.id:<{width}}  {v.verdict:<8}  {v.reason}", file=stream)
+    counts = ", ".join(f"{sum(v.verdict == k for v in verdicts)} {k}" for k in _VERDICTS)
+    plural = "" if len(verdicts) == 1 else "s"
+    print(f"{len(verdicts)} claim{plural}: {counts}", file=stream)
+
+
 def _verify(args: argparse.Namespace) -> int:
     import json
 
+    from .output import OutputError, file_target, write_text
     from .verdicts import verify
+
+    target = None
+    if args.json not in (None, "-"):
+        try:  # checked before the checks run: a bad path fails at once
+            target = file_target(args.json)
+        except OutputError as error:
+            print(f"bptt-check verify: {error}", file=sys.stderr)
+            return 1
 
     def progress(number: int, total: int, identifier: str) -> None:
         print(f"[{number}/{total}] checking {identifier} …", file=sys.stderr, flush=True)
@@ -89,10 +130,7 @@ def _verify(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    width = max(len(v.id) for v in verdicts)
-    table = sys.stderr if args.json == "-" else sys.stdout  # stdout then carries JSON alone
-    for v in verdicts:
-        print(f"{v.id:<{width}}  {v.verdict:<8}  {v.reason}", file=table)
+    _table(verdicts, sys.stderr if args.json == "-" else sys.stdout)  # stdout: JSON alone
     if args.json is not None:
         document = {
             "version": __version__,
@@ -100,35 +138,18 @@ def _verify(args: argparse.Namespace) -> int:
             "claims": [v.to_json() for v in verdicts],
         }
         text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-        if args.json == "-":
+        if target is None:
             sys.stdout.write(text)
-        else:
-            try:  # a temporary file in the same folder, then renamed: never half a JSON file
-                target = os.path.abspath(args.json)
-                with tempfile.NamedTemporaryFile(
-                    "w",
-                    encoding="utf-8",
-                    dir=os.path.dirname(target),
-                    delete=False,
-                    prefix=".verdicts-",
-                    suffix=".json",
-                ) as handle:
-                    handle.write(text)
-                mask = os.umask(0)
-                os.umask(mask)
-                os.chmod(handle.name, 0o666 & ~mask)  # as open() would have made it
-                os.replace(handle.name, target)
-            except OSError as error:
-                print(
-                    f"bptt-check verify: cannot write {args.json}: {error.strerror}",
-                    file=sys.stderr,
-                )
-                return 1
+            return 0
+        try:  # a temporary file in the same folder, then renamed: never half a JSON file
+            write_text(target, text)
+        except OSError as error:
+            print(f"bptt-check verify: cannot write {args.json}: {error.strerror}", file=sys.stderr)
+            return 1
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    import shutil
     from pathlib import Path
 
     from .report import ReportError, build_report
@@ -169,6 +190,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     # no ``choices=``: argparse checks an empty ``nargs="*"`` list against them and refuses it
     eqs.add_argument("number", nargs="*", type=_equation_number, metavar="N", help="1 to 14")
+    eqs.add_argument(
+        "--latex", action="store_true", help="print LaTeX instead of Unicode math, one line each"
+    )
     eqs.set_defaults(run=_equations)
     prove = commands.add_parser("prove", help="prove the derivations exact at small sizes")
     prove.set_defaults(run=_prove)
@@ -208,15 +232,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _quiet_fonttools() -> Iterator[None]:
+    """Keep fontTools' notices ("'created' timestamp seems very low", logged while matplotlib
+    subsets the Computer Modern fonts of a figure) off the terminal while a command runs."""
+    logger = logging.getLogger("fontTools")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bptt-check`` console script."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    if args.command is None:  # no command is a usage error: the help, and status 2
+        parser.print_help(sys.stderr)
+        return 2
     try:
-        return args.run(args)
+        with _quiet_fonttools():
+            return args.run(args)
     except BrokenPipeError:  # the reader closed early (``| head``): stop quietly, as cat does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable
 from functools import cache
 from importlib.metadata import version
@@ -24,6 +23,7 @@ from derivations.equations import equation
 from . import __version__
 from .figures import FIGURES, write_figures
 from .latex import evidence_items, tex
+from .output import OutputError, folder_target, publish_folder, staged_folder
 from .verdicts import Verdict, verify
 
 __all__ = ["ReportError", "build_report", "render"]
@@ -254,23 +254,14 @@ def build_report(
     pdflatex is on PATH), replacing the folder only once everything is written."""
     say = progress or (lambda message: None)
     directory = Path(directory)
-    parent = directory.resolve().parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise ReportError(f"cannot write into {parent}: not a writable folder")
-    if directory.exists() and not directory.is_dir():
-        raise ReportError(f"{directory} exists and is not a folder: choose another -o")
-    if directory.is_dir():
-        foreign = sorted(p.name for p in directory.iterdir() if p.name not in _OWN)
-        if foreign:
-            raise ReportError(
-                f"{directory} holds files that are not a report "
-                f"({', '.join(foreign[:3])}): choose another -o"
-            )
+    try:  # the path is checked before any work: a bad -o fails at once
+        target = folder_target(directory, _OWN)
+    except OutputError as error:
+        raise ReportError(str(error)) from None
     say("computing the verdicts")
     verdicts = verify(seed=seed, progress=lambda n, total, i: say(f"  [{n}/{total}] {i}"))
-    with tempfile.TemporaryDirectory(prefix=".bptt-report-", dir=parent) as scratch:
-        folder = Path(scratch) / "report"
-        (folder / "figures").mkdir(parents=True)
+    with staged_folder(target) as folder:
+        (folder / "figures").mkdir()
         say("drawing the figures")
         write_figures(folder / "figures", seed)
         say("running the gradient checks")
@@ -282,13 +273,5 @@ def build_report(
             _compile(folder)
             for name in ("report.aux", "report.log", "report.out"):
                 (folder / name).unlink(missing_ok=True)
-        previous = Path(scratch) / "previous"
-        if directory.exists():
-            directory.rename(previous)
-        try:
-            folder.rename(directory)
-        except OSError:
-            if previous.exists():  # put the old report back before failing
-                previous.rename(directory)
-            raise
+        publish_folder(folder, target)  # one rename, or entry by entry into a mount point
     return sorted(directory.rglob("*"))

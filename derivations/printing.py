@@ -13,12 +13,17 @@ as ``C_{t-1}``).
 from __future__ import annotations
 
 import sympy as sp
+from sympy.matrices.expressions import BlockMatrix, HadamardProduct, MatAdd, MatMul
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.pretty.pretty import PrettyPrinter
+from sympy.printing.pretty.pretty_symbology import pretty_symbol
+from sympy.printing.pretty.stringpict import line_width, prettyForm, stringPict
 
 from .graph import Graph
+from .notation import Chain, Concat, Partial
 
-__all__ = ["ArticlePrinter", "latex"]
+__all__ = ["ArticlePrettyPrinter", "ArticlePrinter", "latex", "pretty", "unicode_name"]
 
 
 class ArticlePrinter(LatexPrinter):
@@ -77,3 +82,320 @@ def latex(expr: sp.Basic, graph: Graph | dict[str, str] | None = None, **setting
     conventions."""
     names = dict(graph.latex_names) if isinstance(graph, Graph) else dict(graph or {})
     return ArticlePrinter(names, **settings).doprint(expr)
+
+
+# ---- Unicode for a terminal ---------------------------------------------------------------
+
+_ACCENTS = {r"\hat": "\u0302", r"\tilde": "\u0303", r"\bar": "\u0304"}
+_GREEK = {
+    r"\sigma": "σ",
+    r"\delta": "δ",
+    r"\gamma": "γ",
+    r"\rho": "ρ",
+    r"\ell": "ℓ",
+    r"\cdots": "⋯",
+    r"\partial": "∂",
+}
+_SUB = dict(
+    zip("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", strict=True)
+)
+_SUP = dict(zip("0123456789+-=()T", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᵀ", strict=True))
+
+
+def _script(text: str, table: dict[str, str], mark: str) -> str:
+    """``text`` as Unicode sub/superscripts when every character has one, else ``_x``/``_(x)``."""
+    text = text.replace(" ", "")
+    if text and all(c in table for c in text):
+        return "".join(table[c] for c in text)
+    return f"{mark}{text}" if len(text) == 1 else f"{mark}({text})"
+
+
+def unicode_name(name: str) -> str:
+    r"""A LaTeX node name of eq. (1)-(14) as plain Unicode: ``S_{t-1}`` → ``Sₜ₋₁``.
+
+    Accents combine (``\tilde{C}_{t}`` gives C, U+0303, ₜ); a script without a Unicode form
+    keeps its underscore:
+
+    >>> unicode_name("S_{t-1}"), unicode_name("W_f"), unicode_name(r"\sigma'")
+    ('Sₜ₋₁', 'W_f', "σ'")
+    """
+    for command, accent in _ACCENTS.items():
+        while command + "{" in name:
+            start = name.index(command + "{")
+            end = name.index("}", start)
+            name = name[:start] + name[start + len(command) + 1 : end] + accent + name[end + 1 :]
+    for command, letter in _GREEK.items():
+        name = name.replace(command, letter)
+    out, i = "", 0
+    while i < len(name):
+        mark = name[i]
+        if mark in "_^" and i + 1 < len(name):
+            if name[i + 1] == "{":
+                end = name.index("}", i)
+                body, i = name[i + 2 : end], end + 1
+            else:
+                body, i = name[i + 1], i + 2
+            out += _script(body, _SUB if mark == "_" else _SUP, mark)
+        else:
+            out, i = out + name[i], i + 1
+    return out
+
+
+class ArticlePrettyPrinter(PrettyPrinter):
+    """SymPy's Unicode pretty printer for the notation of eq. (1)-(14): node names as
+    subscripts (``Sₜ₋₁``), ∂ fractions, ``diag(·)``, ⊙ for elementwise products, ``ᵀ``."""
+
+    def __init__(
+        self, names: dict[str, str] | None = None, entrywise: bool = False, **settings: object
+    ) -> None:
+        super().__init__({"use_unicode": True, "wrap_line": False, **settings})
+        self._names = names or {}
+        self._entrywise = entrywise
+
+    def _name(self, name: str) -> prettyForm:
+        return prettyForm(unicode_name(self._names.get(name, name)))
+
+    def _print_Symbol(self, expr: sp.Symbol, bold_name: bool = False) -> prettyForm:
+        renamed = expr.name in self._names and expr == sp.Symbol(expr.name)
+        return prettyForm(unicode_name(self._names[expr.name] if renamed else expr.name))
+
+    def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> prettyForm:
+        return self._name(expr.name)
+
+    def _print_Indexed(self, expr: sp.Indexed) -> prettyForm:
+        indices = [str(i).replace(" ", "") for i in expr.indices]
+        glue = "" if all(len(i) == 1 for i in indices) else ","
+        return prettyForm(
+            unicode_name(expr.base.label.name) + _script(glue.join(indices), _SUB, "_")
+        )
+
+    def _print_Partial(self, expr: sp.Basic) -> prettyForm:
+        d = "d" if expr.total else "∂"
+        num = prettyForm(*self._print(expr.num).left(d))
+        den = prettyForm(*self._print(expr.den).left(d))
+        fraction = prettyForm(*num.below(stringPict.LINE, den))
+        fraction.baseline, fraction.binding = num.height(), prettyForm.MUL
+        if expr.fixed is None:
+            return fraction
+        held = self._print(expr.fixed)
+        if held.height() > 1:
+            return prettyForm(*stringPict.next(fraction, "│", held))
+        wide = fraction.width()
+        lines = [line + " " * (wide - line_width(line)) + " │" for line in fraction.picture]
+        lines[-1] += held.picture[0]
+        lines = [line + " " * (wide + 2 + held.width() - line_width(line)) for line in lines]
+        return prettyForm("\n".join(lines), fraction.baseline, prettyForm.MUL)
+
+    def _print_Pow(self, expr: sp.Pow) -> prettyForm:
+        """A small power of a one-line base as a superscript: ``C̃ₜ²``, ``tanh(Cₜ)²``."""
+        base, exponent = expr.as_base_exp()
+        if exponent.is_Integer and 1 < exponent < 10:
+            form = self._print(base)
+            if form.height() == 1:
+                if not (base.is_Atom or isinstance(base, sp.Function | sp.Indexed)):
+                    form = prettyForm(*form.parens())
+                return prettyForm(form.picture[0] + _SUP[str(exponent)], 0, prettyForm.POW)
+        return super()._print_Pow(expr)
+
+    def _print_Concat(self, expr: sp.Basic) -> prettyForm:
+        return self._print_seq(expr.args, "[", "]", "; ")
+
+    def _print_Chain(self, expr: sp.Basic) -> prettyForm:
+        return self._print_seq(expr.args, None, None, " = ")
+
+    def _vector(self, expr: sp.Expr) -> prettyForm:
+        """An elementwise vector expression, ⊙ between its factors."""
+        return ArticlePrettyPrinter(self._names, entrywise=True, **self._given)._print(expr)
+
+    @property
+    def _given(self) -> dict[str, object]:
+        return {"order": self._settings["order"]}
+
+    def _print_Entrywise(self, expr: sp.Basic) -> prettyForm:
+        return self._vector(expr.expr)
+
+    def _print_Diag(self, expr: sp.Basic) -> prettyForm:
+        return prettyForm(*prettyForm(*self._vector(expr.expr).parens()).left("diag"))
+
+    def _print_WeightBlock(self, expr: sp.Basic) -> prettyForm:
+        operand = unicode_name(self._names.get(expr.operand, expr.operand))
+        return prettyForm(f"{unicode_name(expr.name)}^({operand})")
+
+    def _print_Transpose(self, expr: sp.Basic) -> prettyForm:
+        inner = self._print(expr.arg)
+        if not isinstance(expr.arg, sp.MatrixSymbol):
+            inner = prettyForm(*inner.parens())
+        return prettyForm(*inner.right("ᵀ"))
+
+    def _print_HadamardProduct(self, expr: sp.Basic) -> prettyForm:
+        return self._print_seq(
+            expr.args,
+            None,
+            None,
+            " ⊙ ",
+            parenthesize=lambda a: isinstance(a, MatAdd | MatMul | HadamardProduct),
+        )
+
+    def _print_ElementwiseApplyFunction(self, expr: sp.Basic) -> prettyForm:
+        name = pretty_symbol(type(expr.function(sp.Symbol("x"))).__name__)
+        return prettyForm(*prettyForm(*self._print(expr.expr).parens()).left(name))
+
+    def _print_Mul(self, expr: sp.Mul) -> prettyForm:
+        if not self._entrywise or expr.is_commutative is False:
+            return super()._print_Mul(expr)
+        coefficient, rest = expr.as_coeff_Mul()
+        factors = [
+            prettyForm(*self._print(f).parens()) if f.is_Add else self._print(f)
+            for f in rest.as_ordered_factors()
+        ]
+        form = self._print_seq(factors, None, None, " ⊙ ")
+        if coefficient == -1:
+            return prettyForm(*form.left("-"))
+        if coefficient != 1:
+            return prettyForm(*form.left(self._print(coefficient)))
+        return form
+
+    # -- places where a long line may break: between the terms of sums ----------------------
+
+    def pieces(self, expr: sp.Basic) -> list[tuple[str, prettyForm]]:
+        """``expr`` as (separator, form) pieces; a line may break before any separator."""
+        if isinstance(expr, sp.Equality | Chain):
+            sides = [expr.lhs, expr.rhs] if isinstance(expr, sp.Equality) else list(expr.args)
+            out = self.pieces(sides[0])
+            for side in sides[1:]:
+                first, *rest = self.pieces(side)
+                out += [(" = ", first[1]), *rest] if not first[0] else [(" = ", _EMPTY), *rest]
+            return out
+        if isinstance(expr, sp.Add | MatAdd):
+            terms = expr.args if isinstance(expr, MatAdd) else self._as_ordered_terms(expr)
+            out = []
+            for term in terms:
+                negative = out and _negative(term)
+                (sep, form), *rest = self.pieces(-term if negative else term)
+                out += [(" - " if negative else " + " if out else sep, form), *rest]
+            return out
+        if isinstance(expr, MatMul) and len(expr.args) > 1:
+            out = []
+            for factor in expr.args:
+                inner = self.pieces(factor) if isinstance(factor, sp.Add | MatAdd) else []
+                if len(inner) > 1:  # a sum in brackets: its terms may go on separate lines
+                    (sep, first), *middle = inner
+                    last_sep, last = middle[-1]
+                    inner = [
+                        (sep, prettyForm(*stringPict.next("(", first))),
+                        *middle[:-1],
+                        (last_sep, prettyForm(*stringPict.next(last, ")"))),
+                    ]
+                else:
+                    form = self._print(factor)
+                    if isinstance(factor, sp.Add | MatAdd | HadamardProduct):
+                        form = prettyForm(*form.parens())
+                    inner = [("", form)]
+                out += [("⋅" if out else "", inner[0][1]), *inner[1:]]
+            return out
+        return [("", self._print(expr))]
+
+
+_EMPTY = prettyForm("")
+
+
+def _negative(term: sp.Basic) -> bool:
+    coefficient = term.as_coeff_mmul()[0] if isinstance(term, sp.MatrixExpr) else term
+    return bool(sp.S(coefficient).could_extract_minus_sign())
+
+
+def _width(line: str) -> int:
+    return line_width(line)
+
+
+def _split_blocks(expr: sp.Basic) -> list[sp.Basic]:
+    """``∂[a; b]/∂[c; d] = [[A, B], [C, D]]`` as one equation per block, ∂a/∂c = A, …"""
+    if not (isinstance(expr, sp.Equality) and isinstance(expr.rhs, BlockMatrix)):
+        return [expr]
+    lhs = expr.lhs
+    if not (isinstance(lhs, Partial) and isinstance(lhs.num, Concat | sp.MatrixSymbol)):
+        return [expr]
+    rows = lhs.num.args if isinstance(lhs.num, Concat) else (lhs.num,)
+    columns = lhs.den.args if isinstance(lhs.den, Concat) else (lhs.den,)
+    blocks = expr.rhs.blocks
+    return [
+        sp.Eq(Partial(row, column), blocks[i, j], evaluate=False)
+        for i, row in enumerate(rows)
+        for j, column in enumerate(columns)
+    ]
+
+
+def pretty(
+    expr: sp.Basic,
+    graph: Graph | dict[str, str] | None = None,
+    width: int = 80,
+    **settings: object,
+) -> str:
+    """Unicode of ``expr`` in the notation of eq. (1)-(14) for a terminal ``width`` columns wide.
+
+    Long lines break between the terms of sums (a continuation starts with its ``+``); a term
+    wider than the line is cut by SymPy's line wrapping (``↪``), so no line is over ``width``.
+    A block matrix ``∂[C; h]/∂[C'; h']`` is printed block by block.
+
+    >>> import sympy as sp
+    >>> S, W = sp.MatrixSymbol("S_{t}", 2, 1), sp.MatrixSymbol("W", 2, 2)
+    >>> print(pretty(sp.Eq(S, W * S, evaluate=False)))
+    Sₜ = W⋅Sₜ
+    """
+    if width < 20:
+        raise ValueError(f"width must be at least 20 columns, got {width}")
+    names = dict(graph.latex_names) if isinstance(graph, Graph) else dict(graph or {})
+    printer = ArticlePrettyPrinter(names, **settings)
+    lines: list[str] = []
+    parts = _split_blocks(expr)
+    if len(parts) > 1:  # the block matrix is named, then set block by block
+        lines += _pack([("", printer._print(expr.lhs)), (" ", prettyForm("by blocks:"))], width)
+    for part in parts:
+        lines += _pack(printer.pieces(part), width)
+    return "\n".join(lines)
+
+
+def _pack(pieces: list[tuple[str, prettyForm]], width: int) -> list[str]:
+    """Greedily fill lines of at most ``width`` with the pieces; continuations are indented.
+
+    Terms (pieces after ``=``, ``+``, ``-``) are kept whole where they fit on a line; a wider
+    term breaks between its factors (``⋅``)."""
+    groups: list[list[tuple[str, prettyForm]]] = []
+    for sep, form in pieces:
+        if not groups or sep.strip() in ("+", "-", "="):
+            groups.append([(sep, form)])
+        else:
+            groups[-1].append((sep, form))
+    units = []
+    for group in groups:
+        parts = [group[0][1], *(part for sep, form in group[1:] for part in (sep, form))]
+        whole = prettyForm(*stringPict.next(*parts))
+        fits = whole.width() + len(group[0][0]) + 8 <= width
+        units += [(group[0][0], whole)] if fits or len(group) == 1 else group
+    pieces = units
+    rows: list[prettyForm] = []
+    current: prettyForm | None = None
+    indent = ""
+    for sep, form in pieces:
+        if current is None:
+            current = prettyForm(*stringPict.next(sep.lstrip(), form))
+            continue
+        joined = prettyForm(*stringPict.next(current, sep, form))
+        if joined.width() <= width:
+            current = joined
+            continue
+        if not rows:  # continuations line up after "lhs = ", or after 4 spaces if that is wide
+            first_sep = next((i for i, (s, _) in enumerate(pieces) if s == " = "), None)
+            lead = pieces[0][1].width() + 3 if first_sep == 1 else 4
+            indent = " " * (lead if lead <= width // 3 else 4)
+        rows.append(current)
+        current = prettyForm(*stringPict.next(indent + sep.lstrip(), form))
+    if current is not None:
+        rows.append(current)
+    out: list[str] = []
+    for row in rows:
+        text = row.render(wrap_line=False, use_unicode=True)
+        if max(map(_width, text.splitlines())) > width:
+            text = row.render(wrap_line=True, num_columns=width, use_unicode=True)
+        out += [line.rstrip() for line in text.splitlines()]
+    return out

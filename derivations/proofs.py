@@ -85,6 +85,18 @@ class Proof:
     def holds(self) -> bool:
         return not self.failures
 
+    def __repr__(self) -> str:
+        """The name and the outcome, never the matrices:
+
+        >>> rnn_delta_recursion(n=1, T=2)
+        Proof('RNN n=1 T=2: delta recursion', holds)
+        """
+        failures = self.failures
+        if not failures:
+            return f"Proof({self.name!r}, holds)"
+        shown = ", ".join(failures[:3]) + (", …" if len(failures) > 3 else "")
+        return f"Proof({self.name!r}, fails at {len(failures)} entries: {shown})"
+
 
 def _gradient(loss: sp.Expr, variables: sp.Matrix) -> sp.Matrix:
     return variables.applyfunc(lambda v: sp.diff(loss, v))
