@@ -23,7 +23,7 @@ from numeric.floating import FORMULAS, extremes, saturation_threshold, underflow
 
 from . import reference
 from .region import coefficient_bounds, kappa
-from .verdicts import Verdict, claim, confirm
+from .verdicts import Verdict, confirm
 
 __all__ = ["exploding_lstm"]
 
@@ -125,7 +125,6 @@ def _derived_total(params: dict[str, np.ndarray]) -> float:
     return float(matrix[0, 0])
 
 
-@claim("eq14")
 def eq14(seed: int) -> Verdict:
     """Eq. (14), ∂C_t/∂C_{t-1} = f_t: the cell path against the total derivative."""
     written, derived = _latex()
@@ -225,7 +224,6 @@ def _region(seed: int, f_max: float = 0.9, T: int = 200) -> dict:
     }
 
 
-@claim("sigma-below-one")
 def sigma_below_one(seed: int) -> Verdict:
     """ "σ never exceeds 1, so the LSTM gradient cannot explode" (after eq. (14))."""
     written, derived = _latex()

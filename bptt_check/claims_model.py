@@ -14,7 +14,7 @@ from derivations.lstm import lstm_cell
 from derivations.proofs import lstm_bptt, rnn_bptt, state_jacobian_proof
 from derivations.rnn import LOSSES, rnn_cell
 
-from .verdicts import Verdict, claim
+from .verdicts import Verdict
 
 __all__: list[str] = []
 
@@ -60,14 +60,12 @@ def _model_equation(number: int, proofs: list, renamed: dict[str, str]) -> Verdi
     )
 
 
-@claim("eq1")
 def eq1(seed: int) -> Verdict:
     """Eq. (1), S_t = δ(W S_{t-1} + U X_t)."""
     proofs = [state_jacobian_proof(rnn_cell(), 2), rnn_bptt(2, 2)]
     return _model_equation(1, proofs, {r"\delta": r"\sigma"})
 
 
-@claim("eq2")
 def eq2(seed: int) -> Verdict:
     """Eq. (2), O_t = δ(V S_t)."""
     return _model_equation(2, [rnn_bptt(2, 2, m=2, k=2)], {r"\delta": r"\sigma"})
@@ -78,11 +76,36 @@ def _lstm_equation(number: int) -> Verdict:
     return _model_equation(number, proofs, {})
 
 
-for _number in range(8, 14):
-    claim(f"eq{_number}")(lambda seed, number=_number: _lstm_equation(number))
+def eq8(seed: int) -> Verdict:
+    """Eq. (8), the input gate i_t."""
+    return _lstm_equation(8)
 
 
-@claim("eq3")
+def eq9(seed: int) -> Verdict:
+    """Eq. (9), the forget gate f_t."""
+    return _lstm_equation(9)
+
+
+def eq10(seed: int) -> Verdict:
+    """Eq. (10), the candidate cell C̃_t."""
+    return _lstm_equation(10)
+
+
+def eq11(seed: int) -> Verdict:
+    """Eq. (11), the cell state C_t."""
+    return _lstm_equation(11)
+
+
+def eq12(seed: int) -> Verdict:
+    """Eq. (12), the output gate o_t."""
+    return _lstm_equation(12)
+
+
+def eq13(seed: int) -> Verdict:
+    """Eq. (13), the hidden state h_t."""
+    return _lstm_equation(13)
+
+
 def eq3(seed: int) -> Verdict:
     """Eq. (3), L = -Σ O_t log Ô_t: which reading is a proper loss for sigmoid outputs."""
     written, derived = _latex(3)

@@ -20,7 +20,7 @@ from derivations.rnn import rnn_cell
 from numeric import product_norms, rnn
 
 from . import reference
-from .verdicts import Verdict, claim
+from .verdicts import Verdict
 
 __all__: list[str] = []
 
@@ -79,7 +79,6 @@ def _latex(number: int) -> tuple[str, str]:
     return equation(number).latex("as_written"), equation(number).latex("as_derived")
 
 
-@claim("eq4")
 def eq4(seed: int) -> Verdict:
     """Eq. (4), ∂L/∂V = ∂L/∂O_t · ∂O_t/∂V: one time step against the sum over t."""
     p, xs, ys, s0 = _arrays(POINT)
@@ -142,19 +141,16 @@ def _chain(number: int, name: str) -> Verdict:
     )
 
 
-@claim("eq5")
 def eq5(seed: int) -> Verdict:
     """Eq. (5), ∂L/∂W as one chain ending in ∂S_0/∂W."""
     return _chain(5, "W")
 
 
-@claim("eq6")
 def eq6(seed: int) -> Verdict:
     """Eq. (6), ∂L/∂U as one chain ending in ∂S_0/∂U."""
     return _chain(6, "U")
 
 
-@claim("eq7")
 def eq7(seed: int) -> Verdict:
     """Eq. (7), ∂S_t/∂S_{t-1} = W·σ': the order of W and diag(σ') for n > 1."""
     written, derived = _latex(7)

@@ -25,7 +25,7 @@ from . import reference
 from .claims_lstm import _mp_growth
 from .claims_lstm import _params as lstm_params
 from .claims_lstm import growth as lstm_growth
-from .verdicts import Verdict, claim, confirm
+from .verdicts import Verdict, confirm
 
 __all__ = ["exploding_rnn", "forget_bias_needed"]
 
@@ -225,7 +225,6 @@ def _agree(mp: object, value: float, what: str, rtol: float = 1e-9) -> None:
     confirm(abs(float(mp) - value) <= rtol * abs(value), f"{what}: mpmath {mp} against {value}")
 
 
-@claim("vanish-explode")
 def vanish_explode(seed: int) -> Verdict:
     """ "Below 1, (5)-(6) go to 0; above 1, to infinity" (after eq. (7))."""
     eq = equation(7)
@@ -309,7 +308,6 @@ def vanishing_with_forget_near_one() -> dict:
     raise RuntimeError("no vanishing LSTM among the searched parameters")
 
 
-@claim("forget-near-one")
 def forget_near_one(seed: int) -> Verdict:
     """ "Keeping f_t close to 1, the gradient does not vanish after many multiplications"."""
     eq = equation(14)

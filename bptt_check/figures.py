@@ -13,17 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("pdf")
+from numeric import lstm, product_norms, rnn
+from numeric.floating import saturation_threshold
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from numeric import lstm, product_norms, rnn  # noqa: E402
-from numeric.floating import saturation_threshold  # noqa: E402
-
-from .claims_lstm import _params as lstm_params  # noqa: E402
-from .claims_lstm import exploding_lstm  # noqa: E402
+from .claims_lstm import _params as lstm_params
+from .claims_lstm import exploding_lstm
 
 __all__ = ["FIGURES", "write_figures"]
 
@@ -118,15 +115,15 @@ _DRAW = dict(zip(FIGURES, (_rnn_norms, _lstm_path, _forget_products, _activation
 
 
 def write_figures(directory: Path, seed: int) -> list[Path]:
-    """Draw every figure into ``directory``; return their paths."""
+    """Draw every figure into ``directory``; return their paths.  Each is a
+    :class:`matplotlib.figure.Figure` of its own: pyplot and the user's backend are left alone."""
     paths = []
-    with plt.rc_context(_STYLE):
+    with matplotlib.rc_context(_STYLE):
         for name, draw in _DRAW.items():
-            figure, axes = plt.subplots()
-            draw(axes, seed)
+            figure = Figure()
+            draw(figure.add_subplot(), seed)
             figure.tight_layout()
             path = directory / name
             figure.savefig(path, metadata=_METADATA)
-            plt.close(figure)
             paths.append(path)
     return paths

@@ -17,26 +17,13 @@ from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
-import jinja2
-
-from derivations.equations import equation
-
-from . import __version__
-from .figures import FIGURES, write_figures
+from . import __version__, registry
 from .latex import evidence_items, tex
 from .verdicts import Verdict, verify
 
 __all__ = ["ReportError", "build_report", "render"]
 
 _COLOURS = {"holds": "holds", "holds-if": "holdsif", "fails": "fails"}
-_TITLES = {
-    **{f"eq{n}": f"Equation ({n}): {equation(n).topic}" for n in range(1, 15)},
-    "vanish-explode": "Claim: below 1 the gradient vanishes, above 1 it explodes",
-    "forget-near-one": r"Claim: keeping \texorpdfstring{$f_t$}{f\_t} near 1, the gradient does "
-    "not vanish",
-    "sigma-below-one": r"Claim: \texorpdfstring{$\sigma$}{sigma} never exceeds 1, so an LSTM "
-    "gradient cannot explode",
-}
 #: What a report folder holds; a folder with anything else is not replaced.
 _OWN = {"report.tex", "report.pdf", "report.aux", "report.log", "report.out", "figures"}
 #: A fixed epoch for pdflatex's dates (2026-01-01): the PDF carries no build time.
@@ -83,6 +70,19 @@ def _jacobian_blocks() -> list[str]:
     return lines
 
 
+def _title(identifier: str) -> str:
+    """A section title: LaTeX in the text, plain in the PDF's bookmarks."""
+    title = registry.get(identifier).title
+    if title.latex == title.plain:
+        return title.latex
+    return rf"\texorpdfstring{{{title.latex}}}{{{_bookmark(title.plain)}}}"
+
+
+def _bookmark(plain: str) -> str:
+    """Plain text as a PDF bookmark: ASCII, underscores escaped."""
+    return plain.replace("σ", "sigma").replace("_", r"\_")
+
+
 def _items(data: dict) -> str:
     lines, depth = [r"\begin{itemize}"], 0
     for level, text in evidence_items(data):
@@ -101,7 +101,7 @@ def _claim(v: Verdict) -> dict:
     return {
         "id": v.id,
         "id_tex": tex(v.id),
-        "title": _TITLES[v.id],
+        "title": _title(v.id),
         "verdict": v.verdict,
         "colour": _COLOURS[v.verdict],
         "reason": tex(v.reason),
@@ -117,7 +117,9 @@ def _claim(v: Verdict) -> dict:
     }
 
 
-def _environment() -> jinja2.Environment:
+def _environment():  # -> jinja2.Environment
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("bptt_check", "templates"),
         block_start_string=r"\BLOCK{",
@@ -136,6 +138,10 @@ def _environment() -> jinja2.Environment:
 
 def render(verdicts: list[Verdict], seed: int, date: str, checks: list[dict]) -> str:
     """The report's LaTeX source for these verdicts."""
+    from derivations.equations import equation
+
+    from .figures import FIGURES
+
     by_kind = {
         kind: [tex(v.id) for v in verdicts if v.verdict == kind]
         for kind in ("holds", "holds-if", "fails")
@@ -252,6 +258,8 @@ def build_report(
 ) -> list[Path]:
     """Write ``directory``/report.tex with its figures (and report.pdf when ``pdf`` and
     pdflatex is on PATH), replacing the folder only once everything is written."""
+    from . import figures
+
     say = progress or (lambda message: None)
     directory = Path(directory)
     parent = directory.resolve().parent
@@ -272,7 +280,7 @@ def build_report(
         folder = Path(scratch) / "report"
         (folder / "figures").mkdir(parents=True)
         say("drawing the figures")
-        write_figures(folder / "figures", seed)
+        figures.write_figures(folder / "figures", seed)
         say("running the gradient checks")
         checks = gradient_checks(seed)
         say("writing report.tex")

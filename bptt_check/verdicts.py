@@ -1,7 +1,7 @@
 """Verdicts on the article's statements, computed from evidence (never stored).
 
-A claim is a function ``check(seed) -> Verdict`` registered under a stable id (``eq1`` …
-``eq14``, ``sigma-below-one`` …).  :func:`verify` runs the requested checks; each verdict
+A claim is declared once in :mod:`bptt_check.registry` (id, title, equation, check function);
+:func:`verify` runs the requested checks; each verdict
 carries the evidence it was computed from and, when a statement fails or holds only under a
 condition, a counterexample confirmed in mpmath independently of the float64 path.
 """
@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from . import registry
+
 __all__ = [
-    "CLAIMS",
     "ORDER",
     "ConfirmationError",
     "Verdict",
-    "claim",
     "computed",
     "confirm",
     "verify",
@@ -67,22 +67,8 @@ def confirm(agrees: bool, what: str) -> None:
         raise ConfirmationError(f"confirmation failed: {what}")
 
 
-#: Registered checks by claim id.
-CLAIMS: dict[str, Callable[[int], Verdict]] = {}
-
-#: Report order of the claim ids (eq1 … eq14, then the prose claims).
-ORDER = (*(f"eq{n}" for n in range(1, 15)), "vanish-explode", "forget-near-one", "sigma-below-one")
-
-
-def claim(identifier: str) -> Callable[[Callable[[int], Verdict]], Callable[[int], Verdict]]:
-    """Register ``check(seed) -> Verdict`` as the check of claim ``identifier``."""
-
-    def register(check: Callable[[int], Verdict]) -> Callable[[int], Verdict]:
-        CLAIMS[identifier] = check
-        return check
-
-    return register
-
+#: Report order of the claim ids (eq1 … eq14, then the prose claims), from the registry.
+ORDER = registry.ids()
 
 _computed: dict[tuple[str, int], Verdict] = {}
 
@@ -92,21 +78,17 @@ def verify(
     seed: int = 0,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> list[Verdict]:
-    """Run the checks of ``ids`` (all registered claims by default) with ``seed``; verdicts are
-    computed once per process and id/seed."""
-    from . import claims_lstm, claims_model, claims_rnn, claims_vanishing  # noqa: F401 - register
-
-    chosen = [i for i in ORDER if i in CLAIMS] if ids is None else list(ids)
-    unknown = [i for i in chosen if i not in CLAIMS]
-    if unknown:
-        raise ValueError(f"unknown claim ids {unknown}; known: {', '.join(CLAIMS)}")
+    """Run the checks of ``ids`` (every claim of the registry by default) with ``seed``;
+    verdicts are computed once per process and id/seed."""
+    chosen = list(ORDER if ids is None else ids)
+    claims = [registry.get(i) for i in chosen]  # an unknown id: ValueError before any work
     verdicts = []
-    for number, identifier in enumerate(chosen, 1):
+    for number, claim in enumerate(claims, 1):
         if progress is not None:
-            progress(number, len(chosen), identifier)
-        if (identifier, seed) not in _computed:
-            _computed[(identifier, seed)] = CLAIMS[identifier](seed)
-        verdicts.append(_computed[(identifier, seed)])
+            progress(number, len(claims), claim.id)
+        if (claim.id, seed) not in _computed:
+            _computed[(claim.id, seed)] = claim.run(seed)
+        verdicts.append(_computed[(claim.id, seed)])
     return verdicts
 
 

@@ -70,7 +70,7 @@ def test_a_failure_leaves_the_previous_report_untouched(report, tmp_path, monkey
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("bptt_check.report.write_figures", broken)
+    monkeypatch.setattr("bptt_check.figures.write_figures", broken)
     with pytest.raises(OSError):
         build_report(target, seed=0, pdf=False)
     assert {p.name: p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
