@@ -75,6 +75,7 @@ def _lstm_path(axes, seed: int) -> None:
     axes.semilogy(t, np.cumprod(J[:, 0, 0]), label=r"cell path $\prod f_t$")
     axes.semilogy(t, product_norms(J), label=r"$\|\partial(C_t,h_t)/\partial(C_0,h_0)\|_2$")
     axes.set_xlabel(r"$t$")
+    axes.set_ylabel("factor from step 0 to step $t$")
     axes.legend(loc="center left", fontsize=8)
 
 
@@ -108,6 +109,7 @@ def _activations(axes, seed: int) -> None:
             label=rf"$\sigma = 1$ in {np.dtype(dtype).name} at $x = {at:.4g}$",
         )
     axes.set_xlabel(r"$x$")
+    axes.set_ylabel(r"$\sigma(x)$, $\sigma'(x)$, $\tanh'(x)$")
     axes.legend(loc="center right", fontsize=7)
 
 

@@ -34,9 +34,60 @@ from .notation import Chain, Concat, Entrywise, Partial
 from .printing import latex
 from .rnn import LOSSES, rnn_cell, rnn_readout
 
-__all__ = ["Equation", "equation", "equations", "vector_form"]
+__all__ = ["Display", "Equation", "equation", "equations", "vector_form"]
 
 Reading = Literal["as_written", "as_derived"]
+
+
+@dataclass(frozen=True)
+class Display:
+    """One displayed line: its LaTeX on one line, and the same line cut at the terms of its sums
+    (``lhs``, then ``first term``, ``+ term``, …): the terms to set on lines of their own when
+    the line is wider than the page.  A line with nothing to cut has one term (its whole
+    LaTeX) and no ``lhs``."""
+
+    latex: str
+    lhs: str
+    terms: tuple[str, ...]
+
+
+def _signed(term: str) -> str:
+    return term if term.startswith("-") else f"+ {term}"
+
+
+def _terms(expr: sp.Basic, show) -> list[str]:
+    """The terms of a sum, signed after the first; a product whose first factor is a sum,
+    ``(a + b) M``, is cut inside its parentheses."""
+    if isinstance(expr, MatAdd):
+        out: list[str] = []
+        for index, term in enumerate(expr.args):
+            pieces = _terms(term, show) if isinstance(term, MatMul) else [show(term)]
+            out += [_signed(pieces[0]) if index else pieces[0], *pieces[1:]]
+        return out
+    if isinstance(expr, MatMul) and isinstance(expr.args[0], MatAdd):
+        inner = _terms(expr.args[0], show)
+        rest = expr.args[1:]
+        tail = show(rest[0] if len(rest) == 1 else MatMul(*rest, evaluate=False))
+        return [rf"\Bigl({inner[0]}", *inner[1:-1], rf"{inner[-1]}\Bigr) {tail}"]
+    return [show(expr)]
+
+
+def _display(line: sp.Basic, show) -> tuple[Display, ...]:
+    """The display(s) of one line; a block matrix is shown block by block."""
+    if not isinstance(line, sp.Eq):
+        return (Display(show(line), "", (show(line),)),)
+    if isinstance(line.rhs, BlockMatrix):
+        news, olds = line.lhs.num.args, line.lhs.den.args
+        return tuple(
+            display
+            for i, new in enumerate(news)
+            for j, old in enumerate(olds)
+            for display in _display(_eq(Partial(new, old), line.rhs.blocks[i, j]), show)
+        )
+    terms = _terms(line.rhs, show)
+    if len(terms) == 1:
+        return (Display(show(line), "", (show(line),)),)
+    return (Display(show(line), show(line.lhs), tuple(terms)),)
 
 
 @dataclass(frozen=True)
@@ -59,6 +110,18 @@ class Equation:
         lines = getattr(self, reading)
         settings = self.written_settings if reading == "as_written" else {}
         return r" \\ ".join(latex(line, self.names, **settings) for line in lines)
+
+    def displays(self, reading: Reading = "as_written") -> tuple[Display, ...]:
+        """The lines of one reading as :class:`Display`: each with the pieces to break it at its
+        sums' terms; a block matrix (the LSTM state Jacobian) one block per display."""
+        if reading not in ("as_written", "as_derived"):
+            raise ValueError(f"reading must be 'as_written' or 'as_derived', got {reading!r}")
+        settings = self.written_settings if reading == "as_written" else {}
+
+        def show(expr: sp.Basic) -> str:
+            return latex(expr, self.names, **settings)
+
+        return tuple(d for line in getattr(self, reading) for d in _display(line, show))
 
 
 # ---- vectors and matrices as the article names them ---------------------------------------

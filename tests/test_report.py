@@ -70,7 +70,7 @@ def test_a_failure_leaves_the_previous_report_untouched(report, tmp_path, monkey
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("bptt_check.figures.write_figures", broken)
+    monkeypatch.setattr("bptt_check.report.write_figures", broken)
     with pytest.raises(OSError):
         build_report(target, seed=0, pdf=False)
     assert {p.name: p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
@@ -92,13 +92,14 @@ def test_a_bad_option_exits_2(capsys):
 @pytest.mark.parametrize(
     "text, latex",
     [
-        ("f_t < 1", r"f\_t $<$ 1"),
-        ("∂C_t/∂C_(t-1) = f_t", r"$\partial$C\_t/$\partial$C\_(t-1) = f\_t"),
+        ("f_t < 1", r"$f_{t}$ $<$ 1"),
+        ("∂C_t/∂C_(t-1) = f_t", r"$\partial C_{t}$/$\partial C_{t-1}$ = $f_{t}$"),
         ("γ‖W‖₂ ≤ 1", r"$\gamma\|$W$\|_2$ $\le$ 1"),
-        ("C̃_t ⊙ i_t", r"$\tilde{C}$\_t $\odot$ i\_t"),
+        ("C̃_t ⊙ i_t", r"$\tilde{C}_{t}$ $\odot$ $i_{t}$"),
         ("50% & #1", r"50\% \& \#1"),
         ("$σ", r"\$$\sigma$"),
         ("x^2 — y", r"x\^{}2 --- y"),
+        ("∂L/∂h_j", r"$\partial$L/$\partial h_{j}$"),
     ],
 )
 def test_text_to_latex(text, latex):
@@ -110,8 +111,8 @@ def test_report_fragments_pinned(report):
     assert r"\section{Equation (7): RNN step Jacobian}\label{claim:eq7}" in lines
     assert (
         r"\hyperref[claim:eq7]{eq7} & \textcolor{holdsif}{\verdict{holds-if}} & right for a "
-        r"scalar state; for n $>$ 1 the Jacobian is diag($\sigma$'(a\_t)) W, not W "
-        r"diag($\sigma$') \\"
+        r"scalar state; for $n > 1$ the Jacobian is $\operatorname{diag}(\sigma'(a_t))\,W$, not "
+        r"$W \operatorname{diag}(\sigma')$ \\"
     ) in lines
     assert r"\[ \frac{\partial S_{t}}{\partial S_{t-1}} = W \cdot \sigma' \]" in lines
     assert r"\date{2026-11-28}" in lines
