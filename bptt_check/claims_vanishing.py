@@ -168,8 +168,8 @@ def _eigenvalues_do_not_decide(T: int = 40, w: float = 8.0, small: float = 1e-3)
         "eigenvalues_below_one_still_explode",
         r"every step Jacobian has spectral radius below 1, yet their product explodes: its norm "
         r"is what bounds it",
-        rf"a sigmoid RNN with $n = 2$, $W = [[0, {w:g}], [{w:g}, 0]]$, inputs that alternate "
-        r"which unit is saturated",
+        rf"a sigmoid RNN with $n = 2$, $W_{{12}} = W_{{21}} = {w:g}$ and a zero diagonal, inputs "
+        r"that alternate which unit is saturated",
         **rnn_model(
             {"W": W.tolist(), "U": [[1.0, 0.0], [0.0, 1.0]]}, [x.tolist() for x in xs], [0.5, 0.5]
         ),

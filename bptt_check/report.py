@@ -82,6 +82,12 @@ def _keep(lines: int) -> str:
     return rf"\needspace{{{min(lines, 18)}\baselineskip}}"
 
 
+def _row(cells: list[str]) -> str:
+    """A table row; a row holding a matrix gets room below it."""
+    end = r" \\[0.8ex]" if any("bmatrix" in cell for cell in cells) else r" \\"
+    return " & ".join(cells) + end
+
+
 def _tabularx(spec: str, header: list[str], rows: list[list[str]]) -> str:
     lines = [
         _keep(len(rows) + 4),
@@ -89,7 +95,7 @@ def _tabularx(spec: str, header: list[str], rows: list[list[str]]) -> str:
         r"\toprule",
         " & ".join(header) + r" \\",
         r"\midrule",
-        *(" & ".join(row) + r" \\" for row in rows),
+        *map(_row, rows),
         r"\bottomrule",
         r"\end{tabularx}\par",
     ]
@@ -132,7 +138,7 @@ def _table(item: Table) -> str:
             r"\toprule",
             " & ".join(header) + r" \\",
             r"\midrule",
-            *(" & ".join(row) + r" \\" for row in rows),
+            *map(_row, rows),
             r"\bottomrule",
             r"\end{tabular}\par",
         ]
