@@ -9,6 +9,8 @@ module (with its SymPy, NumPy and mpmath) is imported only when the check runs.
 ['eq1', 'eq2', 'eq3']
 >>> get("eq7").title.plain
 'Equation (7): RNN step Jacobian'
+>>> markdown_ids()
+'`eq1` … `eq14`, `vanish-explode`, `forget-near-one`, `sigma-below-one`'
 >>> get("eq99")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ValueError: unknown claim id 'eq99'; known: eq1, eq2, ..., sigma-below-one
@@ -25,7 +27,7 @@ from .evidence import Text
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .evidence import Verdict
 
-__all__ = ["CLAIMS", "Claim", "get", "ids"]
+__all__ = ["CLAIMS", "Claim", "get", "ids", "markdown_ids"]
 
 
 @dataclass(frozen=True)
@@ -106,3 +108,21 @@ def get(identifier: str) -> Claim:
     if identifier not in _BY_ID:
         raise ValueError(f"unknown claim id {identifier!r}; known: {', '.join(_BY_ID)}")
     return _BY_ID[identifier]
+
+
+def markdown_ids() -> str:
+    """The README's list of claim ids: a run of equations as its first and last id."""
+    parts: list[str] = []
+    run: list[str] = []
+    for identifier in (*ids(), ""):
+        if identifier.startswith("eq"):
+            run.append(identifier)
+            continue
+        if run:
+            parts.append(
+                f"`{run[0]}` … `{run[-1]}`" if len(run) > 2 else ", ".join(f"`{i}`" for i in run)
+            )
+            run = []
+        if identifier:
+            parts.append(f"`{identifier}`")
+    return ", ".join(parts)

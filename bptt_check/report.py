@@ -148,7 +148,7 @@ def _table(item: Table) -> str:
 
 def _statement(item: Statement) -> str:
     text = item.text.latex[0].upper() + item.text.latex[1:]
-    return text + (rf"\[ {item.formula} \]" if item.formula else ".")
+    return text + (rf":\[ {item.formula} \]" if item.formula else ".")
 
 
 def _zero(q: Quantity) -> bool:
