@@ -47,13 +47,14 @@ def write_figures(directory: Path, seed: int) -> list[Path]:
 def _equation(display) -> str:
     """One displayed line (a :class:`derivations.equations.Display`): on one line when it fits
     the text width, else broken at its sums' terms — never shrunk."""
+    intro = f"{display.intro}\n" if display.intro else ""
     if len(display.terms) == 1:
-        return rf"\[ {display.latex} \]"
+        return rf"{intro}\[ {display.latex} \]"
     lines = [rf"{display.lhs} &= {display.terms[0]}"]
     lines += [rf"&\quad {term}" for term in display.terms[1:]]
     broken = r"\begin{equation*}\begin{split}" + " \\\\\n".join(lines)
     broken += r"\end{split}\end{equation*}"
-    return "\\fitorbreak{%\n" + display.latex + "}{%\n" + broken + "}"
+    return intro + "\\fitorbreak{%\n" + display.latex + "}{%\n" + broken + "}"
 
 
 def _readings(number_: int) -> dict[str, list[str]]:

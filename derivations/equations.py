@@ -17,7 +17,7 @@ S_{t} = \sigma\left(W S_{t-1} + U X_{t}\right)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Literal
 
@@ -50,6 +50,7 @@ class Display:
     latex: str
     lhs: str
     terms: tuple[str, ...]
+    intro: str = ""  # LaTeX text before the display: what a run of block displays shows
 
 
 def _signed(term: str) -> str:
@@ -79,12 +80,15 @@ def _display(line: sp.Basic, show) -> tuple[Display, ...]:
         return (Display(show(line), "", (show(line),)),)
     if isinstance(line.rhs, BlockMatrix):
         news, olds = line.lhs.num.args, line.lhs.den.args
-        return tuple(
+        blocks = [
             display
             for i, new in enumerate(news)
             for j, old in enumerate(olds)
             for display in _display(_eq(Partial(new, old), line.rhs.blocks[i, j]), show)
-        )
+        ]
+        jacobian = rf"$\partial {show(line.lhs.num)} / \partial {show(line.lhs.den)}$"
+        intro = f"The blocks of the state Jacobian {jacobian}:"
+        return (replace(blocks[0], intro=intro), *blocks[1:])
     terms = _terms(line.rhs, show)
     if len(terms) == 1:
         return (Display(show(line), "", (show(line),)),)

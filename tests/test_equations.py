@@ -158,6 +158,11 @@ def test_long_lines_break_at_the_terms_of_their_sums():
         r"\right)}\right)\right)"
     )
     assert all(t.startswith(("+ ", "-")) for d in displays for t in d.terms[1:])
+    assert displays[2].intro == (
+        r"The blocks of the state Jacobian $\partial \left[C_{t}; h_{t}\right] / \partial "
+        r"\left[C_{t-1}; h_{t-1}\right]$:"
+    )
+    assert not any(d.intro for d in (*displays[:2], *displays[3:]))
     blocks = [d.lhs or d.latex.split(" = ")[0] for d in displays[2:]]
     assert blocks == [
         r"\frac{\partial C_{t}}{\partial C_{t-1}}",
