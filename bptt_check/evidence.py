@@ -35,9 +35,11 @@ from typing import Any, ClassVar, Literal
 
 __all__ = [
     "SCHEMA",
+    "Axis",
     "Column",
     "ConfirmationError",
     "Example",
+    "Grid",
     "Item",
     "Named",
     "Proofs",
@@ -282,7 +284,58 @@ class Example:
         }
 
 
-Item = Quantity | Table | Proofs | Statement | Example
+@dataclass(frozen=True)
+class Axis:
+    """One axis of a :class:`Grid`: its JSON key, its label (matplotlib mathtext, e.g.
+    ``r"$b_f$"``) and its values."""
+
+    key: str
+    label: str
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A map: a value over a grid of two parameters (``values[j][i]`` at ``x[i]``, ``y[j]``),
+    drawn by the report as a figure with a labelled colour bar (``label``, mathtext); the
+    caption is LaTeX text."""
+
+    key: str
+    caption: str
+    x: Axis
+    y: Axis
+    values: tuple[tuple[float, ...], ...]
+    label: str
+
+    kind: ClassVar[str] = "grid"
+
+    def __post_init__(self) -> None:
+        shape = (len(self.y.values), len(self.x.values))
+        if len(self.values) != shape[0] or any(len(row) != shape[1] for row in self.values):
+            raise ValueError(f"grid {self.key}: values must be {shape[0]} rows of {shape[1]}")
+
+    def json(self) -> dict[str, Any]:
+        return {
+            self.key: {
+                self.x.key: list(self.x.values),
+                self.y.key: list(self.y.values),
+                "values": [list(row) for row in self.values],
+            }
+        }
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "caption_latex": self.caption,
+            "x": {"key": self.x.key, "label": self.x.label, "values": list(self.x.values)},
+            "y": {"key": self.y.key, "label": self.y.label, "values": list(self.y.values)},
+            "label": self.label,
+            "values": [list(row) for row in self.values],
+        }
+
+
+Item = Quantity | Table | Proofs | Statement | Example | Grid
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from numeric import lstm, product_norms, rnn
@@ -22,7 +23,7 @@ from numeric.floating import saturation_threshold
 from .claims_lstm import _params as lstm_params
 from .claims_lstm import exploding_lstm
 
-__all__ = ["FIGURES", "write_figures"]
+__all__ = ["FIGURES", "grid_figure", "write_figures", "write_grid"]
 
 #: File name and caption of each figure, in order.
 FIGURES = {
@@ -129,3 +130,35 @@ def write_figures(directory: Path, seed: int) -> list[Path]:
             figure.savefig(path, metadata=_METADATA)
             paths.append(path)
     return paths
+
+
+def grid_figure(grid) -> Figure:
+    """A :class:`~bptt_check.evidence.Grid` as a figure: the value in colour over the two
+    parameters, every axis and the colour bar labelled."""
+    with matplotlib.rc_context(_STYLE):
+        figure = Figure()
+        axes = figure.add_subplot()
+        values = np.asarray(grid.values, dtype=float)
+        low, high = float(np.nanmin(values)), float(np.nanmax(values))
+        # a signed value (an exponent, a log-growth) is centred on 0: red grows, blue shrinks
+        norm = TwoSlopeNorm(0.0, low, high) if low < 0 < high else None
+        mesh = axes.pcolormesh(
+            np.asarray(grid.x.values),
+            np.asarray(grid.y.values),
+            values,
+            shading="nearest",
+            cmap="RdBu_r",
+            norm=norm,
+        )
+        axes.set_xlabel(grid.x.label)
+        axes.set_ylabel(grid.y.label)
+        figure.colorbar(mesh, ax=axes, label=grid.label)
+        figure.tight_layout()
+    return figure
+
+
+def write_grid(grid, path: Path) -> Path:
+    """Draw ``grid`` into ``path`` (a vector PDF with fixed metadata: same grid, same bytes)."""
+    with matplotlib.rc_context(_STYLE):
+        grid_figure(grid).savefig(path, metadata=_METADATA)
+    return path

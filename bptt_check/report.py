@@ -17,7 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from . import __version__, registry
-from .evidence import Example, Proofs, Quantity, Statement, Table, Verdict
+from .evidence import Example, Grid, Proofs, Quantity, Statement, Table, Verdict
 from .latex import digits, number, tex, value
 from .verdicts import verify
 
@@ -35,10 +35,34 @@ class ReportError(RuntimeError):
 
 
 def write_figures(directory: Path, seed: int) -> list[Path]:
-    """The figures of :mod:`bptt_check.figures` (imported when the report is built)."""
+    """The figures of :mod:`bptt_check.figures` (imported when the report is built), and one
+    per :class:`~bptt_check.evidence.Grid` in the evidence of the verdicts of ``seed``."""
     from .figures import write_figures as draw
+    from .figures import write_grid
 
-    return draw(directory, seed)
+    paths = draw(directory, seed)
+    for v in verify(seed=seed):  # computed once per process: the verdicts of the report
+        for item in v.evidence:
+            if isinstance(item, Grid):
+                paths.append(write_grid(item, directory / _grid_file(v.id, item)))
+    return paths
+
+
+def _grid_file(identifier: str, grid: Grid) -> str:
+    return f"{identifier}-{grid.key.replace('_', '-')}.pdf"
+
+
+def _grid(identifier: str, grid: Grid) -> str:
+    """A map as a figure in the text (not floating: it stays in its claim's section)."""
+    return "\n".join(
+        [
+            _keep(22),
+            r"\begin{center}",
+            rf"\includegraphics[width=0.7\linewidth]{{figures/{_grid_file(identifier, grid)}}}",
+            r"\end{center}",
+            grid.caption,
+        ]
+    )
 
 
 # ---- equations ------------------------------------------------------------------------------
@@ -182,7 +206,7 @@ def _example(example: Example, label: str) -> str:
     return "\n".join(parts)
 
 
-def _evidence(items) -> list[str]:
+def _evidence(identifier: str, items) -> list[str]:
     """Each item as LaTeX, consecutive quantities in one table."""
     out, pending = [], []
     for item in (*items, None):
@@ -200,6 +224,8 @@ def _evidence(items) -> list[str]:
             out.append(_statement(item))
         elif isinstance(item, Example):
             out.append(_example(item, "Example"))
+        elif isinstance(item, Grid):
+            out.append(_grid(identifier, item))
     return out
 
 
@@ -226,7 +252,7 @@ def _verdict_fields(v: Verdict) -> dict:
         "reason": v.reason.latex,
         "condition": v.condition.latex if v.condition else "",
         "condition_latex": v.condition_latex or "",
-        "evidence": _evidence(v.evidence),
+        "evidence": _evidence(v.id, v.evidence),
         "counterexamples": [
             _example(e, "Counterexample" if len(v.counterexample) == 1 else f"Counterexample {i}")
             for i, e in enumerate(v.counterexample, 1)

@@ -230,9 +230,46 @@ def test_a_new_claim_renders_through_the_same_types(monkeypatch):
         quantities=(Quantity("growth_at_200", 1e23, "G", "growth", mpmath="1.0e23"),),
     )
     reason = Text("the top exponent is positive", r"the top exponent $\lambda_1$ is positive")
-    v = Verdict("lyapunov-map", "fails", reason, 14, (exponents, share), counterexample=(lstm,))
+    evidence = (exponents, share, _a_map())
+    v = Verdict("lyapunov-map", "fails", reason, 14, evidence, counterexample=(lstm,))
     source = render([v], 0, "undated", [])
+    assert r"\includegraphics[width=0.7\linewidth]{figures/lyapunov-map-top-exponent.pdf}" in source
     assert r"\label{claim:lyapunov-map}" in source and r"$\lambda_1$ [per step]" in source
     assert r"$1 \times 10^{23}$" in source and r"$\begin{bmatrix}1 & 2\end{bmatrix}$" in source
-    for key in ("lyapunov_exponents", "forget_bias", "share_exploding", "robust_lstm", "growth_at"):
+    keys = ("lyapunov_exponents", "forget_bias", "share_exploding", "robust_lstm", "growth_at")
+    for key in (*keys, "top_exponent"):
         assert key not in source
+
+
+def _a_map():
+    from bptt_check.evidence import Axis, Grid
+
+    return Grid(
+        "top_exponent",
+        r"The top Lyapunov exponent $\lambda_1$ over the forget bias and the recurrent scale.",
+        Axis("scale", r"recurrent scale $w$", (0.5, 1.0, 2.0)),
+        Axis("forget_bias", r"$b_f$", (0.0, 1.0)),
+        ((-0.2, 0.0, 0.1), (-0.3, -0.1, 0.05)),
+        r"$\lambda_1$ per step",
+    )
+
+
+def test_a_map_is_drawn_with_every_axis_labelled_and_the_same_bytes(tmp_path):
+    from bptt_check.figures import grid_figure, write_grid
+
+    grid = _a_map()
+    figure = grid_figure(grid)
+    main_axes, bar = figure.axes
+    assert main_axes.get_xlabel() == grid.x.label and main_axes.get_ylabel() == grid.y.label
+    assert bar.get_ylabel() == grid.label
+    first = write_grid(grid, tmp_path / "a.pdf").read_bytes()
+    assert first.startswith(b"%PDF") and first == write_grid(grid, tmp_path / "b.pdf").read_bytes()
+    assert grid.json() == {
+        "top_exponent": {
+            "scale": [0.5, 1.0, 2.0],
+            "forget_bias": [0.0, 1.0],
+            "values": [[-0.2, 0.0, 0.1], [-0.3, -0.1, 0.05]],
+        }
+    }
+    with pytest.raises(ValueError, match="2 rows of 3"):
+        type(grid)("g", "", grid.x, grid.y, ((1.0, 2.0),), "")
