@@ -98,7 +98,7 @@ class Quantity:
     kind: ClassVar[str] = "quantity"
 
     def json(self) -> dict[str, Any]:
-        out = {self.key: self.value}
+        out = {self.key: _plain(self.value)}
         if self.mpmath is not None:
             out[f"mpmath_{self.key}"] = self.mpmath
         return out
@@ -110,7 +110,7 @@ class Quantity:
             "symbol_latex": self.symbol,
             "meaning_latex": self.meaning,
             "unit_latex": self.unit,
-            "value": self.value,
+            "value": _plain(self.value),
             **({"mpmath": self.mpmath} if self.mpmath is not None else {}),
         }
 
@@ -267,7 +267,7 @@ class Example:
         confirmations (``mpmath_…``)."""
         out: dict[str, Any] = {}
         if self.params:
-            out["params"] = {q.key: q.value for q in self.params}
+            out["params"] = {q.key: _plain(q.value) for q in self.params}
         for q in (*self.inputs, *self.quantities):
             out |= q.json()
         return out

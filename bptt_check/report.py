@@ -285,6 +285,7 @@ def _sections(verdicts: list[Verdict]) -> list[dict]:
         section = {
             "labels": [v.id for v in group],
             "table": [],
+            "same": True,
             "see": None,
             "readings": None,
             **_verdict_fields(first),
@@ -304,12 +305,14 @@ def _sections(verdicts: list[Verdict]) -> list[dict]:
                 {
                     "number": n,
                     "topic": equation(n).topic,
-                    "written": equation(n).latex("as_written"),
-                    "same": equation(n).latex("as_written") == equation(n).latex("as_derived"),
-                    "derived": equation(n).latex("as_derived"),
+                    **{
+                        key: r" \quad ".join(d.latex for d in equation(n).displays(reading))
+                        for key, reading in (("written", "as_written"), ("derived", "as_derived"))
+                    },
                 }
                 for n in numbers
             ]
+            section["same"] = all(row["written"] == row["derived"] for row in section["table"])
             for v in group:
                 shown[v.equation] = first.id
         sections.append(section)
