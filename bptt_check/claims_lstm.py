@@ -15,19 +15,37 @@ import mpmath
 import numpy as np
 
 from derivations.bounds import bounds
-from derivations.equations import equation
 from derivations.lstm import lstm_cell
 from derivations.proofs import lstm_total_cell_derivative, state_jacobian_proof
 from numeric import lstm, product_norms
 from numeric.floating import FORMULAS, extremes, saturation_threshold, underflow_threshold
 
 from . import reference
+from .claims_common import GROWTH_LSTM, lstm_model, proved, symbol
+from .evidence import (
+    Column,
+    Example,
+    Named,
+    Proofs,
+    Proved,
+    Quantity,
+    Statement,
+    Table,
+    Text,
+    Verdict,
+    confirm,
+)
 from .region import coefficient_bounds, kappa
-from .verdicts import Verdict, claim, confirm
 
 __all__ = ["exploding_lstm"]
 
 DIGITS = 30
+#: The formulas of σ of :data:`numeric.floating.FORMULAS`, as LaTeX text.
+FORMULA_LATEX = {
+    "1/(1+exp(-x))": r"$1/(1 + e^{-x})$",
+    "exp(x)/(1+exp(x))": r"$e^{x}/(1 + e^{x})$",
+    "(1+tanh(x/2))/2": r"$(1 + \tanh(x/2))/2$",
+}
 HORIZONS = (10, 20, 40)  # T at which the Jacobian product is measured
 # the searched coordinates: the recurrent weights of the gates and the biases
 SEARCHED = ("W_i", "W_f", "W_c", "W_o", "b_i", "b_f", "b_c", "b_o")
@@ -104,10 +122,6 @@ def _mp_growth(values: dict[str, float], T: int) -> mpmath.mpf:
         return max(mpmath.svd_r(jacobian, compute_uv=False))
 
 
-def _latex() -> tuple[str, str]:
-    return equation(14).latex("as_written"), equation(14).latex("as_derived")
-
-
 def _derived_total(params: dict[str, np.ndarray]) -> float:
     """:func:`derivations.lstm.total_cell_derivative` at n = m = 1, C_(t-1) = h_(t-1) = 0 and
     x_t = 0, with o_(t-1) = σ(b_o) (the equilibrium): the derived expression, evaluated."""
@@ -125,10 +139,8 @@ def _derived_total(params: dict[str, np.ndarray]) -> float:
     return float(matrix[0, 0])
 
 
-@claim("eq14")
 def eq14(seed: int) -> Verdict:
     """Eq. (14), ∂C_t/∂C_{t-1} = f_t: the cell path against the total derivative."""
-    written, derived = _latex()
     found = exploding_lstm()
     values = found["values"]
     gates = {g: float(1 / (1 + np.exp(-values.get(f"b_{g}", 0.0)))) for g in "ifo"}
@@ -143,42 +155,63 @@ def eq14(seed: int) -> Verdict:
             ][0]
 
         mp_total = mpmath.diff(cell, 0)
-    proofs = [state_jacobian_proof(lstm_cell(), 2), lstm_total_cell_derivative(2)]
-    counterexample = {
-        "n": 1,
-        "params": {k: v.tolist() for k, v in _params(values).items()},
-        "C_prev": 0.0,
-        "h_prev": 0.0,
-        "x_t": [0.0],
-        "xs": [[0.0]],
-        "h0": [0.0],
-        "c0": [0.0],
-        "T": 1,
-        "growth": float(growth(_params(values), 1)[0]),
-        "f_t": gates["f"],
-        "total_dC_dC_prev": total,
-        "mpmath_total_dC_dC_prev": mpmath.nstr(mp_total, DIGITS),
-    }
+    proofs = Proofs(
+        "exact_proofs",
+        (
+            proved(state_jacobian_proof(lstm_cell(), 2), "state_jacobian", n=2, m=1),
+            proved(lstm_total_cell_derivative(2), "total_cell", n=2, m=1),
+        ),
+    )
+    model = lstm_model({k: v.tolist() for k, v in _params(values).items()}, [[0.0]], [0.0], [0.0])
+    example = Example(
+        "lstm_step",
+        r"one step from $C_{t-1} = h_{t-1} = 0$: the total derivative is not $f_t$",
+        r"the LSTM (8)-(13) with $n = m = 1$, $x_t = 0$, $o_{t-1} = \sigma(b_o)$",
+        **model,
+        quantities=(
+            Quantity("f_t", gates["f"], "f_t", "forget gate, the article's answer"),
+            Quantity(
+                "total_dC_dC_prev",
+                total,
+                r"\mathrm{d}C_t/\mathrm{d}C_{t-1}",
+                "the derived total derivative",
+                mpmath=mpmath.nstr(mp_total, DIGITS),
+            ),
+            Quantity(
+                "growth", float(growth(_params(values), 1)[0]), GROWTH_LSTM, "one-step growth"
+            ),
+        ),
+    )
     confirm(abs(float(mp_total) - total) < 1e-12, f"dC_t/dC_(t-1): mpmath {mp_total}, {total}")
-    verdict = "holds-if" if all(p.holds for p in proofs) and total != gates["f"] else "fails"
+    verdict = "holds-if" if proofs.hold and total != gates["f"] else "fails"
     return Verdict(
         "eq14",
         verdict,
-        "f_t is the cell path only; through h_(t-1) = o_(t-1) tanh(C_(t-1)) the total "
-        "derivative adds the gates' dependence on h_(t-1)",
-        written,
-        derived,
-        {"exact_proofs": {p.name: p.holds for p in proofs}, "exact": True},
-        condition="h_(t-1) is held fixed: the partial along the cell path alone",
-        condition_latex=r"\left.\frac{\partial C_t}{\partial C_{t-1}}\right|_{h_{t-1}}",
-        counterexample=counterexample,
+        Text(
+            "f_t is the cell path only; through h_(t-1) = o_(t-1) tanh(C_(t-1)) the total "
+            "derivative adds the gates' dependence on h_(t-1)",
+            r"$f_t$ is the cell path only; through $h_{t-1} = o_{t-1} \odot \tanh(C_{t-1})$ "
+            r"the total derivative adds the gates' dependence on $h_{t-1}$",
+        ),
+        14,
+        (proofs,),
+        condition=Text(
+            "h_(t-1) is held fixed: the partial along the cell path alone",
+            r"$h_{t-1}$ is held fixed: the partial derivative along the cell path alone",
+        ),
+        condition_latex=r"\left.\frac{\partial C_t}{\partial C_{t-1}}\right|_{h_{t-1}} "
+        r"= \operatorname{diag}(f_t)",
+        counterexample=(example,),
     )
 
 
-def _region(seed: int, f_max: float = 0.9, T: int = 200) -> dict:
+_BLOCKS = {"C": "C_t", "h": "h_t", "C_prev": "C_{t-1}", "h_prev": "h_{t-1}"}
+
+
+def _region(seed: int, f_max: float = 0.9, T: int = 200) -> tuple:
     """The proved no-explosion region κ ≤ 1 (see :mod:`bptt_check.region`), with random LSTMs
     inside it (forget bias logit(0.85), recurrent rows of ∞-norm 0.02, x_t = 0: f_t ≤ f_max)
-    and the counterexample outside it."""
+    and the counterexample outside it: evidence items, and whether the samples confirm it."""
     c_max = 1 / (1 - f_max)
     rng = np.random.default_rng(seed)
     inside = []
@@ -199,106 +232,202 @@ def _region(seed: int, f_max: float = 0.9, T: int = 200) -> dict:
             product = step @ product
             worst = max(worst, float(np.abs(product).sum(axis=1).max()))
             gates.append(float(np.diag(step)[:n].max()))  # the C-block diagonal is f_t
-        inside.append(
-            {
-                "n": n,
-                "kappa": kappa(params, f_max, c_max),
-                "max_f": max(gates),
-                "max_inf_norm_of_product": worst,
-            }
-        )
-    found = _params(exploding_lstm()["values"])
-    return {
-        "hypotheses": "f_t ≤ f_max at every step (e.g. b_f + ‖W_f^(h)‖_∞ + |W_f^(x) x_t| ≤ "
-        "logit f_max) and |C_0| ≤ 1/(1 − f_max), so that |C_t| ≤ c_max = 1/(1 − f_max)",
-        "statement": "‖∂(C_t,h_t)/∂(C_(t−1),h_(t−1))‖_∞ ≤ κ = max over C, h rows of the "
-        "certified diagonal bound + Σ ĉ_k ‖W_(g_k)^(h)‖_∞; κ ≤ 1 ⇒ no explosion",
-        "f_max": f_max,
-        "c_max": c_max,
-        "T": T,
-        "certified_coefficient_bounds": {
-            f"{row}/{column}": [[bound, weight] for bound, weight in terms]
-            for (row, column), terms in coefficient_bounds(f_max, c_max).items()
-        },
-        "inside": inside,
-        "counterexample_kappa": kappa(found, f_max, c_max),
-    }
+        inside.append((n, kappa(params, f_max, c_max), max(gates), worst))
+    found = kappa(_params(exploding_lstm()["values"]), f_max, c_max)
+    bounds = coefficient_bounds(f_max, c_max)
+    confirmed = all(k <= 1 and w <= 1 and f <= f_max for _, k, f, w in inside) and found > 1
+    items = (
+        Statement(
+            "hypotheses",
+            Text(
+                "f_t ≤ f_max at every step (e.g. b_f + ‖W_f^(h)‖_∞ + |W_f^(x) x_t| ≤ logit f_max) "
+                "and |C_0| ≤ 1/(1 − f_max), so that |C_t| ≤ c_max = 1/(1 − f_max)",
+                r"the region's hypotheses: $f_t \le f_{\max}$ at every step and "
+                r"$|C_0| \le c_{\max}$, so that $|C_t| \le c_{\max}$ for every $t$",
+            ),
+            r"f_t \le f_{\max},\qquad |C_t| \le c_{\max} = \frac{1}{1 - f_{\max}}",
+        ),
+        Statement(
+            "statement",
+            Text(
+                "‖∂(C_t,h_t)/∂(C_(t−1),h_(t−1))‖_∞ ≤ κ = max over C, h rows of the certified "
+                "diagonal bound + Σ ĉ_k ‖W_(g_k)^(h)‖_∞; κ ≤ 1 ⇒ no explosion",
+                r"the bound proved: each row of the step Jacobian is at most its certified "
+                r"diagonal bound plus $\sum_k \hat c_k \|W_{g_k}^{(h)}\|_\infty$",
+            ),
+            r"\left\|\frac{\partial (C_t, h_t)}{\partial (C_{t-1}, h_{t-1})}\right\|_\infty"
+            r" \le \kappa",
+        ),
+        Quantity("f_max", f_max, r"f_{\max}", "largest forget gate allowed"),
+        Quantity("c_max", c_max, r"c_{\max}", "bound on the cell state"),
+        Table(
+            "certified_coefficient_bounds",
+            r"The certified coefficient bounds $\hat c_k$ (interval arithmetic over the box of "
+            r"gate values) of each block of the step Jacobian.",
+            (
+                Column("row", "block row"),
+                Column("column", "block column"),
+                Column("weight", "multiplies"),
+                Column("bound", r"bound $\hat c_k$"),
+            ),
+            tuple(
+                (
+                    Named(row, f"${_BLOCKS[row]}$"),
+                    Named(column, f"${_BLOCKS[column]}$"),
+                    Named(weight, "the diagonal")
+                    if weight is None
+                    else Named(weight, rf"$\|{symbol(weight)}^{{(h)}}\|_\infty$"),
+                    bound,
+                )
+                for (row, column), terms in bounds.items()
+                for bound, weight in terms
+            ),
+        ),
+        Table(
+            "inside",
+            rf"Random LSTMs inside the region ($f_{{\max}} = {f_max}$, $x_t = 0$, $T = {T}$): "
+            r"$\kappa \le 1$ and the product of their step Jacobians stays bounded.",
+            (
+                Column("n", "$n$"),
+                Column("kappa", r"$\kappa$"),
+                Column("max_f", r"largest $f_t$"),
+                Column("max_inf_norm_of_product", r"largest $\|\prod_t J_t\|_\infty$"),
+            ),
+            tuple(inside),
+        ),
+        Quantity(
+            "counterexample_kappa",
+            found,
+            r"\kappa",
+            "of the exploding counterexample: outside the region",
+        ),
+    )
+    return items, confirmed
 
 
-@claim("sigma-below-one")
 def sigma_below_one(seed: int) -> Verdict:
     """ "σ never exceeds 1, so the LSTM gradient cannot explode" (after eq. (14))."""
-    written, derived = _latex()
     found = exploding_lstm()
     T = HORIZONS[-1]
     mp_norm = _mp_growth(found["values"], T)
     norms = found["norms"]
-    counterexample = {
-        "n": 1,
-        "T": T,
-        "params": {k: v.tolist() for k, v in _params(found["values"]).items()},
-        "xs": [[0.0]] * T,
-        "h0": [0.0],
-        "c0": [0.0],
-        "growth": float(norms[T - 1]),
-        "growth_by_T": {str(t): float(norms[t - 1]) for t in HORIZONS},
-        "factor_per_step": found["factor"],
-        "mpmath_growth": mpmath.nstr(mp_norm, DIGITS),
-        "forget_gate": float(1 / (1 + np.exp(-found["values"].get("b_f", 0.0)))),
-    }
-    premises = {b.name: b.holds for b in bounds()}
-    floats = {
-        np.dtype(d).name: float(saturation_threshold(d))
-        for d in (np.float16, np.float32, np.float64)
-    }
-    formulas = {
-        f"{np.dtype(d).name}: {f}": extremes(d, f)
-        for d in (np.float16, np.float32, np.float64)
-        for f in FORMULAS
-    }
+    forget = float(1 / (1 + np.exp(-found["values"].get("b_f", 0.0))))
+    example = Example(
+        "lstm",
+        r"$0 < f_t < 1$ at every step, yet the gradient grows exponentially",
+        r"the LSTM (8)-(13) with $n = m = 1$, $x_t = 0$, found by search",
+        **lstm_model(
+            {k: v.tolist() for k, v in _params(found["values"]).items()}, [[0.0]] * T, [0.0], [0.0]
+        ),
+        quantities=(
+            Quantity(
+                "growth",
+                float(norms[T - 1]),
+                GROWTH_LSTM,
+                f"growth over $T = {T}$ steps",
+                mpmath=mpmath.nstr(mp_norm, DIGITS),
+            ),
+            Quantity(
+                "growth_by_T",
+                {str(t): float(norms[t - 1]) for t in HORIZONS},
+                GROWTH_LSTM,
+                "growth after $T$ steps, by $T$",
+            ),
+            Quantity("factor_per_step", found["factor"], "", "growth factor", "per step"),
+            Quantity("forget_gate", forget, "f_t", "forget gate (constant here)"),
+        ),
+    )
     confirm(
-        abs(mp_norm - counterexample["growth"]) < 1e-9 * mp_norm,
-        f"LSTM growth: mpmath {mp_norm} against {counterexample['growth']}",
+        abs(mp_norm - float(norms[T - 1])) < 1e-9 * mp_norm,
+        f"LSTM growth: mpmath {mp_norm} against {float(norms[T - 1])}",
     )
-    region = _region(seed)
-    evidence = {
-        "premise_sigma_in_(0,1)_proved": premises,
-        "region_where_it_holds": region,
-        "sigma_saturates_at": floats,
-        "sigma_underflows_to_zero_at": {
-            np.dtype(d).name: float(underflow_threshold(d))
-            for d in (np.float16, np.float32, np.float64)
-        },
-        "in_floating_point": "beyond these x the computed σ is exactly 1 and σ' exactly 0: "
-        "f_t = 1 makes the cell path ∏ f_t exactly 1 (it cannot vanish there), and a "
-        "saturated gate passes no gradient to its weights; no formula tried exceeds 1, but "
-        "e^x/(1 + e^x) gives NaN once e^x overflows",
-        "formulas": formulas,
-        "growth_confirmed_in_mpmath": True,
-    }
-    region_ok = (
-        all(
-            r["kappa"] <= 1 and r["max_inf_norm_of_product"] <= 1 and r["max_f"] <= 0.9
-            for r in region["inside"]
-        )
-        and region["counterexample_kappa"] > 1
+    region, region_ok = _region(seed)
+    dtypes = (np.float16, np.float32, np.float64)
+    floats = Table(
+        "sigma_in_floating_point",
+        r"Where the computed $\sigma(x) = 1/(1 + e^{-x})$ is exactly 1 (for $x$ at or above "
+        r"the threshold) and exactly 0 (at or below it), in each precision.",
+        (
+            Column("precision", "precision"),
+            Column("sigma_saturates_at", r"$\sigma(x) = 1$ from $x =$"),
+            Column("sigma_underflows_to_zero_at", r"$\sigma(x) = 0$ up to $x =$"),
+        ),
+        tuple(
+            (
+                np.dtype(d).name,
+                float(saturation_threshold(d)),
+                float(underflow_threshold(d)),
+            )
+            for d in dtypes
+        ),
+        layout="columns",
     )
-    evidence["region_confirmed"] = region_ok
-    verdict = "holds-if" if region_ok and counterexample["forget_gate"] < 1 else "fails"
+
+    def largest(d, f) -> str:
+        result = extremes(d, f)
+        return f"{result['max']:g}" + (", NaN for large x" if result["nan"] else "")
+
+    formulas = Table(
+        "formulas",
+        r"The largest value each formula of $\sigma$ computes in each precision: none exceeds "
+        r"1, but $e^x/(1+e^x)$ gives NaN once $e^x$ overflows.",
+        (
+            Column("formula", "formula"),
+            *(Column(np.dtype(d).name, np.dtype(d).name) for d in dtypes),
+        ),
+        tuple((Named(f, FORMULA_LATEX[f]), *(largest(d, f) for d in dtypes)) for f in FORMULAS),
+    )
+    evidence = (
+        Proofs(
+            "premises_proved",
+            tuple(Proved(b.name, f"${b.latex}$", {}, b.holds) for b in bounds()),
+        ),
+        *region,
+        Quantity(
+            "region_confirmed",
+            region_ok,
+            "",
+            "the samples inside and the counterexample outside confirm the region",
+        ),
+        floats,
+        Statement(
+            "in_floating_point",
+            Text(
+                "beyond these x the computed σ is exactly 1 and σ' exactly 0: f_t = 1 makes the "
+                "cell path ∏ f_t exactly 1 (it cannot vanish there), and a saturated gate passes "
+                "no gradient to its weights",
+                r"beyond these $x$ the computed $\sigma$ is exactly 1 and $\sigma'$ exactly 0: "
+                r"$f_t = 1$ makes the cell path $\prod f_t$ exactly 1 (it cannot vanish there), "
+                r"and a saturated gate passes no gradient to its weights",
+            ),
+        ),
+        formulas,
+    )
+    verdict = "holds-if" if region_ok and forget < 1 else "fails"
     return Verdict(
         "sigma-below-one",
         verdict,
-        "only for small recurrent weights (a certified bound κ ≤ 1): 0 < f_t < 1 holds, but the "
-        "state Jacobian also carries the path through h_(t-1), which here grows "
-        f"×{found['factor']:.3g} per step while f_t = {counterexample['forget_gate']:.3g}",
-        written,
-        derived,
+        Text(
+            "only for small recurrent weights (a certified bound κ ≤ 1): 0 < f_t < 1 holds, but "
+            "the state Jacobian also carries the path through h_(t-1), which here grows "
+            f"×{found['factor']:.3g} per step while f_t = {forget:.3g}",
+            r"only for small recurrent weights (a certified bound $\kappa \le 1$): "
+            r"$0 < f_t < 1$ holds, but the state Jacobian also carries the path through "
+            rf"$h_{{t-1}}$, which here grows $\times{found['factor']:.3g}$ per step while "
+            rf"$f_t = {forget:.3g}$",
+        ),
+        14,
         evidence,
-        condition="the recurrent weights satisfy κ ≤ 1: the certified coefficient bounds times "
-        "‖W_g^(h)‖_∞, plus f_max, at most 1 in each row (with f_t ≤ f_max and |C_0| ≤ "
-        "1/(1 − f_max))",
+        condition=Text(
+            "the recurrent weights satisfy κ ≤ 1: the certified coefficient bounds times "
+            "‖W_g^(h)‖_∞, plus f_max, at most 1 in each row (with f_t ≤ f_max and |C_0| ≤ "
+            "1/(1 − f_max))",
+            r"the recurrent weights satisfy $\kappa \le 1$: in each row, the certified "
+            r"coefficient bounds times $\|W_g^{(h)}\|_\infty$, plus $f_{\max}$, are at most 1 "
+            r"(with $f_t \le f_{\max}$ and $|C_0| \le 1/(1 - f_{\max})$)",
+        ),
         condition_latex=r"\kappa = f_{\max} + \sum_k \hat c_k \|W_{g_k}^{(h)}\|_\infty"
         r" \le 1 \ \Rightarrow\ "
         r"\left\|\frac{\partial (C_T, h_T)}{\partial (C_0, h_0)}\right\|_\infty \le 1",
-        counterexample=counterexample,
+        counterexample=(example,),
     )

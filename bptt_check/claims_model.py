@@ -14,78 +14,112 @@ from derivations.lstm import lstm_cell
 from derivations.proofs import lstm_bptt, rnn_bptt, state_jacobian_proof
 from derivations.rnn import LOSSES, rnn_cell
 
-from .verdicts import Verdict, claim
+from .claims_common import proved
+from .evidence import Column, Example, Named, Proofs, Quantity, Table, Text, Verdict
 
 __all__: list[str] = []
 
-
-def _latex(number: int) -> tuple[str, str]:
-    eq = equation(number)
-    return eq.latex("as_written"), eq.latex("as_derived")
+_DEFINITION = Text(
+    "a definition; its derived reading agrees and the exact proofs built on it hold",
+    "a definition; its derived reading agrees and the exact proofs built on it hold",
+)
 
 
 def _model_equation(number: int, proofs: list, renamed: dict[str, str]) -> Verdict:
-    written, derived = _latex(number)
+    eq = equation(number)
+    written, derived = eq.latex("as_written"), eq.latex("as_derived")
     same = written
     for old, new in renamed.items():
         same = same.replace(old, new)
     agree = same == derived
+    renaming = ", ".join(rf"${a}$ read as ${b}$" for a, b in renamed.items())
+    evidence = (
+        Quantity(
+            "as_written_equals_derived",
+            agree,
+            "",
+            "the equation as written is the derived one" + (f" ({renaming})" if renaming else ""),
+        ),
+        Proofs("exact_proofs", tuple(proofs)),
+    )
+    if agree and all(p.holds for p in proofs):
+        return Verdict(f"eq{number}", "holds", _DEFINITION, number, evidence)
     failed = [p.name for p in proofs if not p.holds]
-    evidence = {
-        "as_written_equals_derived": agree,
-        "renaming": ", ".join(f"{a} → {b}" for a, b in renamed.items())
-        .replace("\\delta", "δ")
-        .replace("\\sigma", "σ")
-        or "none",
-        "exact_proofs": {p.name: p.holds for p in proofs},
-        "exact": True,
-    }
-    if agree and not failed:
-        return Verdict(
-            f"eq{number}",
-            "holds",
-            "a definition; its derived reading agrees and the exact proofs built on it hold",
-            written,
-            derived,
-            evidence,
-        )
     return Verdict(
         f"eq{number}",
         "fails",
-        f"disagrees with its derivation ({failed})",
-        written,
-        derived,
+        Text(
+            f"disagrees with its derivation ({', '.join(failed)})", "disagrees with its derivation"
+        ),
+        number,
         evidence,
-        counterexample={"failed_proofs": failed},
+        counterexample=(
+            Example(
+                "failed_proofs",
+                "the exact proofs that fail",
+                "the model of the equation",
+                quantities=(Quantity("failed_proofs", failed, "", "failed proofs"),),
+            ),
+        ),
     )
 
 
-@claim("eq1")
 def eq1(seed: int) -> Verdict:
     """Eq. (1), S_t = δ(W S_{t-1} + U X_t)."""
-    proofs = [state_jacobian_proof(rnn_cell(), 2), rnn_bptt(2, 2)]
+    proofs = [
+        proved(state_jacobian_proof(rnn_cell(), 2), "state_jacobian", n=2, m=1),
+        proved(rnn_bptt(2, 2), "rnn_bptt", n=2, m=1, k=1, T=2),
+    ]
     return _model_equation(1, proofs, {r"\delta": r"\sigma"})
 
 
-@claim("eq2")
 def eq2(seed: int) -> Verdict:
     """Eq. (2), O_t = δ(V S_t)."""
-    return _model_equation(2, [rnn_bptt(2, 2, m=2, k=2)], {r"\delta": r"\sigma"})
+    proof = proved(rnn_bptt(2, 2, m=2, k=2), "rnn_bptt", n=2, m=2, k=2, T=2)
+    return _model_equation(2, [proof], {r"\delta": r"\sigma"})
 
 
 def _lstm_equation(number: int) -> Verdict:
-    proofs = [lstm_bptt(1, 2), lstm_bptt(2, 1), state_jacobian_proof(lstm_cell(), 2)]
+    proofs = [
+        proved(lstm_bptt(1, 2), "lstm_bptt", n=1, m=1, T=2),
+        proved(lstm_bptt(2, 1), "lstm_bptt", n=2, m=1, T=1),
+        proved(state_jacobian_proof(lstm_cell(), 2), "state_jacobian", n=2, m=1),
+    ]
     return _model_equation(number, proofs, {})
 
 
-for _number in range(8, 14):
-    claim(f"eq{_number}")(lambda seed, number=_number: _lstm_equation(number))
+def eq8(seed: int) -> Verdict:
+    """Eq. (8), the input gate i_t."""
+    return _lstm_equation(8)
 
 
-@claim("eq3")
+def eq9(seed: int) -> Verdict:
+    """Eq. (9), the forget gate f_t."""
+    return _lstm_equation(9)
+
+
+def eq10(seed: int) -> Verdict:
+    """Eq. (10), the candidate cell C̃_t."""
+    return _lstm_equation(10)
+
+
+def eq11(seed: int) -> Verdict:
+    """Eq. (11), the cell state C_t."""
+    return _lstm_equation(11)
+
+
+def eq12(seed: int) -> Verdict:
+    """Eq. (12), the output gate o_t."""
+    return _lstm_equation(12)
+
+
+def eq13(seed: int) -> Verdict:
+    """Eq. (13), the hidden state h_t."""
+    return _lstm_equation(13)
+
+
 def eq3(seed: int) -> Verdict:
     """Eq. (3), L = -Σ O_t log Ô_t: which reading is a proper loss for sigmoid outputs."""
-    written, derived = _latex(3)
     output, y = sp.Symbol("O"), sp.Symbol("y")
     # a proper loss for an output O of target y is stationary at O = y
     stationary = {
@@ -95,32 +129,64 @@ def eq3(seed: int) -> Verdict:
     with mpmath.workdps(30):  # the literal reading at a perfect prediction O = y = 1/2
         half = mpmath.mpf(1) / 2
         slope = mpmath.diff(lambda o: -o * mpmath.log(half), half)
-    counterexample = {
-        "reading": "literal: L = -Σ O_t log Ô_t with O_t the output and Ô_t the target",
-        "O": 0.5,
-        "target": 0.5,
-        "dL_dO": float(slope),
-        "mpmath_dL_dO": mpmath.nstr(slope, 30),
-        "meaning": "a perfect prediction is still pushed away: the literal loss is linear in O",
+    readings = {
+        "bce": r"binary cross-entropy $-\sum [y \log O + (1-y)\log(1-O)]$",
+        "literal": r"literal $-\sum O_t \log \hat{O}_t$",
+        "ce": r"cross-entropy $-\sum y \log O$",
     }
-    evidence = {
-        "dL_dO_at_target_latex": {k: sp.latex(v) for k, v in stationary.items()},
-        "proper_loss": proper,
-        "exact": True,
-    }
+    table = Table(
+        "proper_loss",
+        r"Each reading of (3) for an output $O$ with target $y$: its slope at the perfect "
+        r"prediction $O = y$ (exact, by SymPy); a proper loss is stationary there.",
+        (
+            Column("reading", "reading"),
+            Column("dL_dO_at_target_latex", r"$\partial L/\partial O$ at $O = y$"),
+            Column("proper_loss", "proper loss"),
+        ),
+        tuple(
+            (Named(name, readings[name]), Named(sp.latex(v), f"${sp.latex(v)}$"), proper[name])
+            for name, v in stationary.items()
+        ),
+        layout="columns",
+    )
+    counterexample = Example(
+        "literal_loss",
+        "the literal reading pushes a perfect prediction away: it is linear in $O$",
+        r"the literal loss $-O \log \hat{O}$ at one output",
+        inputs=(
+            Quantity("reading", "literal", "", "which reading"),
+            Quantity("O", 0.5, "O", "the output"),
+            Quantity("target", 0.5, r"\hat{O}", "the target"),
+        ),
+        quantities=(
+            Quantity(
+                "dL_dO",
+                float(slope),
+                r"\partial L/\partial O",
+                r"slope at the perfect prediction ($\log 2$)",
+                mpmath=mpmath.nstr(slope, 30),
+            ),
+        ),
+    )
     verdict = "holds-if" if proper["bce"] and not proper["literal"] else "fails"
     return Verdict(
         "eq3",
         verdict,
-        "only read as cross-entropy with O_t the model's sigmoid output and a target y: the "
-        "literal −Σ O log Ô is not minimised at O = Ô",
-        written,
-        derived,
-        evidence,
-        condition="O_t is the output and the loss is the binary cross-entropy "
-        "−Σ[y log O + (1−y) log(1−O)] with targets y",
+        Text(
+            "only read as cross-entropy with O_t the model's sigmoid output and a target y: the "
+            "literal −Σ O log Ô is not minimised at O = Ô",
+            r"only read as cross-entropy with $O_t$ the model's sigmoid output and a target $y$: "
+            r"the literal $-\sum_t O_t \log \hat{O}_t$ is not minimised at $O_t = \hat{O}_t$",
+        ),
+        3,
+        (table,),
+        condition=Text(
+            "O_t is the output and the loss is the binary cross-entropy "
+            "−Σ[y log O + (1−y) log(1−O)] with targets y",
+            r"$O_t$ is the output and the loss is the binary cross-entropy with targets $y$",
+        ),
         condition_latex=(
             r"L = -\sum_{t,j} \left[y_{tj}\log O_{tj} + (1-y_{tj})\log(1-O_{tj})\right]"
         ),
-        counterexample=counterexample,
+        counterexample=(counterexample,),
     )

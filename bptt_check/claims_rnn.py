@@ -13,14 +13,14 @@ import sympy as sp
 
 from derivations import dims
 from derivations.adjoint import partial
-from derivations.equations import equation
 from derivations.matrices import Diag
 from derivations.proofs import rnn_bptt, rnn_delta_recursion
 from derivations.rnn import rnn_cell
-from numeric import product_norms, rnn
+from numeric import rnn
 
 from . import reference
-from .verdicts import Verdict, claim
+from .claims_common import proved, rnn_model
+from .evidence import Example, Proofs, Quantity, Statement, Text, Verdict
 
 __all__: list[str] = []
 
@@ -34,12 +34,6 @@ POINT = {
     "s0": [0.0],
     "T": 2,
 }
-
-
-def _growth(params: dict, xs, s0) -> float:
-    """‖∂S_T/∂S_0‖₂ of an RNN counterexample (the schema's ``growth``)."""
-    J = rnn.state_jacobians({"W": params["W"], "U": params["U"]}, xs, s0)
-    return float(product_norms(J)[-1])
 
 
 def _arrays(point: dict) -> tuple:
@@ -75,89 +69,127 @@ def _mp_gradient(name: str, steps=None) -> list[list[str]]:
         return out
 
 
-def _latex(number: int) -> tuple[str, str]:
-    return equation(number).latex("as_written"), equation(number).latex("as_derived")
+def _bptt_proofs() -> Proofs:
+    return Proofs("exact_proofs", (proved(rnn_bptt(2, 3), "rnn_bptt", n=2, m=1, k=1, T=3),))
 
 
-@claim("eq4")
+def _gradient(name: str, value: list, mp: list[list[str]], reading: str) -> Quantity:
+    symbol = rf"\partial L/\partial {name}"
+    meanings = {
+        "literal": r"as written: the term of the last step alone",
+        "derived": r"derived: summed over every $t$ (BPTT)",
+    }
+    return Quantity(
+        f"{reading}_dL_d{name}",
+        value,
+        symbol,
+        meanings[reading],
+        mpmath=mp[0][0] if mp else None,
+    )
+
+
+def _rnn_example(title: str, quantities: tuple[Quantity, ...]) -> Example:
+    model = rnn_model(POINT["params"], POINT["xs"], POINT["s0"])
+    return Example(
+        "rnn",
+        title,
+        r"the RNN (1)-(3) with $n = m = k = 1$ and $T = 2$",
+        params=model["params"],
+        inputs=(*model["inputs"], Quantity("ys", POINT["ys"], r"y_1, y_2", "targets")),
+        quantities=quantities,
+    )
+
+
 def eq4(seed: int) -> Verdict:
     """Eq. (4), ∂L/∂V = ∂L/∂O_t · ∂O_t/∂V: one time step against the sum over t."""
     p, xs, ys, s0 = _arrays(POINT)
     _, grads = rnn.value_and_grad(p, xs, ys, s0)
     last = rnn.value_and_grad(p, xs[1:], ys[1:], rnn.forward(p, xs[:1], s0)[0][0])[1]["V"]
     # the literal reading: the term of the last step alone, ∂L_T/∂O_T ∂O_T/∂V
-    written, derived = _latex(4)
-    counterexample = {
-        **POINT,
-        "growth": _growth(p, xs, s0),
-        "literal_dL_dV": last.tolist(),
-        "derived_dL_dV": grads["V"].tolist(),
-        "difference": float(np.abs(grads["V"] - last).max()),
-        "mpmath": {
-            "literal_dL_dV": _mp_gradient("V", steps=[1]),
-            "derived_dL_dV": _mp_gradient("V"),
-        },
-    }
-    proof = rnn_bptt(2, 3)
-    verdict = "fails" if counterexample["difference"] > 0 and proof.holds else "holds"
+    difference = float(np.abs(grads["V"] - last).max())
+    example = _rnn_example(
+        "one time step is not the gradient",
+        (
+            _gradient("V", last.tolist(), _mp_gradient("V", steps=[1]), "literal"),
+            _gradient("V", grads["V"].tolist(), _mp_gradient("V"), "derived"),
+            Quantity("difference", difference, r"\max|\Delta|", "largest difference"),
+        ),
+    )
+    proofs = _bptt_proofs()
+    verdict = "fails" if difference > 0 and proofs.hold else "holds"
     return Verdict(
         "eq4",
         verdict,
-        "one time step t is written; ∂L/∂V sums (O_t − y_t) S_tᵀ over every t",
-        written,
-        derived,
-        {"exact_proofs": {proof.name: proof.holds}},
-        counterexample=counterexample,
+        Text(
+            "one time step t is written; ∂L/∂V sums (O_t − y_t) S_tᵀ over every t",
+            r"one time step $t$ is written; $\partial L/\partial V$ sums "
+            r"$(O_t - y_t)\,S_t^{\top}$ over every $t$",
+        ),
+        4,
+        (proofs,),
+        counterexample=(example,),
     )
 
 
 def _chain(number: int, name: str) -> Verdict:
     p, xs, ys, s0 = _arrays(POINT)
     _, grads = rnn.value_and_grad(p, xs, ys, s0)
-    written, derived = _latex(number)
     mp = _mp_gradient(name)
-    counterexample = {
-        **POINT,
-        "growth": _growth(p, xs, s0),
-        f"literal_dL_d{name}": [[0.0]],  # the chain ends in ∂S_0/∂W = 0: S_0 is fixed
-        f"derived_dL_d{name}": grads[name].tolist(),
-        "difference": float(np.abs(grads[name]).max()),
-        "mpmath": {f"derived_dL_d{name}": mp},
-    }
-    proof = rnn_bptt(2, 3)
+    operand = {"W": ("S_(t-1)", "S_{t-1}"), "U": ("X_t", "X_t")}[name]
+    example = _rnn_example(
+        rf"the chain ends in $\partial S_0/\partial {name} = 0$, the gradient is not 0",
+        (
+            Quantity(
+                f"literal_dL_d{name}",
+                [[0.0]],  # the chain ends in ∂S_0/∂W = 0: S_0 is fixed
+                rf"\partial L/\partial {name}",
+                rf"as written: a chain ending in $\partial S_0/\partial {name} = 0$",
+            ),
+            _gradient(name, grads[name].tolist(), mp, "derived"),
+            Quantity("difference", float(np.abs(grads[name]).max()), r"\max|\Delta|", "difference"),
+        ),
+    )
+    proofs = _bptt_proofs()
     nonzero = abs(mpmath.mpf(mp[0][0])) > 0
-    verdict = "fails" if nonzero and proof.holds else "holds"
+    verdict = "fails" if nonzero and proofs.hold else "holds"
     return Verdict(
         f"eq{number}",
         verdict,
-        f"the chain ends in ∂S_0/∂{name} = 0 for a fixed S_0; BPTT sums every path "
-        f"ā_t (S_(t-1) or X_t)ᵀ over t",
-        written,
-        derived,
-        {
-            "exact_proofs": {proof.name: proof.holds},
-            "second_line": "∏_k ∂S_k/∂S_(k-1) · ∂S_(k-1)/∂W leaves k free outside the product",
-        },
-        counterexample=counterexample,
+        Text(
+            f"the chain ends in ∂S_0/∂{name} = 0 for a fixed S_0; BPTT sums every path "
+            f"ā_t {operand[0]}ᵀ over t",
+            rf"the chain ends in $\partial S_0/\partial {name} = 0$ for a fixed $S_0$; BPTT "
+            rf"sums every path $\bar{{a}}_t {operand[1]}^{{\top}}$ over $t$",
+        ),
+        number,
+        (
+            proofs,
+            Statement(
+                "second_line",
+                Text(
+                    "∏_k ∂S_k/∂S_(k-1) · ∂S_(k-1)/∂W leaves k free outside the product",
+                    r"the second line leaves $k$ free outside the product",
+                ),
+                r"\Bigl(\prod_{k=1}^{t} \frac{\partial S_k}{\partial S_{k-1}}\Bigr)"
+                rf"\frac{{\partial S_{{k-1}}}}{{\partial {name}}}",
+            ),
+        ),
+        counterexample=(example,),
     )
 
 
-@claim("eq5")
 def eq5(seed: int) -> Verdict:
     """Eq. (5), ∂L/∂W as one chain ending in ∂S_0/∂W."""
     return _chain(5, "W")
 
 
-@claim("eq6")
 def eq6(seed: int) -> Verdict:
     """Eq. (6), ∂L/∂U as one chain ending in ∂S_0/∂U."""
     return _chain(6, "U")
 
 
-@claim("eq7")
 def eq7(seed: int) -> Verdict:
     """Eq. (7), ∂S_t/∂S_{t-1} = W·σ': the order of W and diag(σ') for n > 1."""
-    written, derived = _latex(7)
     W = [[1.0, 2.0], [0.0, 1.0]]
     U = [[1.0, 0.0], [0.0, 1.0]]
     x, s_prev = [0.0, 1.0], [0.0, 0.0]  # a_t = W S_(t-1) + U x_t = (0, 1)
@@ -182,49 +214,76 @@ def eq7(seed: int) -> Verdict:
             for i in range(2)
         ]
     exact = np.array([[float(v) for v in row] for row in true])
-    counterexample = {
-        "n": 2,
-        "params": {"W": W, "U": U},
-        "xs": [x],
-        "s0": s_prev,
-        "T": 1,
-        "growth": float(np.linalg.norm(exact, 2)),
-        "W": W,
-        "U": U,
-        "x_t": x,
-        "S_prev": s_prev,
-        "a_t": a.tolist(),
-        "derived_diag_sigma_prime_W": diag_w.tolist(),
-        "written_W_diag_sigma_prime": w_diag.tolist(),
-        "mpmath_jacobian": true,
-        "derived_error": float(np.abs(diag_w - exact).max()),
-        "written_error": float(np.abs(w_diag - exact).max()),
-    }
+    jacobian = r"\partial S_t/\partial S_{t-1}"
+    example = Example(
+        "rnn_step",
+        r"for $n = 2$ the order of $W$ and $\operatorname{diag}(\sigma')$ matters",
+        r"one step of the sigmoid RNN (1) with $n = m = 2$",
+        **rnn_model({"W": W, "U": U}, [x], s_prev),
+        quantities=(
+            Quantity("a_t", a.tolist(), "a_t", r"pre-activation $W S_{t-1} + U X_t$"),
+            Quantity(
+                "derived_diag_sigma_prime_W",
+                diag_w.tolist(),
+                r"\operatorname{diag}(\sigma'(a_t))\,W",
+                "derived",
+            ),
+            Quantity(
+                "written_W_diag_sigma_prime",
+                w_diag.tolist(),
+                r"W \operatorname{diag}(\sigma'(a_t))",
+                "as written",
+            ),
+            Quantity(
+                "mpmath_jacobian",
+                true,
+                jacobian,
+                "the true Jacobian, by mpmath at 30 digits",
+            ),
+            Quantity(
+                "derived_error",
+                float(np.abs(diag_w - exact).max()),
+                r"\max|\Delta|",
+                "error of the derived Jacobian",
+            ),
+            Quantity(
+                "written_error",
+                float(np.abs(w_diag - exact).max()),
+                r"\max|\Delta|",
+                "error of the written Jacobian",
+            ),
+        ),
+    )
     wrong = sp.MatMul(
         sp.MatrixSymbol("W", dims.n, dims.n), Diag(partial(rnn_cell(), "S", "a"), dims.n)
     )
     scalar = rnn_delta_recursion(1, 2, wrong)  # n = 1: the order cannot matter
     matrix = rnn_delta_recursion(2, 2, wrong)
-    evidence = {
-        "exact_proofs": {
-            "W·diag(σ') at n = 1": scalar.holds,
-            "W·diag(σ') at n = 2": matrix.holds,
-            "diag(σ')·W at n = 2": rnn_delta_recursion(2, 2).holds,
-        }
-    }
-    verdict = (
-        "holds-if"
-        if scalar.holds and not matrix.holds and counterexample["written_error"] > 1e-3
-        else "fails"
+    proofs = Proofs(
+        "exact_proofs",
+        (
+            proved(scalar, "delta_written", n=1, T=2),
+            proved(matrix, "delta_written", n=2, T=2),
+            proved(rnn_delta_recursion(2, 2), "delta_derived", n=2, T=2),
+        ),
     )
+    written_error = float(np.abs(w_diag - exact).max())
+    verdict = "holds-if" if scalar.holds and not matrix.holds and written_error > 1e-3 else "fails"
     return Verdict(
         "eq7",
         verdict,
-        "right for a scalar state; for n > 1 the Jacobian is diag(σ'(a_t)) W, not W diag(σ')",
-        written,
-        derived,
-        evidence,
-        condition="n = 1 (or W and diag(σ'(a_t)) commute, e.g. W diagonal)",
+        Text(
+            "right for a scalar state; for n > 1 the Jacobian is diag(σ'(a_t)) W, not W diag(σ')",
+            r"right for a scalar state; for $n > 1$ the Jacobian is "
+            r"$\operatorname{diag}(\sigma'(a_t))\,W$, not $W \operatorname{diag}(\sigma')$",
+        ),
+        7,
+        (proofs,),
+        condition=Text(
+            "n = 1 (or W and diag(σ'(a_t)) commute, e.g. W diagonal)",
+            r"$n = 1$ (or $W$ and $\operatorname{diag}(\sigma'(a_t))$ commute, e.g. $W$ "
+            r"diagonal)",
+        ),
         condition_latex=r"n = 1",
-        counterexample=counterexample,
+        counterexample=(example,),
     )

@@ -18,14 +18,14 @@ from functools import cache
 import mpmath
 import numpy as np
 
-from derivations.equations import equation
 from numeric import lstm, product_norms, rnn
 
 from . import reference
+from .claims_common import GROWTH_LSTM, GROWTH_RNN, lstm_model, rnn_model
 from .claims_lstm import _mp_growth
 from .claims_lstm import _params as lstm_params
 from .claims_lstm import growth as lstm_growth
-from .verdicts import Verdict, claim, confirm
+from .evidence import Column, Example, Quantity, Statement, Table, Text, Verdict, confirm
 
 __all__ = ["exploding_rnn", "forget_bias_needed"]
 
@@ -109,16 +109,26 @@ def _pointwise_below_one(T: int = 60, w: float = 6.0) -> dict:
             lambda v: reference.rnn_states([[w]], [[1]], [[x] for x in xs], [v])[-1][0],
             mpmath.mpf(0.5),
         )
-    return {
-        "params": {"W": [[w]], "U": [[1.0]]},
-        "xs": [[float(x)] for x in xs],
-        "s0": [0.5],
-        "T": T,
-        "growth": float(abs(np.prod(factors))),
-        "max_factor": float(factors.max()),
-        "mpmath_growth": mpmath.nstr(mp, DIGITS),
-        "limit": 0.5,
-    }
+    return Example(
+        "pointwise_below_one_does_not_vanish",
+        r"every factor $|w\,\sigma'(a_t)| = 1 - 1/(t+1)^2$ is below 1, yet the product tends "
+        r"to $1/2$: it does not vanish",
+        rf"a scalar sigmoid RNN, $w = {w:g}$, inputs chosen step by step",
+        **rnn_model({"W": [[w]], "U": [[1.0]]}, [[float(x)] for x in xs], [0.5]),
+        quantities=(
+            Quantity(
+                "max_factor", float(factors.max()), r"\max_t |w\,\sigma'(a_t)|", "largest factor"
+            ),
+            Quantity(
+                "growth",
+                float(abs(np.prod(factors))),
+                GROWTH_RNN,
+                f"after $T = {T}$ steps",
+                mpmath=mpmath.nstr(mp, DIGITS),
+            ),
+            Quantity("limit", 0.5, r"\lim_{T\to\infty}", "the limit of the product"),
+        ),
+    )
 
 
 def _eigenvalues_do_not_decide(T: int = 40, w: float = 8.0, small: float = 1e-3) -> dict:
@@ -154,20 +164,38 @@ def _eigenvalues_do_not_decide(T: int = 40, w: float = 8.0, small: float = 1e-3)
             for j in range(2)
         ]
         mp = max(mpmath.svd_r(mpmath.matrix(columns).T, compute_uv=False))
-    return {
-        "params": {"W": W.tolist(), "U": [[1.0, 0.0], [0.0, 1.0]]},
-        "xs": [x.tolist() for x in xs],
-        "s0": [0.5, 0.5],
-        "T": T,
-        "max_spectral_radius_per_step": max(radii),
-        "norm_per_step": float(np.linalg.norm(J[0], 2)),
-        "growth": float(norms[-1]),
-        "mpmath_growth": mpmath.nstr(mp, DIGITS),
-    }
+    return Example(
+        "eigenvalues_below_one_still_explode",
+        r"every step Jacobian has spectral radius below 1, yet their product explodes: its norm "
+        r"is what bounds it",
+        rf"a sigmoid RNN with $n = 2$, $W_{{12}} = W_{{21}} = {w:g}$ and a zero diagonal, inputs "
+        r"that alternate which unit is saturated",
+        **rnn_model(
+            {"W": W.tolist(), "U": [[1.0, 0.0], [0.0, 1.0]]}, [x.tolist() for x in xs], [0.5, 0.5]
+        ),
+        quantities=(
+            Quantity(
+                "max_spectral_radius_per_step",
+                max(radii),
+                r"\max_t \rho(J_t)",
+                "largest spectral radius of a step",
+            ),
+            Quantity(
+                "norm_per_step", float(np.linalg.norm(J[0], 2)), r"\|J_t\|_2", "norm of a step"
+            ),
+            Quantity(
+                "growth",
+                float(norms[-1]),
+                GROWTH_RNN,
+                f"after $T = {T}$ steps",
+                mpmath=mpmath.nstr(mp, DIGITS),
+            ),
+        ),
+    )
 
 
-def _bound_check(seed: int, activation: str, T: int = 30) -> dict:
-    """‖∂S_t/∂S_0‖₂ against (γ‖W‖₂)^t for random W scaled to γ‖W‖₂ = 0.9."""
+def _bound_check(seed: int, activation: str, T: int = 30) -> tuple:
+    """‖∂S_t/∂S_0‖₂ against (γ‖W‖₂)^t for random W scaled to γ‖W‖₂ = 0.9: one table row."""
     rng = np.random.default_rng(seed)
     worst = 0.0
     for _ in range(10):
@@ -178,13 +206,7 @@ def _bound_check(seed: int, activation: str, T: int = 30) -> dict:
         J = rnn.state_jacobians(params, rng.normal(size=(T, 2)), rng.normal(size=n), activation)
         norms = product_norms(J)
         worst = max(worst, float(np.max(norms / 0.9 ** np.arange(1, T + 1))))
-    return {
-        "activation": activation,
-        "gamma_times_norm_W": 0.9,
-        "T": T,
-        "samples": 10,
-        "max_norm_over_bound": worst,
-    }
+    return (activation, 0.9, T, 10, worst)
 
 
 def truncated_gradient(params: dict, xs, ys, s0, k: int) -> np.ndarray:
@@ -212,81 +234,145 @@ def _long_range_share(seed: int, k: int = 10) -> dict:
     xs, ys, s0 = rng.normal(size=(T, 2)), rng.uniform(size=(T, 2)), np.zeros(n)
     full = rnn.value_and_grad(params, xs, ys, s0)[1]["W"]
     short = truncated_gradient(params, xs, ys, s0, k)
-    return {
-        "T": T,
-        "gamma_times_norm_W": 0.5,
-        "k": k,
-        "norm_dL_dW": float(np.linalg.norm(full)),
-        "norm_of_paths_longer_than_k": float(np.linalg.norm(full - short)),
-    }
+    return Example(
+        "total_gradient",
+        r"inside the vanishing condition the gradient (5) itself does not vanish: only the part "
+        rf"carried by paths longer than $k = {k}$ steps does",
+        rf"a random sigmoid RNN with $n = {n}$, $\gamma\|W\|_2 = 0.5$, $T = {T}$",
+        inputs=(
+            Quantity("T", T, "T", "time steps"),
+            Quantity("gamma_times_norm_W", 0.5, r"\gamma\|W\|_2", "scale of $W$"),
+            Quantity("k", k, "k", "longest path kept"),
+        ),
+        quantities=(
+            Quantity(
+                "norm_dL_dW",
+                float(np.linalg.norm(full)),
+                r"\|\partial L/\partial W\|_F",
+                "the full gradient",
+            ),
+            Quantity(
+                "norm_of_paths_longer_than_k",
+                float(np.linalg.norm(full - short)),
+                r"\|\Delta\|_F",
+                "its part through paths longer than $k$",
+            ),
+        ),
+    )
 
 
 def _agree(mp: object, value: float, what: str, rtol: float = 1e-9) -> None:
     confirm(abs(float(mp) - value) <= rtol * abs(value), f"{what}: mpmath {mp} against {value}")
 
 
-@claim("vanish-explode")
 def vanish_explode(seed: int) -> Verdict:
     """ "Below 1, (5)-(6) go to 0; above 1, to infinity" (after eq. (7))."""
-    eq = equation(7)
     found = exploding_rnn()
     T = HORIZONS[-1]
     mp = _mp_rnn_growth(found["W"][0][0], found["U"][0][0], found["x"], found["s0"], T)
-    exploding = {
-        "params": {"W": found["W"], "U": found["U"]},
-        "xs": [[found["x"]]] * T,
-        "s0": [found["s0"]],
-        "T": T,
-        "growth": float(found["norms"][T - 1]),
-        "factor_per_step": found["factor"],
-        "mpmath_growth": mpmath.nstr(mp, DIGITS),
-        "gamma_times_norm_W": 0.25 * abs(found["W"][0][0]),
-        "where": "at an unstable equilibrium: S_t = 1/2 and a_t = 0 at every step",
-    }
+    exploding = Example(
+        "exploding_example_found_by_search",
+        r"above 1 the gradient can explode: the smallest exploding scalar RNN, at an unstable "
+        r"equilibrium ($S_t = 1/2$, $a_t = 0$ at every step)",
+        r"a scalar sigmoid RNN found by search (half-integer $w$, $u$, $x$, $S_0$)",
+        **rnn_model({"W": found["W"], "U": found["U"]}, [[found["x"]]] * T, [found["s0"]]),
+        quantities=(
+            Quantity("gamma_times_norm_W", 0.25 * abs(found["W"][0][0]), r"\gamma\|W\|_2", "scale"),
+            Quantity(
+                "growth",
+                float(found["norms"][T - 1]),
+                GROWTH_RNN,
+                f"after $T = {T}$ steps",
+                mpmath=mpmath.nstr(mp, DIGITS),
+            ),
+            Quantity("factor_per_step", found["factor"], "", "growth factor", "per step"),
+        ),
+    )
     pointwise = _pointwise_below_one()
     spectral = _eigenvalues_do_not_decide()
-    bounds = [_bound_check(seed, a) for a in GAMMA]
-    _agree(mp, exploding["growth"], "the searched exploding RNN")
-    _agree(pointwise["mpmath_growth"], pointwise["growth"], "the pointwise example")
-    _agree(spectral["mpmath_growth"], spectral["growth"], "the eigenvalue example")
+    bounds = Table(
+        "bound_checks",
+        r"$\|\partial S_t/\partial S_0\|_2 / (\gamma\|W\|_2)^t$ at its largest over "
+        r"$t \le T$, for random $W$ scaled to $\gamma\|W\|_2 = 0.9$: the bound holds.",
+        (
+            Column("activation", "activation"),
+            Column("gamma_times_norm_W", r"$\gamma\|W\|_2$"),
+            Column("T", "$T$"),
+            Column("samples", "samples"),
+            Column("max_norm_over_bound", "largest norm / bound"),
+        ),
+        tuple(_bound_check(seed, a) for a in GAMMA),
+    )
+    growth = {e.key: e.quantity("growth") for e in (exploding, pointwise, spectral)}
+    for key, q in growth.items():
+        _agree(q.mpmath, q.value, key)
     total = _long_range_share(seed)
-    evidence = {
-        "bound": "‖∂S_t/∂S_k‖₂ ≤ (γ‖W‖₂)^(t−k), γ = 1/4 (σ), 1 (tanh)",
-        "bound_checks": bounds,
-        "exploding_example_found_by_search": exploding,
-        "total_gradient": total,
+    evidence = (
+        Statement(
+            "bound",
+            Text(
+                "‖∂S_t/∂S_k‖₂ ≤ (γ‖W‖₂)^(t−k), γ = 1/4 (σ), 1 (tanh)",
+                r"the bound, with $\gamma = \sup \sigma' = 1/4$ ($1$ for $\tanh$)",
+            ),
+            r"\left\|\frac{\partial S_t}{\partial S_k}\right\|_2 \le "
+            r"\left(\gamma \|W\|_2\right)^{t-k}",
+        ),
+        bounds,
+        exploding,
+        total,
+    )
+    value = {
+        (e.key, q): e.quantity(q).value
+        for e, names in (
+            (exploding, ("gamma_times_norm_W", "growth")),
+            (pointwise, ("max_factor", "growth")),
+            (spectral, ("max_spectral_radius_per_step", "growth")),
+            (total, ("norm_dL_dW", "norm_of_paths_longer_than_k")),
+        )
+        for q in names
     }
     inside = (
-        all(b["max_norm_over_bound"] <= 1 + 1e-9 for b in bounds)
-        and total["norm_of_paths_longer_than_k"] < 1e-3 * total["norm_dL_dW"]
+        all(worst <= 1 + 1e-9 for worst in bounds.column("max_norm_over_bound"))
+        and value["total_gradient", "norm_of_paths_longer_than_k"]
+        < 1e-3 * value["total_gradient", "norm_dL_dW"]
     )
     outside = (
-        pointwise["max_factor"] < 1
-        and pointwise["growth"] > 0.49
-        and spectral["max_spectral_radius_per_step"] < 1
-        and spectral["growth"] > 1e6
-        and exploding["gamma_times_norm_W"] > 1
-        and exploding["growth"] > 100
+        value[pointwise.key, "max_factor"] < 1
+        and value[pointwise.key, "growth"] > 0.49
+        and value[spectral.key, "max_spectral_radius_per_step"] < 1
+        and value[spectral.key, "growth"] > 1e6
+        and value[exploding.key, "gamma_times_norm_W"] > 1
+        and value[exploding.key, "growth"] > 100
     )
     return Verdict(
         "vanish-explode",
         "holds-if" if inside and outside else "fails",
-        "true of the long-range terms under a uniform bound: γ‖W‖₂ < 1 makes ∂S_t/∂S_k vanish "
-        "as t − k grows (the gradient itself keeps its short-range terms); factors below 1 one at "
-        "a time are not enough, and eigenvalues below 1 do not prevent explosion",
-        eq.latex("as_written"),
-        eq.latex("as_derived"),
+        Text(
+            "true of the long-range terms under a uniform bound: γ‖W‖₂ < 1 makes ∂S_t/∂S_k "
+            "vanish as t − k grows (the gradient itself keeps its short-range terms); factors "
+            "below 1 one at a time are not enough, and eigenvalues below 1 do not prevent "
+            "explosion",
+            r"true of the long-range terms under a uniform bound: $\gamma\|W\|_2 < 1$ makes "
+            r"$\partial S_t/\partial S_k$ vanish as $t - k$ grows (the gradient itself keeps "
+            r"its short-range terms); factors below 1 one at a time are not enough, and "
+            r"eigenvalues below 1 do not prevent explosion",
+        ),
+        7,
         evidence,
-        condition="for the paths of length t − k → ∞: vanishing when γ‖W‖₂ ≤ η < 1 "
-        "(sufficient); exploding needs γ‖W‖₂ > 1 (necessary) and happens when every factor is "
-        "uniformly above 1, |w σ'(a_t)| ≥ η > 1 (scalar) or σ_min(diag(σ'(a_t)) W) ≥ η > 1; "
-        "γ = sup σ' = 1/4 (1 for tanh)",
+        condition=Text(
+            "for the paths of length t − k → ∞: vanishing when γ‖W‖₂ ≤ η < 1 (sufficient); "
+            "exploding needs γ‖W‖₂ > 1 (necessary) and happens when every factor is uniformly "
+            "above 1, |w σ'(a_t)| ≥ η > 1 (scalar) or σ_min(diag(σ'(a_t)) W) ≥ η > 1; "
+            "γ = sup σ' = 1/4 (1 for tanh)",
+            r"for the paths of length $t - k \to \infty$: vanishing when "
+            r"$\gamma\|W\|_2 \le \eta < 1$ (sufficient); exploding needs "
+            r"$\gamma\|W\|_2 > 1$ (necessary) and happens when every factor is uniformly above "
+            r"1, $|w\,\sigma'(a_t)| \ge \eta > 1$ (scalar) or "
+            r"$\sigma_{\min}(\operatorname{diag}(\sigma'(a_t))\,W) \ge \eta > 1$",
+        ),
         condition_latex=r"\left\|\frac{\partial S_t}{\partial S_k}\right\|_2 \le "
         r"\left(\gamma \|W\|_2\right)^{t-k} \to 0,\quad \gamma = \sup \sigma' = \tfrac14",
-        counterexample={
-            "pointwise_below_one_does_not_vanish": pointwise,
-            "eigenvalues_below_one_still_explode": spectral,
-        },
+        counterexample=(pointwise, spectral),
     )
 
 
@@ -309,50 +395,76 @@ def vanishing_with_forget_near_one() -> dict:
     raise RuntimeError("no vanishing LSTM among the searched parameters")
 
 
-@claim("forget-near-one")
 def forget_near_one(seed: int) -> Verdict:
     """ "Keeping f_t close to 1, the gradient does not vanish after many multiplications"."""
-    eq = equation(14)
-    table = {
-        f"rho={rho}, T={T}": forget_bias_needed(rho, T)
-        for rho in (0.5, 0.9)
-        for T in (10, 100, 1000)
-    }
-    inside = {}
-    for key, z in table.items():  # no recurrent weights: the cell path is the whole story
-        rho, T = (float(part.split("=")[1]) for part in key.split(", "))
-        J = lstm.state_jacobians(
-            lstm_params({"b_f": z}), np.zeros((int(T), 1)), np.zeros(1), np.zeros(1)
-        )
-        inside[key] = float(np.prod(J[:, 0, 0]))
+    rows = []
+    for rho in (0.5, 0.9):
+        for T in (10, 100, 1000):
+            z = forget_bias_needed(rho, T)
+            # no recurrent weights: the cell path is the whole story
+            J = lstm.state_jacobians(
+                lstm_params({"b_f": z}), np.zeros((T, 1)), np.zeros(1), np.zeros(1)
+            )
+            rows.append((rho, T, z, float(np.prod(J[:, 0, 0]))))
+    table = Table(
+        "forget_bias",
+        r"The forget pre-activation $z_f$ that keeps $\prod_{t \le T} f_t \ge \rho$, and the "
+        r"product of the cell path of an LSTM with that bias and no recurrent weights.",
+        (
+            Column("rho", r"$\rho$"),
+            Column("T", "$T$"),
+            Column("z_f", r"$z_f$ needed"),
+            Column("cell_path_product", r"$\prod_{t \le T} f_t$ at that bias"),
+        ),
+        tuple(rows),
+    )
     found = vanishing_with_forget_near_one()
     T = HORIZONS[-1]
     mp = _mp_growth(found["values"], T)  # ‖∂(C_T, h_T)/∂(C_0, h_0)‖₂ on the written-out model
-    counterexample = {
-        "n": 1,
-        "T": T,
-        "params": {k: v.tolist() for k, v in lstm_params(found["values"]).items()},
-        "xs": [[0.0]] * T,
-        "h0": [0.0],
-        "c0": [0.0],
-        "forget_gate": float(1 / (1 + np.exp(-found["values"]["b_f"]))),
-        "growth": float(found["norms"][T - 1]),
-        "mpmath_growth": mpmath.nstr(mp, DIGITS),
-        "where": "at the equilibrium C = h = 0 with x_t = 0",
-    }
-    holds = all(inside[k] >= float(k.split(", ")[0].split("=")[1]) * (1 - 1e-9) for k in inside)
-    _agree(mp, counterexample["growth"], "the vanishing LSTM")
-    confirmed = counterexample["growth"] < 1e-3 and counterexample["forget_gate"] > 0.95
+    forget = float(1 / (1 + np.exp(-found["values"]["b_f"])))
+    example = Example(
+        "lstm",
+        r"$f_t \approx 0.95$ at every step, yet the gradient vanishes through $h_{t-1}$",
+        r"the LSTM (8)-(13) with $n = m = 1$, $x_t = 0$, at the equilibrium $C = h = 0$",
+        **lstm_model(
+            {k: v.tolist() for k, v in lstm_params(found["values"]).items()},
+            [[0.0]] * T,
+            [0.0],
+            [0.0],
+        ),
+        quantities=(
+            Quantity("forget_gate", forget, "f_t", "forget gate (constant here)"),
+            Quantity(
+                "growth",
+                float(found["norms"][T - 1]),
+                GROWTH_LSTM,
+                f"after $T = {T}$ steps",
+                mpmath=mpmath.nstr(mp, DIGITS),
+            ),
+        ),
+    )
+    holds = all(product >= rho * (1 - 1e-9) for rho, _, _, product in rows)
+    growth = example.quantity("growth")
+    _agree(mp, growth.value, "the vanishing LSTM")
+    confirmed = growth.value < 1e-3 and forget > 0.95
     return Verdict(
         "forget-near-one",
         "holds-if" if holds and confirmed else "fails",
-        "along the cell path ∏ f_t stays ≥ ρ if z_f ≥ logit(ρ^(1/T)); through h_(t−1) the "
-        "gradient can still vanish (or explode) with f_t near 1",
-        eq.latex("as_written"),
-        eq.latex("as_derived"),
-        {"forget_preactivation_needed": table, "cell_path_product_at_that_bias": inside},
-        condition="the cell path alone (h_(t−1) held fixed, or no recurrent weights W^(h)), "
-        "with z_f ≥ log(ρ^(1/T) / (1 − ρ^(1/T))) for ∏ f_t ≥ ρ over T steps",
+        Text(
+            "along the cell path ∏ f_t stays ≥ ρ if z_f ≥ logit(ρ^(1/T)); through h_(t−1) the "
+            "gradient can still vanish (or explode) with f_t near 1",
+            r"along the cell path $\prod_t f_t$ stays $\ge \rho$ if "
+            r"$z_f \ge \operatorname{logit}(\rho^{1/T})$; through $h_{t-1}$ the gradient can "
+            r"still vanish (or explode) with $f_t$ near 1",
+        ),
+        14,
+        (table,),
+        condition=Text(
+            "the cell path alone (h_(t−1) held fixed, or no recurrent weights W^(h)), "
+            "with z_f ≥ log(ρ^(1/T) / (1 − ρ^(1/T))) for ∏ f_t ≥ ρ over T steps",
+            r"the cell path alone ($h_{t-1}$ held fixed, or no recurrent weights $W^{(h)}$), "
+            r"with $z_f$ large enough for $\prod_t f_t \ge \rho$ over $T$ steps",
+        ),
         condition_latex=r"z_f \ge \log\frac{\rho^{1/T}}{1-\rho^{1/T}}",
-        counterexample=counterexample,
+        counterexample=(example,),
     )

@@ -109,6 +109,7 @@ def _verify(args: argparse.Namespace) -> int:
     import json
 
     from .output import OutputError, file_target, write_text
+    from .verdicts import document as verdicts_document
     from .verdicts import verify
 
     target = None
@@ -132,11 +133,7 @@ def _verify(args: argparse.Namespace) -> int:
         return 1
     _table(verdicts, sys.stderr if args.json == "-" else sys.stdout)  # stdout: JSON alone
     if args.json is not None:
-        document = {
-            "version": __version__,
-            "seed": args.seed,
-            "claims": [v.to_json() for v in verdicts],
-        }
+        document = verdicts_document(verdicts, args.seed)
         text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
         if target is None:
             sys.stdout.write(text)

@@ -13,19 +13,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.figure import Figure
 
-matplotlib.use("pdf")
+from numeric import lstm, product_norms, rnn
+from numeric.floating import saturation_threshold
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from .claims_lstm import _params as lstm_params
+from .claims_lstm import exploding_lstm
 
-from numeric import lstm, product_norms, rnn  # noqa: E402
-from numeric.floating import saturation_threshold  # noqa: E402
-
-from .claims_lstm import _params as lstm_params  # noqa: E402
-from .claims_lstm import exploding_lstm  # noqa: E402
-
-__all__ = ["FIGURES", "write_figures"]
+__all__ = ["FIGURES", "grid_figure", "write_figures", "write_grid"]
 
 #: File name and caption of each figure, in order.
 FIGURES = {
@@ -78,6 +76,7 @@ def _lstm_path(axes, seed: int) -> None:
     axes.semilogy(t, np.cumprod(J[:, 0, 0]), label=r"cell path $\prod f_t$")
     axes.semilogy(t, product_norms(J), label=r"$\|\partial(C_t,h_t)/\partial(C_0,h_0)\|_2$")
     axes.set_xlabel(r"$t$")
+    axes.set_ylabel("factor from step 0 to step $t$")
     axes.legend(loc="center left", fontsize=8)
 
 
@@ -111,6 +110,7 @@ def _activations(axes, seed: int) -> None:
             label=rf"$\sigma = 1$ in {np.dtype(dtype).name} at $x = {at:.4g}$",
         )
     axes.set_xlabel(r"$x$")
+    axes.set_ylabel(r"$\sigma(x)$, $\sigma'(x)$, $\tanh'(x)$")
     axes.legend(loc="center right", fontsize=7)
 
 
@@ -118,15 +118,47 @@ _DRAW = dict(zip(FIGURES, (_rnn_norms, _lstm_path, _forget_products, _activation
 
 
 def write_figures(directory: Path, seed: int) -> list[Path]:
-    """Draw every figure into ``directory``; return their paths."""
+    """Draw every figure into ``directory``; return their paths.  Each is a
+    :class:`matplotlib.figure.Figure` of its own: pyplot and the user's backend are left alone."""
     paths = []
-    with plt.rc_context(_STYLE):
+    with matplotlib.rc_context(_STYLE):
         for name, draw in _DRAW.items():
-            figure, axes = plt.subplots()
-            draw(axes, seed)
+            figure = Figure()
+            draw(figure.add_subplot(), seed)
             figure.tight_layout()
             path = directory / name
             figure.savefig(path, metadata=_METADATA)
-            plt.close(figure)
             paths.append(path)
     return paths
+
+
+def grid_figure(grid) -> Figure:
+    """A :class:`~bptt_check.evidence.Grid` as a figure: the value in colour over the two
+    parameters, every axis and the colour bar labelled."""
+    with matplotlib.rc_context(_STYLE):
+        figure = Figure()
+        axes = figure.add_subplot()
+        values = np.asarray(grid.values, dtype=float)
+        low, high = float(np.nanmin(values)), float(np.nanmax(values))
+        # a signed value (an exponent, a log-growth) is centred on 0: red grows, blue shrinks
+        norm = TwoSlopeNorm(0.0, low, high) if low < 0 < high else None
+        mesh = axes.pcolormesh(
+            np.asarray(grid.x.values),
+            np.asarray(grid.y.values),
+            values,
+            shading="nearest",
+            cmap="RdBu_r",
+            norm=norm,
+        )
+        axes.set_xlabel(grid.x.label)
+        axes.set_ylabel(grid.y.label)
+        figure.colorbar(mesh, ax=axes, label=grid.label)
+        figure.tight_layout()
+    return figure
+
+
+def write_grid(grid, path: Path) -> Path:
+    """Draw ``grid`` into ``path`` (a vector PDF with fixed metadata: same grid, same bytes)."""
+    with matplotlib.rc_context(_STYLE):
+        grid_figure(grid).savefig(path, metadata=_METADATA)
+    return path

@@ -12,31 +12,18 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable
-from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
-import jinja2
-
-from derivations.equations import equation
-
-from . import __version__
-from .figures import FIGURES, write_figures
-from .latex import evidence_items, tex
+from . import __version__, registry
+from .evidence import Example, Grid, Proofs, Quantity, Statement, Table, Verdict
+from .latex import digits, number, tex, value
 from .output import OutputError, folder_target, publish_folder, staged_folder
-from .verdicts import Verdict, verify
+from .verdicts import verify
 
 __all__ = ["ReportError", "build_report", "render"]
 
 _COLOURS = {"holds": "holds", "holds-if": "holdsif", "fails": "fails"}
-_TITLES = {
-    **{f"eq{n}": f"Equation ({n}): {equation(n).topic}" for n in range(1, 15)},
-    "vanish-explode": "Claim: below 1 the gradient vanishes, above 1 it explodes",
-    "forget-near-one": r"Claim: keeping \texorpdfstring{$f_t$}{f\_t} near 1, the gradient does "
-    "not vanish",
-    "sigma-below-one": r"Claim: \texorpdfstring{$\sigma$}{sigma} never exceeds 1, so an LSTM "
-    "gradient cannot explode",
-}
 #: What a report folder holds; a folder with anything else is not replaced.
 _OWN = {"report.tex", "report.pdf", "report.aux", "report.log", "report.out", "figures"}
 #: A fixed epoch for pdflatex's dates (2026-01-01): the PDF carries no build time.
@@ -47,77 +34,294 @@ class ReportError(RuntimeError):
     """The report could not be written or compiled (the message is one line)."""
 
 
-def _display(latex: str) -> str:
-    """One display equation; a wide one is shrunk to the line (never enlarged)."""
-    if len(latex) > 100:
-        width = r"\ifdim\width>\linewidth\linewidth\else\width\fi"
-        return rf"\[ \resizebox{{{width}}}{{!}}{{$\displaystyle {latex}$}} \]"
-    return rf"\[ {latex} \]"
+def write_figures(directory: Path, seed: int) -> list[Path]:
+    """The figures of :mod:`bptt_check.figures` (imported when the report is built), and one
+    per :class:`~bptt_check.evidence.Grid` in the evidence of the verdicts of ``seed``."""
+    from .figures import write_figures as draw
+    from .figures import write_grid
+
+    paths = draw(directory, seed)
+    for v in verify(seed=seed):  # computed once per process: the verdicts of the report
+        for item in v.evidence:
+            if isinstance(item, Grid):
+                paths.append(write_grid(item, directory / _grid_file(v.id, item)))
+    return paths
 
 
-def _lines(latex: str) -> list[str]:
-    """Display lines of a reading; the 2n × 2n LSTM Jacobian is set block by block."""
-    out = []
-    for line in latex.split(r" \\ "):
-        out += _jacobian_blocks() if r"\begin{matrix}" in line else [_display(line)]
-    return out
+def _grid_file(identifier: str, grid: Grid) -> str:
+    return f"{identifier}-{grid.key.replace('_', '-')}.pdf"
 
 
-@cache
-def _jacobian_blocks() -> list[str]:
-    import sympy as sp
-
-    from derivations.adjoint import jacobian_blocks
-    from derivations.lstm import lstm_cell
-    from derivations.notation import Partial
-    from derivations.printing import latex
-
-    cell = lstm_cell()
-    names = dict(cell.latex_names)
-    lines = []
-    for (new, _), row in zip(cell.state, jacobian_blocks(cell), strict=True):
-        for (_, prev), block in zip(cell.state, row, strict=True):
-            vectors = [sp.MatrixSymbol(names[v], 1, 1) for v in (new, prev)]
-            equation = sp.Eq(Partial(*vectors), block, evaluate=False)
-            lines.append(_display(latex(equation, cell)))
-    return lines
+def _grid(identifier: str, grid: Grid) -> str:
+    """A map as a figure in the text (not floating: it stays in its claim's section)."""
+    return "\n".join(
+        [
+            _keep(22),
+            r"\begin{center}",
+            rf"\includegraphics[width=0.7\linewidth]{{figures/{_grid_file(identifier, grid)}}}",
+            r"\end{center}",
+            grid.caption,
+        ]
+    )
 
 
-def _items(data: dict) -> str:
-    lines, depth = [r"\begin{itemize}"], 0
-    for level, text in evidence_items(data):
-        while depth < level:
-            lines.append(r"\begin{itemize}")
-            depth += 1
-        while depth > level:
-            lines.append(r"\end{itemize}")
-            depth -= 1
-        lines.append(rf"\item {text}")
-    lines += [r"\end{itemize}"] * (depth + 1)
-    return "\n".join(lines)
+# ---- equations ------------------------------------------------------------------------------
 
 
-def _claim(v: Verdict) -> dict:
+def _equation(display) -> str:
+    """One displayed line (a :class:`derivations.equations.Display`): on one line when it fits
+    the text width, else broken at its sums' terms — never shrunk."""
+    intro = f"{display.intro}\n" if display.intro else ""
+    if len(display.terms) == 1:
+        return rf"{intro}\[ {display.latex} \]"
+    lines = [rf"{display.lhs} &= {display.terms[0]}"]
+    lines += [rf"&\quad {term}" for term in display.terms[1:]]
+    broken = r"\begin{equation*}\begin{split}" + " \\\\\n".join(lines)
+    broken += r"\end{split}\end{equation*}"
+    return intro + "\\fitorbreak{%\n" + display.latex + "}{%\n" + broken + "}"
+
+
+def _readings(number_: int) -> dict[str, list[str]]:
+    from derivations.equations import equation
+
+    eq = equation(number_)
     return {
-        "id": v.id,
-        "id_tex": tex(v.id),
-        "title": _TITLES[v.id],
-        "verdict": v.verdict,
-        "colour": _COLOURS[v.verdict],
-        "reason": tex(v.reason),
-        "written": _lines(v.as_written_latex),
-        "derived": _lines(v.derived_latex),
-        "condition": tex(v.condition) if v.condition else "",
-        "condition_latex": v.condition_latex or "",
-        "exact": " (exact: symbolic identities and interval bounds, not samples)"
-        if "exact" in v.evidence or any("exact" in key for key in v.evidence)
-        else "",
-        "evidence": _items(v.evidence),
-        "counterexample": _items(v.counterexample) if v.counterexample else "",
+        reading: [_equation(d) for d in eq.displays(reading)]
+        for reading in ("as_written", "as_derived")
     }
 
 
-def _environment() -> jinja2.Environment:
+# ---- evidence -------------------------------------------------------------------------------
+
+
+def _math(symbol: str) -> str:
+    return f"${symbol}$" if symbol else ""
+
+
+def _header(header: str, unit: str) -> str:
+    return f"{header} [{unit}]" if unit else header
+
+
+def _keep(lines: int) -> str:
+    """Start a new page unless ``lines`` lines are left (a table stays with its caption)."""
+    return rf"\needspace{{{min(lines, 18)}\baselineskip}}"
+
+
+def _row(cells: list[str]) -> str:
+    """A table row; a row holding a matrix gets room below it."""
+    end = r" \\[0.8ex]" if any("bmatrix" in cell for cell in cells) else r" \\"
+    return " & ".join(cells) + end
+
+
+def _tabularx(spec: str, header: list[str], rows: list[list[str]]) -> str:
+    lines = [
+        _keep(len(rows) + 4),
+        r"\par\noindent\begin{tabularx}{\linewidth}{@{}" + spec + "@{}}",
+        r"\toprule",
+        " & ".join(header) + r" \\",
+        r"\midrule",
+        *map(_row, rows),
+        r"\bottomrule",
+        r"\end{tabularx}\par",
+    ]
+    return "\n".join(lines)
+
+
+def _quantities(quantities: list[Quantity]) -> str:
+    confirmed = any(q.mpmath is not None for q in quantities)
+    rows = []
+    for q in quantities:
+        row = [_math(q.symbol), _header(q.meaning, q.unit), value(q.value)]
+        if confirmed:
+            row.append(digits(q.mpmath) if q.mpmath is not None else "")
+        rows.append(row)
+    header = ["", "meaning", "value"] + (["mpmath, 30 digits"] if confirmed else [])
+    spec = "lXl" + (r">{\raggedright\arraybackslash}p{4.4cm}" if confirmed else "")
+    return _tabularx(spec, header, rows)
+
+
+def _proofs(item: Proofs) -> str:
+    rows = [
+        [
+            p.statement,
+            ", ".join(f"${k} = {v}$" for k, v in p.sizes.items()) or "symbolic",
+            r"\textcolor{holds}{holds}" if p.holds else r"\textcolor{fails}{fails}",
+        ]
+        for p in item.proofs
+    ]
+    intro = r"\emph{Exact proofs} (symbolic identities at explicit sizes, not samples):"
+    return _keep(len(rows) + 6) + intro + "\n" + _tabularx("Xll", ["proved", "at", "result"], rows)
+
+
+def _table(item: Table) -> str:
+    header = [_header(c.header, c.unit) for c in item.columns]
+    rows = [[value(cell) for cell in row] for row in item.rows]
+    spec = "l" * len(item.columns)
+    table = "\n".join(
+        [
+            r"\par\noindent\begin{tabular}{@{}" + spec + "@{}}",
+            r"\toprule",
+            " & ".join(header) + r" \\",
+            r"\midrule",
+            *map(_row, rows),
+            r"\bottomrule",
+            r"\end{tabular}\par",
+        ]
+    )
+    return _keep(len(rows) + 6) + "\n" + item.caption + "\n" + table
+
+
+def _statement(item: Statement) -> str:
+    text = item.text.latex[0].upper() + item.text.latex[1:]
+    return text + (rf":\[ {item.formula} \]" if item.formula else ".")
+
+
+def _zero(q: Quantity) -> bool:
+    return isinstance(q.value, list) and all(v == 0 for v in _flat(q.value))
+
+
+def _flat(data) -> list:
+    return [x for v in data for x in _flat(v)] if isinstance(data, list) else [data]
+
+
+def _example(example: Example, label: str) -> str:
+    """A model example: what it shows, the model, a table of its numbers (parameters that are
+    0 in one row) and of what it exhibits, with the mpmath confirmations."""
+    zeros = [q for q in example.params if _zero(q)]
+    shown = [q for q in example.params if not _zero(q)]
+    rows = [[_math(q.symbol), "parameter", value(q.value)] for q in shown]
+    if zeros:
+        names = ", ".join(q.symbol for q in zeros)
+        rows.append([f"${names}$", "parameters", "all $0$"])
+    rows += [[_math(q.symbol), _header(q.meaning, q.unit), value(q.value)] for q in example.inputs]
+    title = example.title[0].upper() + example.title[1:]
+    parts = [
+        _keep(len(rows) + len(example.quantities) + 10),
+        rf"\emph{{{label}: {title}.}} Model: {example.model}.",
+    ]
+    if rows:
+        parts.append(_tabularx("lXl", ["", "input", "value"], rows))
+    if example.quantities:
+        parts.append(_quantities(list(example.quantities)))
+    return "\n".join(parts)
+
+
+def _evidence(identifier: str, items) -> list[str]:
+    """Each item as LaTeX, consecutive quantities in one table."""
+    out, pending = [], []
+    for item in (*items, None):
+        if isinstance(item, Quantity):
+            pending.append(item)
+            continue
+        if pending:
+            out.append(_quantities(pending))
+            pending = []
+        if isinstance(item, Proofs):
+            out.append(_proofs(item))
+        elif isinstance(item, Table):
+            out.append(_table(item))
+        elif isinstance(item, Statement):
+            out.append(_statement(item))
+        elif isinstance(item, Example):
+            out.append(_example(item, "Example"))
+        elif isinstance(item, Grid):
+            out.append(_grid(identifier, item))
+    return out
+
+
+# ---- sections -------------------------------------------------------------------------------
+
+
+def _title(identifier: str) -> str:
+    """A section title: LaTeX in the text, plain in the PDF's bookmarks."""
+    title = registry.get(identifier).title
+    if title.latex == title.plain:
+        return title.latex
+    return rf"\texorpdfstring{{{title.latex}}}{{{_bookmark(title.plain)}}}"
+
+
+def _bookmark(plain: str) -> str:
+    """Plain text as a PDF bookmark: ASCII, underscores escaped."""
+    return plain.replace("σ", "sigma").replace("_", r"\_")
+
+
+def _verdict_fields(v: Verdict) -> dict:
+    return {
+        "verdict": v.verdict,
+        "colour": _COLOURS[v.verdict],
+        "reason": v.reason.latex,
+        "condition": v.condition.latex if v.condition else "",
+        "condition_latex": v.condition_latex or "",
+        "evidence": _evidence(v.id, v.evidence),
+        "counterexamples": [
+            _example(e, "Counterexample" if len(v.counterexample) == 1 else f"Counterexample {i}")
+            for i, e in enumerate(v.counterexample, 1)
+        ],
+    }
+
+
+def _sections(verdicts: list[Verdict]) -> list[dict]:
+    """One section per claim; consecutive claims that hold on the same evidence (the LSTM's
+    model equations) share one section with a table of their equations.  An equation is
+    displayed in the first section about it; later ones refer to that section."""
+    from derivations.equations import equation
+
+    groups: list[list[Verdict]] = []
+    for v in verdicts:
+        last = groups[-1][-1] if groups else None
+        if (
+            last is not None
+            and v.verdict == last.verdict == "holds"
+            and v.evidence == last.evidence
+            and v.equation != last.equation
+        ):
+            groups[-1].append(v)
+        else:
+            groups.append([v])
+    shown: dict[int, str] = {}
+    sections = []
+    for group in groups:
+        first = group[0]
+        section = {
+            "labels": [v.id for v in group],
+            "table": [],
+            "same": True,
+            "see": None,
+            "readings": None,
+            **_verdict_fields(first),
+        }
+        if len(group) == 1:
+            section["title"] = _title(first.id)
+            if first.equation in shown:
+                section["see"] = (shown[first.equation], first.equation)
+            else:
+                section["readings"] = _readings(first.equation)
+                shown[first.equation] = first.id
+        else:
+            numbers = [v.equation for v in group]
+            topics = ", ".join(equation(n).topic for n in numbers)
+            section["title"] = f"Equations ({numbers[0]})--({numbers[-1]}): {topics}"
+            section["table"] = [
+                {
+                    "number": n,
+                    "topic": equation(n).topic,
+                    **{
+                        key: r" \quad ".join(d.latex for d in equation(n).displays(reading))
+                        for key, reading in (("written", "as_written"), ("derived", "as_derived"))
+                    },
+                }
+                for n in numbers
+            ]
+            section["same"] = all(row["written"] == row["derived"] for row in section["table"])
+            for v in group:
+                shown[v.equation] = first.id
+        sections.append(section)
+    return sections
+
+
+def _environment():  # -> jinja2.Environment
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("bptt_check", "templates"),
         block_start_string=r"\BLOCK{",
@@ -136,8 +340,12 @@ def _environment() -> jinja2.Environment:
 
 def render(verdicts: list[Verdict], seed: int, date: str, checks: list[dict]) -> str:
     """The report's LaTeX source for these verdicts."""
+    from derivations.equations import equation
+
+    from .figures import FIGURES
+
     by_kind = {
-        kind: [tex(v.id) for v in verdicts if v.verdict == kind]
+        kind: [rf"\hyperref[claim:{v.id}]{{{tex(v.id)}}}" for v in verdicts if v.verdict == kind]
         for kind in ("holds", "holds-if", "fails")
     }
     software = ", ".join(
@@ -151,7 +359,17 @@ def render(verdicts: list[Verdict], seed: int, date: str, checks: list[dict]) ->
             date=tex(date),
             seed=seed,
             software=tex(software),
-            claims=[_claim(v) for v in verdicts],
+            summary_rows=[
+                {
+                    "id": v.id,
+                    "id_tex": tex(v.id),
+                    "verdict": v.verdict,
+                    "colour": _COLOURS[v.verdict],
+                    "reason": v.reason.latex,
+                }
+                for v in verdicts
+            ],
+            sections=_sections(verdicts),
             checks=checks,
             figures=[
                 {"path": f"figures/{name}", "caption": caption} for name, caption in FIGURES.items()
@@ -162,9 +380,8 @@ def render(verdicts: list[Verdict], seed: int, date: str, checks: list[dict]) ->
                 "fails": ", ".join(by_kind["fails"]) or "none",
             },
             corrected={
-                "bptt": [_display(x) for x in equation(5).latex("as_derived").split(r" \\ ")],
-                "jacobian": [_display(equation(7).latex("as_derived"))],
-                "lstm": [_display(equation(14).latex("as_derived").split(r" \\ ")[1])],
+                "bptt": [_equation(d) for d in equation(5).displays("as_derived")],
+                "jacobian": [_equation(d) for d in equation(7).displays("as_derived")],
             },
         )
     )
@@ -218,9 +435,9 @@ def gradient_checks(seed: int) -> list[dict]:
                     "model": model,
                     "check": tex(report.check),
                     "count": len(report.comparisons),
-                    "passed": report.passed,
-                    "error": f"{worst.abs_error:.2e}",
-                    "tolerance": f"{worst.tolerance:.2e}",
+                    "passed": "yes" if report.passed else "no",
+                    "error": number(float(f"{worst.abs_error:.2e}")),
+                    "tolerance": number(float(f"{worst.tolerance:.2e}")),
                     "why": tex(worst.why),
                 }
             )

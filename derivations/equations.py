@@ -17,7 +17,7 @@ S_{t} = \sigma\left(W S_{t-1} + U X_{t}\right)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Literal
 
@@ -34,9 +34,65 @@ from .notation import Chain, Concat, Entrywise, Partial
 from .printing import latex
 from .rnn import LOSSES, rnn_cell, rnn_readout
 
-__all__ = ["Equation", "equation", "equations", "vector_form"]
+__all__ = ["Display", "Equation", "equation", "equations", "vector_form"]
 
 Reading = Literal["as_written", "as_derived"]
+
+
+@dataclass(frozen=True)
+class Display:
+    """One displayed line of eq. (1)-(14): its LaTeX on one line, and the same line cut at the
+    terms of its sums (``lhs``, then ``first term``, ``+ term``, …; the long lines are the
+    derived eq. (14)): the terms to set on lines of their own when the line is wider than the
+    page.  A line with nothing to cut has one term (its whole
+    LaTeX) and no ``lhs``."""
+
+    latex: str
+    lhs: str
+    terms: tuple[str, ...]
+    intro: str = ""  # LaTeX text before the display: what a run of block displays shows
+
+
+def _signed(term: str) -> str:
+    return term if term.startswith("-") else f"+ {term}"
+
+
+def _terms(expr: sp.Basic, show) -> list[str]:
+    """The terms of a sum, signed after the first; a product whose first factor is a sum,
+    ``(a + b) M``, is cut inside its parentheses."""
+    if isinstance(expr, MatAdd):
+        out: list[str] = []
+        for index, term in enumerate(expr.args):
+            pieces = _terms(term, show) if isinstance(term, MatMul) else [show(term)]
+            out += [_signed(pieces[0]) if index else pieces[0], *pieces[1:]]
+        return out
+    if isinstance(expr, MatMul) and isinstance(expr.args[0], MatAdd):
+        inner = _terms(expr.args[0], show)
+        rest = expr.args[1:]
+        tail = show(rest[0] if len(rest) == 1 else MatMul(*rest, evaluate=False))
+        return [rf"\Bigl({inner[0]}", *inner[1:-1], rf"{inner[-1]}\Bigr) {tail}"]
+    return [show(expr)]
+
+
+def _display(line: sp.Basic, show) -> tuple[Display, ...]:
+    """The display(s) of one line; a block matrix is shown block by block."""
+    if not isinstance(line, sp.Eq):
+        return (Display(show(line), "", (show(line),)),)
+    if isinstance(line.rhs, BlockMatrix):
+        news, olds = line.lhs.num.args, line.lhs.den.args
+        blocks = [
+            display
+            for i, new in enumerate(news)
+            for j, old in enumerate(olds)
+            for display in _display(_eq(Partial(new, old), line.rhs.blocks[i, j]), show)
+        ]
+        jacobian = rf"$\partial {show(line.lhs.num)} / \partial {show(line.lhs.den)}$"
+        intro = f"The blocks of the state Jacobian {jacobian}:"
+        return (replace(blocks[0], intro=intro), *blocks[1:])
+    terms = _terms(line.rhs, show)
+    if len(terms) == 1:
+        return (Display(show(line), "", (show(line),)),)
+    return (Display(show(line), show(line.lhs), tuple(terms)),)
 
 
 @dataclass(frozen=True)
@@ -59,6 +115,18 @@ class Equation:
         lines = getattr(self, reading)
         settings = self.written_settings if reading == "as_written" else {}
         return r" \\ ".join(latex(line, self.names, **settings) for line in lines)
+
+    def displays(self, reading: Reading = "as_written") -> tuple[Display, ...]:
+        """The lines of one reading as :class:`Display`: each with the pieces to break it at its
+        sums' terms; a block matrix (the LSTM state Jacobian) one block per display."""
+        if reading not in ("as_written", "as_derived"):
+            raise ValueError(f"reading must be 'as_written' or 'as_derived', got {reading!r}")
+        settings = self.written_settings if reading == "as_written" else {}
+
+        def show(expr: sp.Basic) -> str:
+            return latex(expr, self.names, **settings)
+
+        return tuple(d for line in getattr(self, reading) for d in _display(line, show))
 
 
 # ---- vectors and matrices as the article names them ---------------------------------------
@@ -135,10 +203,44 @@ def _eq(lhs: sp.Basic, rhs: sp.Basic) -> sp.Eq:
     return sp.Eq(lhs, rhs, evaluate=False)
 
 
-def _rnn_equations() -> list[Equation]:
-    cell, readout = rnn_cell("sigmoid"), rnn_readout("bce")
-    names = {**dict(cell.latex_names), **dict(readout.latex_names)}
-    names |= {
+@dataclass(frozen=True)
+class _Row:
+    """One row of the table: an equation's number, topic, two readings, note and the printer
+    settings of its as-written reading."""
+
+    number: int
+    topic: str
+    as_written: tuple[sp.Basic, ...]
+    as_derived: tuple[sp.Basic, ...]
+    note: str
+    settings: dict[str, object] = field(default_factory=dict)
+
+    def equation(self, names: dict[str, str]) -> Equation:
+        return Equation(
+            self.number,
+            self.topic,
+            self.as_written,
+            self.as_derived,
+            names,
+            self.note,
+            self.settings,
+        )
+
+
+# ---- the RNN, eq. (1)-(7) -------------------------------------------------------------------
+
+_RNN_NOTE = "δ in (1)-(2) is the logistic sigmoid σ; ⊙ is the article's *"
+_DOT = {"mul_symbol": "dot"}  # the article's products are printed with a dot
+_S_t, _S_prev, _S_prev2 = _vector("S_{t}"), _vector("S_{t-1}"), _vector("S_{t-2}")
+_X_t, _O_t = _vector("X_{t}", m), _vector("O_{t}", k)
+_W, _U, _V = _matrix("W", n, n), _matrix("U", n, m), _matrix("V", k, n)
+
+
+def _rnn_names(cell: Graph, readout: Graph) -> dict[str, str]:
+    """LaTeX names of the RNN's nodes and of the adjoints of eq. (5)-(6)."""
+    return {
+        **dict(cell.latex_names),
+        **dict(readout.latex_names),
         "S_next": "S_{t+1}",
         "bar_S": r"\delta_{t}",
         "bar_S_next": r"\delta_{t+1}",
@@ -146,216 +248,234 @@ def _rnn_equations() -> list[Equation]:
         "bar_a_next": r"\bar{a}_{t+1}",
         "S_0": "S_{0}",
     }
-    S_t, S_prev, X_t, O_t = (
-        _vector("S_{t}"),
-        _vector("S_{t-1}"),
-        _vector("X_{t}", m),
-        _vector("O_{t}", k),
-    )
-    W, U, V = _matrix("W", n, n), _matrix("U", n, m), _matrix("V", k, n)
-    dot = {"mul_symbol": "dot"}
 
-    written_1 = _eq(
-        S_t,
-        ElementwiseApplyFunction(delta, MatAdd(MatMul(W, S_prev), MatMul(U, X_t), evaluate=False)),
-    )
-    written_2 = _eq(O_t, ElementwiseApplyFunction(delta, MatMul(V, S_t)))
+
+def _delta_of(affine: sp.MatrixExpr) -> sp.MatrixExpr:
+    return ElementwiseApplyFunction(delta, affine)
+
+
+def _written_loss() -> sp.Eq:
+    """Eq. (3) as printed: L = -Σ_t O_t log Ô_t."""
     literal = sp.Mul(_O[_t], sp.log(_Ohat[_t]), evaluate=False)
-    written_3 = _eq(_L, -sp.Sum(literal, (_t, 1, sp.Symbol("n"))))
+    return _eq(_L, -sp.Sum(literal, (_t, 1, sp.Symbol("n"))))
 
-    def loss_sum(name: str) -> sp.Expr:
-        entry = LOSSES[name].xreplace({sp.Symbol("O"): _O[_t, _j], sp.Symbol("y"): _y[_t, _j]})
-        return _eq(_L, sp.Sum(sp.Sum(entry, (_j, 1, k)), (_t, 1, T)))
 
-    # eq. (4)-(6) as derived, read off the backward programs of the readout and of the cell:
-    # each PullBack into a state is a Mᵀ term of δ_t, each Outer op a Σ_t of outer products
+def _loss_sum(name: str) -> sp.Eq:
+    """The loss reading ``name`` of :data:`derivations.rnn.LOSSES` summed over t and outputs j."""
+    entry = LOSSES[name].xreplace({sp.Symbol("O"): _O[_t, _j], sp.Symbol("y"): _y[_t, _j]})
+    return _eq(_L, sp.Sum(sp.Sum(entry, (_j, 1, k)), (_t, 1, T)))
+
+
+def _pulled(ops: tuple, operand: str, source: dict, shapes: dict) -> list[sp.MatrixExpr]:
+    """The Mᵀ x terms that the PullBack ops into ``operand`` contribute to its adjoint."""
+    return [
+        MatMul(Transpose(_matrix(term.weight, *shapes[term.weight])), source[term.source])
+        for op in ops
+        if isinstance(op, PullBack) and op.operand == operand
+        for term in op.terms
+    ]
+
+
+def _adjoints(cell: Graph, readout: Graph, names: dict[str, str]) -> dict[str, sp.Eq]:
+    """Eq. (4)-(6) as derived, read off the backward programs of the readout and of the cell:
+    the recursion for δ_t (each PullBack into a state is a Mᵀ term), ā_t, and one Σ_t of outer
+    products per weight (each Outer op)."""
     readout_ops, cell_ops = backward(readout).ops, backward(cell).ops
     # O - y for the cross-entropy of sigmoid outputs; the seed ∂L/∂ℓ_t is 1 as L = Σ_t Σ_j ℓ_tj
     bar_o = backward(readout).assignment("bar_o").xreplace({sp.Symbol("bar_ell"): 1})
     shapes = {**readout.parameter_shapes, **cell.parameter_shapes}
     at_t = {"bar_o": bar_o, "bar_a": _vector(r"\bar{a}_{t}")}
     at_next = {"bar_a": _vector(r"\bar{a}_{t+1}")}  # the cell's adjoint one step later
-
-    def pulled(ops: tuple, operand: str, source: dict) -> list[sp.MatrixExpr]:
-        return [
-            MatMul(Transpose(_matrix(term.weight, *shapes[term.weight])), source[term.source])
-            for op in ops
-            if isinstance(op, PullBack) and op.operand == operand
-            for term in op.terms
-        ]
-
-    delta_t = _eq(
-        sp.Symbol("bar_S"),
-        MatAdd(
-            *pulled(readout_ops, "S", at_t), *pulled(cell_ops, "S_prev", at_next), evaluate=False
-        ),
+    recursion = MatAdd(
+        *_pulled(readout_ops, "S", at_t, shapes),
+        *_pulled(cell_ops, "S_prev", at_next, shapes),
+        evaluate=False,
     )
-    a_t = _eq(sp.Symbol("bar_a"), Entrywise(backward(cell).assignment("bar_a")))
-    grad = {
-        op.weight: _eq(
-            Partial(_L, _matrix(op.weight, *shapes[op.weight])),
-            sp.Sum(MatMul(at_t[op.source], Transpose(_vector(names[op.operands[0]]))), (_t, 1, T)),
-        )
-        for op in (*readout_ops, *cell_ops)
-        if isinstance(op, Outer)
+    out = {
+        "delta": _eq(sp.Symbol("bar_S"), recursion),
+        "a": _eq(sp.Symbol("bar_a"), Entrywise(backward(cell).assignment("bar_a"))),
     }
+    for op in (*readout_ops, *cell_ops):
+        if isinstance(op, Outer):
+            outer = MatMul(at_t[op.source], Transpose(_vector(names[op.operands[0]])))
+            out[op.weight] = _eq(
+                Partial(_L, _matrix(op.weight, *shapes[op.weight])), sp.Sum(outer, (_t, 1, T))
+            )
+    return out
 
-    def chain(param: sp.MatrixSymbol) -> tuple[sp.Basic, ...]:
-        steps = [
-            Partial(_L, O_t),
-            Partial(O_t, S_t),
-            Partial(S_t, S_prev),
-            Partial(S_prev, _vector("S_{t-2}")),
-            _cdots,
-            Partial(_S[1], _S[0]),
-            Partial(_S[0], param),
-        ]
-        product = [
-            Partial(_L, O_t),
-            Partial(O_t, S_t),
-            sp.Product(Partial(_S[_k], _S[_k - 1]), (_k, 1, _t)),
-            Partial(_S[_k - 1], param),
-        ]
-        return (_eq(Partial(_L, param), sp.Mul(*steps)), _eq(Partial(_L, param), sp.Mul(*product)))
 
+def _chain(param: sp.MatrixSymbol) -> tuple[sp.Basic, ...]:
+    """Eq. (5)-(6) as printed: the chain down to ∂S_0/∂param, then its product form."""
+    steps = [
+        Partial(_L, _O_t),
+        Partial(_O_t, _S_t),
+        Partial(_S_t, _S_prev),
+        Partial(_S_prev, _S_prev2),
+        _cdots,
+        Partial(_S[1], _S[0]),
+        Partial(_S[0], param),
+    ]
+    product = [
+        Partial(_L, _O_t),
+        Partial(_O_t, _S_t),
+        sp.Product(Partial(_S[_k], _S[_k - 1]), (_k, 1, _t)),
+        Partial(_S[_k - 1], param),
+    ]
+    return (_eq(Partial(_L, param), sp.Mul(*steps)), _eq(Partial(_L, param), sp.Mul(*product)))
+
+
+def _rnn_rows(cell: Graph, readout: Graph, names: dict[str, str]) -> tuple[_Row, ...]:
+    adjoint = _adjoints(cell, readout, names)
     # W·σ' exactly as printed: two non-commuting factors, no claim about their shapes
-    written_7 = _eq(Partial(S_t, S_prev), sp.Mul(*sp.symbols(r"W \sigma'", commutative=False)))
-    derived_7 = _eq(Partial(S_t, S_prev), state_jacobian(cell, "S", "S_prev"))
-    rnn_note = "δ in (1)-(2) is the logistic sigmoid σ; ⊙ is the article's *"
-    return [
-        Equation(
-            1, "RNN state", (written_1,), (_eq(S_t, vector_form(cell, "S")),), names, rnn_note
+    w_sigma = sp.Mul(*sp.symbols(r"W \sigma'", commutative=False))
+    step = Partial(_S_t, _S_prev)
+    written_state = _delta_of(MatAdd(MatMul(_W, _S_prev), MatMul(_U, _X_t), evaluate=False))
+    return (
+        _Row(
+            1,
+            "RNN state",
+            (_eq(_S_t, written_state),),
+            (_eq(_S_t, vector_form(cell, "S")),),
+            _RNN_NOTE,
         ),
-        Equation(
-            2, "RNN output", (written_2,), (_eq(O_t, vector_form(readout, "O")),), names, rnn_note
+        _Row(
+            2,
+            "RNN output",
+            (_eq(_O_t, _delta_of(MatMul(_V, _S_t))),),
+            (_eq(_O_t, vector_form(readout, "O")),),
+            _RNN_NOTE,
         ),
-        Equation(
+        _Row(
             3,
             "loss",
-            (written_3,),
-            (loss_sum("bce"),),
-            names,
+            (_written_loss(),),
+            (_loss_sum("bce"),),
             "the article leaves open which of O_t, Ô_t is the output; derived: binary "
             "cross-entropy with targets y (readings 'literal' and 'ce' in derivations.rnn.LOSSES)",
             {"order": "none"},
         ),
-        Equation(
+        _Row(
             4,
             "gradient of V",
-            (_eq(Partial(_L, V), sp.Mul(Partial(_L, O_t), Partial(O_t, V))),),
-            (grad["V"],),
-            names,
+            (_eq(Partial(_L, _V), sp.Mul(Partial(_L, _O_t), Partial(_O_t, _V))),),
+            (adjoint["V"],),
             "as written: one time step t; derived: a sum over every t",
-            dot,
+            _DOT,
         ),
-        Equation(
+        _Row(
             5,
             "gradient of W",
-            chain(W),
-            (delta_t, a_t, grad["W"]),
-            names,
+            _chain(_W),
+            (adjoint["delta"], adjoint["a"], adjoint["W"]),
             "as written: one chain ending in ∂S_0/∂W, which is 0 for a fixed S_0 (the second line "
             "leaves k free in ∂S_{k-1}/∂W; the product is bracketed here); derived: "
             "the adjoint recursion δ_t = ∂L_t/∂S_t + (∂S_{t+1}/∂S_t)ᵀ δ_{t+1}, summed over t",
-            dot,
+            _DOT,
         ),
-        Equation(
+        _Row(
             6,
             "gradient of U",
-            chain(U),
-            (delta_t, a_t, grad["U"]),
-            names,
+            _chain(_U),
+            (adjoint["delta"], adjoint["a"], adjoint["U"]),
             "as (5), with X_t in place of S_{t-1}",
-            dot,
+            _DOT,
         ),
-        Equation(
+        _Row(
             7,
             "RNN step Jacobian",
-            (written_7,),
-            (derived_7,),
-            names,
+            (_eq(step, w_sigma),),
+            (_eq(step, state_jacobian(cell, "S", "S_prev")),),
             "as written: W·σ'; derived: diag(σ'(a_t)) W with σ'(a_t) = S_t(1 - S_t); the "
             "order matters when n > 1",
-            dot,
+            _DOT,
         ),
-    ]
+    )
+
+
+def _rnn_equations() -> list[Equation]:
+    """Eq. (1)-(7): the RNN of the article, one row per equation."""
+    cell, readout = rnn_cell("sigmoid"), rnn_readout("bce")
+    names = _rnn_names(cell, readout)
+    return [row.equation(names) for row in _rnn_rows(cell, readout, names)]
+
+
+# ---- the LSTM, eq. (8)-(14) -----------------------------------------------------------------
+
+_LSTM_NOTE = "W_g is n × (n+m) and acts on [h_{t-1}; x_t]; ⊙ is the article's *"
+#: Eq. (8)-(13): number, topic, the node it defines.
+_LSTM_ROWS = (
+    (8, "input gate", "i"),
+    (9, "forget gate", "f"),
+    (10, "candidate cell", "g"),
+    (11, "cell state", "C"),
+    (12, "output gate", "o"),
+    (13, "hidden state", "h"),
+)
+
+
+def _lstm_written(vec: dict[str, sp.MatrixSymbol]) -> dict[str, sp.Basic]:
+    """The right-hand sides of eq. (8)-(13) as printed, by the node they define."""
+    concat = Concat(vec["h_prev"], _vector("x_{t}", m))
+
+    def gate(g: str, fn: type) -> sp.Basic:
+        weights = MatMul(_matrix(f"W_{g}", n, n + m), concat)
+        return ElementwiseApplyFunction(fn, MatAdd(weights, _vector(f"b_{g}"), evaluate=False))
+
+    def hadamard(*factors: sp.MatrixExpr) -> sp.MatrixExpr:
+        return HadamardProduct(*factors, evaluate=False)
+
+    return {
+        "i": gate("i", sigma),
+        "f": gate("f", sigma),
+        "g": gate("c", sp.tanh),
+        "C": MatAdd(
+            hadamard(vec["i"], vec["g"]), hadamard(vec["f"], vec["C_prev"]), evaluate=False
+        ),
+        "o": gate("o", sigma),
+        "h": hadamard(vec["o"], ElementwiseApplyFunction(sp.tanh, vec["C"])),
+    }
+
+
+def _lstm_jacobian(cell: Graph, vec: dict[str, sp.MatrixSymbol]) -> tuple[sp.Eq, ...]:
+    """Eq. (14) as derived: the cell path with h_{t-1} held fixed, the total derivative through
+    h_{t-1}, and the full 2n × 2n state Jacobian (blocks C, h)."""
+    C_t, C_prev, h_t, h_prev = vec["C"], vec["C_prev"], vec["h"], vec["h_prev"]
+    blocks = BlockMatrix([list(row) for row in jacobian_blocks(cell)])
+    return (
+        _eq(Partial(C_t, C_prev, fixed=h_prev), cell_path_partial()),
+        _eq(Partial(C_t, C_prev, total=True), total_cell_derivative()),
+        _eq(Partial(Concat(C_t, h_t), Concat(C_prev, h_prev)), blocks),
+    )
 
 
 def _lstm_equations() -> list[Equation]:
+    """Eq. (8)-(14): the LSTM of the article, one row per equation."""
     cell = lstm_cell()
     names = dict(cell.latex_names)
     vec = {name: _vector(tex) for name, tex in names.items()}
-    x_t = _vector("x_{t}", m)
-    concat = Concat(vec["h_prev"], x_t)
-
-    def gate(g: str, fn: type) -> sp.Basic:
-        affine = MatAdd(
-            MatMul(_matrix(f"W_{g}", n, n + m), concat), _vector(f"b_{g}"), evaluate=False
+    written = _lstm_written(vec)
+    rows = [
+        _Row(
+            number,
+            topic,
+            (_eq(vec[node], written[node]),),
+            (_eq(vec[node], vector_form(cell, node)),),
+            _LSTM_NOTE,
         )
-        return ElementwiseApplyFunction(fn, affine)
-
-    written = {
-        8: _eq(vec["i"], gate("i", sigma)),
-        9: _eq(vec["f"], gate("f", sigma)),
-        10: _eq(vec["g"], gate("c", sp.tanh)),
-        11: _eq(
-            vec["C"],
-            MatAdd(
-                HadamardProduct(vec["i"], vec["g"], evaluate=False),
-                HadamardProduct(vec["f"], vec["C_prev"], evaluate=False),
-                evaluate=False,
-            ),
-        ),
-        12: _eq(vec["o"], gate("o", sigma)),
-        13: _eq(
-            vec["h"],
-            HadamardProduct(vec["o"], ElementwiseApplyFunction(sp.tanh, vec["C"]), evaluate=False),
-        ),
-    }
-    node = {8: "i", 9: "f", 10: "g", 11: "C", 12: "o", 13: "h"}
-    topics = {
-        8: "input gate",
-        9: "forget gate",
-        10: "candidate cell",
-        11: "cell state",
-        12: "output gate",
-        13: "hidden state",
-    }
-    eqs = [
-        Equation(
-            num,
-            topics[num],
-            (written[num],),
-            (_eq(vec[node[num]], vector_form(cell, node[num])),),
-            names,
-            "W_g is n × (n+m) and acts on [h_{t-1}; x_t]; ⊙ is the article's *",
-        )
-        for num in range(8, 14)
+        for number, topic, node in _LSTM_ROWS
     ]
-    C_t, C_prev, h_t, h_prev = vec["C"], vec["C_prev"], vec["h"], vec["h_prev"]
-    written_14 = Chain(Partial(C_t, C_prev), vec["f"], sp.Symbol(r"\sigma"))
-    blocks = jacobian_blocks(cell)
-    derived_14 = (
-        _eq(Partial(C_t, C_prev, fixed=h_prev), cell_path_partial()),
-        _eq(Partial(C_t, C_prev, total=True), total_cell_derivative()),
-        _eq(
-            Partial(Concat(C_t, h_t), Concat(C_prev, h_prev)),
-            BlockMatrix([list(row) for row in blocks]),
-        ),
-    )
-    eqs.append(
-        Equation(
+    rows.append(
+        _Row(
             14,
             "LSTM cell path",
-            (written_14,),
-            derived_14,
-            names,
+            (Chain(Partial(vec["C"], vec["C_prev"]), vec["f"], sp.Symbol(r"\sigma")),),
+            _lstm_jacobian(cell, vec),
             "as written: f_t; derived: diag(f_t) only with h_{t-1} held fixed; the total "
             "derivative through h_{t-1} = o_{t-1} ⊙ tanh(C_{t-1}) and the full 2n × 2n "
             "state Jacobian (blocks C, h) carry the other paths",
         )
     )
-    return eqs
+    return [row.equation(names) for row in rows]
 
 
 @cache

@@ -141,3 +141,37 @@ def test_unknown_equation_and_reading_are_refused():
 
 def test_equations_are_cached():
     assert equations() is equations()  # built once: the second request is the same table
+
+
+def test_long_lines_break_at_the_terms_of_their_sums():
+    """The derived eq. (14): the total derivative cut at its four terms (the last three inside
+    the parentheses), the 2n × 2n Jacobian shown block by block, each block cut at its terms."""
+    displays = equation(14).displays("as_derived")
+    assert [len(d.terms) for d in displays] == [1, 4, 1, 3, 1, 4]
+    total = displays[1]
+    assert total.latex == line(14, "as_derived", 1)
+    assert total.lhs == r"\frac{\mathrm{d} C_{t}}{\mathrm{d} C_{t-1}}"
+    assert total.terms[0] == r"\operatorname{diag}\left(f_{t}\right)"
+    assert total.terms[1].startswith(r"+ \Bigl(\operatorname{diag}")
+    assert total.terms[3].endswith(
+        r"\Bigr) \operatorname{diag}\left(o_{t-1} \odot \left(1 - \tanh^{2}{\left(C_{t-1} "
+        r"\right)}\right)\right)"
+    )
+    assert all(t.startswith(("+ ", "-")) for d in displays for t in d.terms[1:])
+    assert displays[2].intro == (
+        r"The blocks of the state Jacobian $\partial \left[C_{t}; h_{t}\right] / \partial "
+        r"\left[C_{t-1}; h_{t-1}\right]$:"
+    )
+    assert not any(d.intro for d in (*displays[:2], *displays[3:]))
+    blocks = [d.lhs or d.latex.split(" = ")[0] for d in displays[2:]]
+    assert blocks == [
+        r"\frac{\partial C_{t}}{\partial C_{t-1}}",
+        r"\frac{\partial C_{t}}{\partial h_{t-1}}",
+        r"\frac{\partial h_{t}}{\partial C_{t-1}}",
+        r"\frac{\partial h_{t}}{\partial h_{t-1}}",
+    ]
+    # a line with one term is its own LaTeX, unchanged
+    (single,) = equation(7).displays("as_derived")
+    assert single.terms == (line(7, "as_derived", 0),) and single.lhs == ""
+    with pytest.raises(ValueError, match="reading must be"):
+        equation(1).displays("as_imagined")

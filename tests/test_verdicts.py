@@ -12,8 +12,19 @@ from bptt_check.verdicts import ORDER, Verdict, verify
 from numeric import lstm, rnn
 
 
-def verdict(identifier: str) -> Verdict:
-    return verify([identifier])[0]
+class Read:
+    """A verdict as a user of ``verify --json`` reads it (``evidence`` and ``counterexample``
+    as JSON objects), with the typed verdict beside it."""
+
+    def __init__(self, v: Verdict) -> None:
+        document = json.loads(json.dumps(v.to_json()))  # exactly what the JSON carries
+        self.typed, self.verdict = v, document["verdict"]
+        self.evidence = document["evidence"]
+        self.counterexample = document.get("counterexample")
+
+
+def verdict(identifier: str) -> Read:
+    return Read(verify([identifier])[0])
 
 
 @pytest.mark.parametrize("identifier", ["eq1", "eq2", *(f"eq{n}" for n in range(8, 14))])
@@ -22,6 +33,8 @@ def test_model_equations_hold_with_exact_proofs(identifier):
     assert v.verdict == "holds"
     assert v.evidence["as_written_equals_derived"] is True
     assert v.evidence["exact_proofs"] and all(v.evidence["exact_proofs"].values())
+    proofs = v.typed.item("exact_proofs").proofs  # each proof says at which sizes it ran
+    assert all(p.holds and p.sizes["n"] >= 1 and p.statement for p in proofs)
 
 
 def test_eq3_holds_only_as_cross_entropy():
@@ -63,9 +76,7 @@ def test_eq4_fails_one_time_step_is_not_the_gradient():
     assert np.allclose(full, v.counterexample["derived_dL_dV"], rtol=1e-12)
     assert np.allclose(last, v.counterexample["literal_dL_dV"], rtol=1e-12)
     assert abs(full - last).max() > 0.1
-    assert float(v.counterexample["mpmath"]["derived_dL_dV"][0][0]) == pytest.approx(
-        full[0, 0], rel=1e-13
-    )
+    assert float(v.counterexample["mpmath_derived_dL_dV"]) == pytest.approx(full[0, 0], rel=1e-13)
 
 
 @pytest.mark.parametrize("identifier, name", [("eq5", "W"), ("eq6", "U")])
@@ -89,11 +100,14 @@ def test_eq7_holds_for_scalars_only_the_order_matters():
     v = verdict("eq7")
     assert v.verdict == "holds-if"
     c = v.counterexample
-    params = {"W": np.array(c["W"]), "U": np.array(c["U"]), "V": np.zeros((1, 2))}
-    true = one_step_jacobian(params, np.array(c["x_t"]), np.array(c["S_prev"]))
+    params = {**{k: np.array(a) for k, a in c["params"].items()}, "V": np.zeros((1, 2))}
+    true = one_step_jacobian(params, np.array(c["xs"][0]), np.array(c["s0"]))
     assert np.allclose(c["derived_diag_sigma_prime_W"], true, atol=1e-9)
     assert abs(np.array(c["written_W_diag_sigma_prime"]) - true).max() > 0.1
-    assert v.evidence["exact_proofs"]["W·diag(σ') at n = 1"] is True
+    written_scalar, written_matrix, derived = v.typed.item("exact_proofs").proofs
+    assert written_scalar.sizes["n"] == 1 and written_scalar.holds
+    assert written_matrix.sizes["n"] == 2 and not written_matrix.holds
+    assert derived.sizes["n"] == 2 and derived.holds
 
 
 def lstm_point(c):
@@ -136,7 +150,7 @@ def test_sigma_below_one_holds_only_in_the_region_and_an_lstm_explodes_outside()
     assert growth > 10 and c["forget_gate"] < 1
     half = lstm_growth_by_complex_step(lstm_point(c), c["T"] // 2)
     assert growth / half == pytest.approx(c["factor_per_step"] ** (c["T"] // 2), rel=1e-3)
-    assert all(v.evidence["premise_sigma_in_(0,1)_proved"].values())
+    assert all(v.evidence["premises_proved"].values())
     assert set(v.evidence["sigma_saturates_at"]) == {"float16", "float32", "float64"}
 
 
@@ -192,9 +206,12 @@ def test_truncated_gradient_is_the_full_one_when_nothing_is_cut():
 def test_forget_near_one_holds_on_the_cell_path_only():
     v = verdict("forget-near-one")
     assert v.verdict == "holds-if"
-    for key, z in v.evidence["forget_preactivation_needed"].items():
-        rho, T = (float(part.split("=")[1]) for part in key.split(", "))
-        assert (1 / (1 + np.exp(-z))) ** T == pytest.approx(rho, rel=1e-9)
+    rows = v.evidence["forget_bias"]
+    assert len(rows) == 6
+    for row in rows:
+        f = 1 / (1 + np.exp(-row["z_f"]))
+        assert f ** row["T"] == pytest.approx(row["rho"], rel=1e-9)
+        assert row["cell_path_product"] == pytest.approx(row["rho"], rel=1e-9)
     c = v.counterexample
     growth = lstm_growth_by_complex_step(lstm_point(c), c["T"])
     assert growth == pytest.approx(c["growth"], rel=1e-10)
@@ -204,14 +221,41 @@ def test_forget_near_one_holds_on_the_cell_path_only():
 def test_json_has_the_documented_schema(capsys):
     assert main(["verify", "--json", "-"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert set(document) == {"version", "seed", "claims"}
+    assert set(document) == {"schema", "version", "seed", "claims"}
+    assert document["schema"] == 2
     assert [c["id"] for c in document["claims"]] == list(ORDER)
     for c in document["claims"]:
         assert {"id", "verdict", "reason", "as_written_latex", "derived_latex", "evidence"} <= set(
             c
         )
+        assert {"reason_latex", "evidence_items"} <= set(c)
         assert ("condition" in c) == (c["verdict"] == "holds-if")
         assert ("counterexample" in c) == (c["verdict"] != "holds")
+
+
+def test_the_readme_lists_the_registry_ids():
+    from pathlib import Path
+
+    from bptt_check.registry import markdown_ids
+
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    assert f"Claim ids: {markdown_ids()}." in readme
+
+
+def test_the_document_is_versioned():
+    from bptt_check.verdicts import SCHEMA, document
+
+    doc = json.loads(json.dumps(document(verify(["eq7", "eq14"]), 0)))
+    assert doc["schema"] == SCHEMA == 2 and doc["seed"] == 0
+    eq7 = doc["claims"][0]
+    kinds = [item["kind"] for item in eq7["evidence_items"]]
+    assert kinds == ["proofs"] and eq7["counterexample_items"][0]["kind"] == "example"
+    assert eq7["evidence_items"][0]["proofs"][1] == {
+        "name": "RNN n=2 T=2: delta recursion",
+        "statement_latex": eq7["evidence_items"][0]["proofs"][1]["statement_latex"],
+        "sizes": {"n": 2, "T": 2},
+        "holds": False,
+    }
 
 
 def test_same_seed_same_json_bytes(tmp_path, capsys):
@@ -250,7 +294,7 @@ def test_eigenvalues_below_one_do_not_stop_an_explosion():
 def test_the_no_explosion_region_is_certified_and_separates_the_examples():
     from bptt_check.region import coefficient_bounds
 
-    region = verdict("sigma-below-one").evidence["region_where_it_holds"]
+    region = verdict("sigma-below-one").evidence
     assert all(r["kappa"] <= 1 and r["max_inf_norm_of_product"] <= 1 for r in region["inside"])
     assert region["counterexample_kappa"] > 1
     # the certified bounds are upper bounds: no sampled point of the box exceeds them
@@ -264,26 +308,52 @@ def test_the_no_explosion_region_is_certified_and_separates_the_examples():
         ("C", "h_prev", "W_i"): g * i * (1 - i),
         ("h", "h_prev", "W_o"): o * (1 - o) * tanh_c,
     }
-    bounds = coefficient_bounds(region["f_max"], region["c_max"])
-    for (row, column, weight), values in samples.items():
-        (bound,) = [b for b, w in bounds[(row, column)] if w == weight]
-        assert np.abs(values).max() <= bound
+    reported = {
+        (r["row"], r["column"], r["weight"]): r["bound"]
+        for r in region["certified_coefficient_bounds"]
+    }
+    computed = coefficient_bounds(region["f_max"], region["c_max"])
+    assert reported == {(r, c, w): b for (r, c), terms in computed.items() for b, w in terms}
+    for key, values in samples.items():
+        assert np.abs(values).max() <= reported[key]
 
 
 def test_model_counterexamples_follow_the_schema():
-    lstm_keys, rnn_keys = (
-        {"params", "xs", "h0", "c0", "T", "growth"},
-        {"params", "xs", "s0", "T", "growth"},
-    )
+    """An LSTM example holds params, xs, h0, c0, T; an RNN one params, xs, s0, T; where the claim
+    is about growth, growth with its mpmath confirmation as a string."""
+    lstm_keys, rnn_keys = {"params", "xs", "h0", "c0", "T"}, {"params", "xs", "s0", "T"}
+    about_growth = {"vanish-explode", "forget-near-one", "sigma-below-one"}
     for v in verify():
-        examples = [v.counterexample] if v.counterexample else []
-        if v.id == "vanish-explode":
-            examples = list(v.counterexample.values())
-        for example in examples:
-            if "h0" in example:
-                assert lstm_keys <= set(example), v.id
-            elif "s0" in example:
-                assert rnn_keys <= set(example), v.id
+        records = [e.record() for e in v.counterexample]
+        assert json.loads(json.dumps(v.to_json()))["counterexample" if records else "id"]
+        for record in records:
+            if "h0" in record:
+                assert lstm_keys <= set(record), v.id
+            elif "s0" in record:
+                assert rnn_keys <= set(record), v.id
+                assert len(record["xs"]) == record["T"], v.id
+            if v.id in about_growth:
+                assert isinstance(record["mpmath_growth"], str)
+                assert float(record["mpmath_growth"]) == pytest.approx(record["growth"], rel=1e-9)
+
+
+def test_every_verdict_is_typed_for_the_report():
+    """Reasons and conditions in both forms, no underscore outside math in the LaTeX forms,
+    every quantity of an example with a symbol or a meaning, every table rectangular."""
+    from bptt_check.evidence import Example, Table
+
+    for v in verify():
+        texts = [v.reason] + ([v.condition] if v.condition else [])
+        for text in texts:
+            assert text.plain and text.latex
+            outside_math = text.latex.split("$")[::2]
+            assert not any("_" in part for part in outside_math), (v.id, text.latex)
+        for item in (*v.evidence, *v.counterexample):
+            if isinstance(item, Example):
+                for q in (*item.params, *item.inputs, *item.quantities):
+                    assert q.symbol or q.meaning, (v.id, q.key)
+            if isinstance(item, Table):
+                assert all(len(row) == len(item.columns) for row in item.rows)
 
 
 def test_hypothesis_finds_no_smaller_exploding_lstm_than_the_search():

@@ -1,0 +1,433 @@
+r"""A verdict and its typed evidence: what the report renders and the JSON carries.
+
+A :class:`Verdict` on one statement of the article (eq. (1)-(14) and the prose claims) carries
+
+* its **reason** and **condition** as :class:`Text`: plain Unicode (terminal, JSON) and LaTeX
+  (the report), both written by the check;
+* its **evidence**, a tuple of items of a few kinds: a :class:`Quantity` (a named value with its
+  symbol, unit and meaning, and its mpmath confirmation if it has one), a :class:`Table` (columns
+  with headers and units, rows of values), :class:`Proofs` (what was proved exactly, at which
+  explicit sizes), a :class:`Statement` (a proved or stated fact, with its formula);
+* its **counterexample**, a tuple of :class:`Example`: a model (its parameters and inputs), the
+  quantities it shows and their mpmath confirmations.
+
+Descriptions written by a check (headers, captions, meanings) are LaTeX text, which may hold
+``$…$``; data (values, table cells, parameter names) are plain values, typeset by the report.
+A new claim renders through these types with no report code of its own.
+
+:meth:`Verdict.to_json` keeps the JSON of schema 1 (``evidence`` and ``counterexample`` as
+key → value objects) and adds ``reason_latex``, ``condition_text_latex`` and the typed items
+(``evidence_items``, ``counterexample_items``); the document carries ``schema`` =
+:data:`SCHEMA`.
+
+>>> q = Quantity("growth", 42.0, r"\|\partial S_T/\partial S_0\|_2", "growth", mpmath="42.0")
+>>> q.json()
+{'growth': 42.0, 'mpmath_growth': '42.0'}
+>>> Table("t", "two numbers", (Column("name", "name"), Column("value", "value")),
+...       (("a", 1), ("b", 2)), layout="columns").json()
+{'value': {'a': 1, 'b': 2}}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+__all__ = [
+    "SCHEMA",
+    "Axis",
+    "Column",
+    "ConfirmationError",
+    "Example",
+    "Grid",
+    "Item",
+    "Named",
+    "Proofs",
+    "Proved",
+    "Quantity",
+    "Statement",
+    "Table",
+    "Text",
+    "Verdict",
+    "confirm",
+]
+
+#: Version of the JSON document written by ``bptt-check verify --json`` (1: bptt-check 0.1).
+SCHEMA = 2
+
+Kind = Literal["holds", "holds-if", "fails"]
+
+
+@dataclass(frozen=True)
+class Text:
+    """A sentence in two forms: plain Unicode for the terminal and JSON, LaTeX for the report."""
+
+    plain: str
+    latex: str
+
+    def __str__(self) -> str:
+        return self.plain
+
+
+@dataclass(frozen=True)
+class Named:
+    """A value with its own display: ``value`` in the JSON, ``latex`` (LaTeX text) in the
+    report — a reading's key and its name, a formula's LaTeX and the formula set as math."""
+
+    value: Any
+    latex: str
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Named) else value
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A named value: its JSON key, its symbol (LaTeX math), what it means (LaTeX text), its
+    unit (LaTeX text, empty when it has none) and, when confirmed, its value in mpmath at 30
+    digits (a string)."""
+
+    key: str
+    value: Any
+    symbol: str
+    meaning: str = ""
+    unit: str = ""
+    mpmath: str | None = None
+
+    kind: ClassVar[str] = "quantity"
+
+    def json(self) -> dict[str, Any]:
+        out = {self.key: _plain(self.value)}
+        if self.mpmath is not None:
+            out[f"mpmath_{self.key}"] = self.mpmath
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "symbol_latex": self.symbol,
+            "meaning_latex": self.meaning,
+            "unit_latex": self.unit,
+            "value": _plain(self.value),
+            **({"mpmath": self.mpmath} if self.mpmath is not None else {}),
+        }
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: its JSON key, its header and unit (LaTeX text)."""
+
+    key: str
+    header: str
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows of values under named columns.  In the JSON a table is a list of row objects
+    under its key (``layout="rows"``), or, for a table whose first column names its rows, one
+    object per other column, row name → value, each under the column's key
+    (``layout="columns"``)."""
+
+    key: str
+    caption: str
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    layout: Literal["rows", "columns"] = "rows"
+
+    kind: ClassVar[str] = "table"
+
+    def __post_init__(self) -> None:
+        for row in self.rows:
+            if len(row) != len(self.columns):
+                raise ValueError(
+                    f"table {self.key}: a row has {len(row)} values for {len(self.columns)} columns"
+                )
+
+    def column(self, key: str) -> list[Any]:
+        """The values of column ``key``, top to bottom."""
+        keys = [c.key for c in self.columns]
+        if key not in keys:
+            raise ValueError(f"table {self.key} has no column {key!r}; it has {keys}")
+        return [row[keys.index(key)] for row in self.rows]
+
+    def json(self) -> dict[str, Any]:
+        if self.layout == "columns":
+            return {
+                column.key: {_plain(row[0]): _plain(row[i]) for row in self.rows}
+                for i, column in enumerate(self.columns[1:], 1)
+            }
+        keys = [c.key for c in self.columns]
+        return {
+            self.key: [{k: _plain(v) for k, v in zip(keys, row, strict=True)} for row in self.rows]
+        }
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "caption_latex": self.caption,
+            "columns": [
+                {"key": c.key, "header_latex": c.header, "unit_latex": c.unit} for c in self.columns
+            ],
+            "rows": [[_plain(v) for v in row] for row in self.rows],
+        }
+
+
+@dataclass(frozen=True)
+class Proved:
+    """One exact proof: its name, what it proves (LaTeX text), at which explicit sizes."""
+
+    name: str
+    statement: str
+    sizes: dict[str, int]
+    holds: bool
+
+
+@dataclass(frozen=True)
+class Proofs:
+    """Exact proofs (symbolic identities at explicit sizes, interval bounds), not samples."""
+
+    key: str
+    proofs: tuple[Proved, ...]
+
+    kind: ClassVar[str] = "proofs"
+
+    @property
+    def hold(self) -> bool:
+        return all(p.holds for p in self.proofs)
+
+    def json(self) -> dict[str, Any]:
+        return {self.key: {p.name: p.holds for p in self.proofs}}
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "proofs": [
+                {"name": p.name, "statement_latex": p.statement, "sizes": p.sizes, "holds": p.holds}
+                for p in self.proofs
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A fact in words (:class:`Text`) with, if it has one, its formula (LaTeX math)."""
+
+    key: str
+    text: Text
+    formula: str = ""
+
+    kind: ClassVar[str] = "statement"
+
+    def json(self) -> dict[str, Any]:
+        return {self.key: self.text.plain}
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "text": self.text.plain,
+            "text_latex": self.text.latex,
+            "formula_latex": self.formula,
+        }
+
+
+@dataclass(frozen=True)
+class Example:
+    """A model and what it shows: its parameters and inputs (the JSON's ``params``, ``xs``,
+    ``s0`` or ``h0``/``c0``, ``T``), then the quantities it exhibits, each with its mpmath
+    confirmation when it has one.  ``title`` says what it shows, ``model`` which model it is
+    (LaTeX text)."""
+
+    key: str
+    title: str
+    model: str
+    params: tuple[Quantity, ...] = ()
+    inputs: tuple[Quantity, ...] = ()
+    quantities: tuple[Quantity, ...] = ()
+
+    kind: ClassVar[str] = "example"
+
+    def quantity(self, key: str) -> Quantity:
+        """The input or quantity ``key``."""
+        for q in (*self.params, *self.inputs, *self.quantities):
+            if q.key == key:
+                return q
+        raise ValueError(f"example {self.key} has no quantity {key!r}")
+
+    def json(self) -> dict[str, Any]:
+        return {self.key: self.record()}
+
+    def record(self) -> dict[str, Any]:
+        """The example as one JSON object: ``params``, its inputs, its quantities and their
+        confirmations (``mpmath_…``)."""
+        out: dict[str, Any] = {}
+        if self.params:
+            out["params"] = {q.key: _plain(q.value) for q in self.params}
+        for q in (*self.inputs, *self.quantities):
+            out |= q.json()
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "title_latex": self.title,
+            "model_latex": self.model,
+            "params": [q.describe() for q in self.params],
+            "inputs": [q.describe() for q in self.inputs],
+            "quantities": [q.describe() for q in self.quantities],
+        }
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One axis of a :class:`Grid`: its JSON key, its label (matplotlib mathtext, e.g.
+    ``r"$b_f$"``) and its values."""
+
+    key: str
+    label: str
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A map: a value over a grid of two parameters (``values[j][i]`` at ``x[i]``, ``y[j]``),
+    drawn by the report as a figure with a labelled colour bar (``label``, mathtext); the
+    caption is LaTeX text."""
+
+    key: str
+    caption: str
+    x: Axis
+    y: Axis
+    values: tuple[tuple[float, ...], ...]
+    label: str
+
+    kind: ClassVar[str] = "grid"
+
+    def __post_init__(self) -> None:
+        shape = (len(self.y.values), len(self.x.values))
+        if len(self.values) != shape[0] or any(len(row) != shape[1] for row in self.values):
+            raise ValueError(f"grid {self.key}: values must be {shape[0]} rows of {shape[1]}")
+
+    def json(self) -> dict[str, Any]:
+        return {
+            self.key: {
+                self.x.key: list(self.x.values),
+                self.y.key: list(self.y.values),
+                "values": [list(row) for row in self.values],
+            }
+        }
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "caption_latex": self.caption,
+            "x": {"key": self.x.key, "label": self.x.label, "values": list(self.x.values)},
+            "y": {"key": self.y.key, "label": self.y.label, "values": list(self.y.values)},
+            "label": self.label,
+            "values": [list(row) for row in self.values],
+        }
+
+
+Item = Quantity | Table | Proofs | Statement | Example | Grid
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The verdict on one statement of the article (eq. (1)-(14) and the prose claims).
+
+    ``equation`` is the article's equation the statement is about: its two readings (as
+    written, as derived) come from :mod:`derivations.equations`."""
+
+    id: str
+    verdict: Kind
+    reason: Text
+    equation: int
+    evidence: tuple[Item, ...] = ()
+    condition: Text | None = None
+    condition_latex: str | None = None
+    counterexample: tuple[Example, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.verdict not in ("holds", "holds-if", "fails"):
+            raise ValueError(f"{self.id}: unknown verdict {self.verdict!r}")
+        if self.verdict == "holds-if" and not self.condition:
+            raise ValueError(f"{self.id}: holds-if needs its condition")
+        if self.verdict != "holds" and not self.counterexample:
+            raise ValueError(f"{self.id}: {self.verdict} needs a counterexample")
+        keys = [key for item in self.evidence for key in item.json()]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"{self.id}: evidence keys repeat: {keys}")
+
+    @property
+    def as_written_latex(self) -> str:
+        from derivations.equations import equation
+
+        return equation(self.equation).latex("as_written")
+
+    @property
+    def derived_latex(self) -> str:
+        from derivations.equations import equation
+
+        return equation(self.equation).latex("as_derived")
+
+    def item(self, key: str) -> Item:
+        """The evidence item ``key``."""
+        for item in self.evidence:
+            if item.key == key:
+                return item
+        raise ValueError(f"{self.id} has no evidence {key!r}")
+
+    def example(self, key: str | None = None) -> Example:
+        """The counterexample ``key`` (the only one when ``key`` is None)."""
+        if key is None and len(self.counterexample) == 1:
+            return self.counterexample[0]
+        for example in self.counterexample:
+            if example.key == key:
+                return example
+        raise ValueError(f"{self.id} has no counterexample {key!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        """The verdict as the JSON object documented in the README (schema :data:`SCHEMA`)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "verdict": self.verdict,
+            "reason": self.reason.plain,
+            "reason_latex": self.reason.latex,
+            "as_written_latex": self.as_written_latex,
+            "derived_latex": self.derived_latex,
+            "evidence": {k: v for item in self.evidence for k, v in item.json().items()},
+            "evidence_items": [item.describe() for item in self.evidence],
+        }
+        if self.verdict == "holds-if":
+            assert self.condition is not None
+            out["condition"] = self.condition.plain
+            out["condition_text_latex"] = self.condition.latex
+            if self.condition_latex:
+                out["condition_latex"] = self.condition_latex
+        if self.counterexample:
+            examples = self.counterexample
+            out["counterexample"] = (
+                examples[0].record()
+                if len(examples) == 1
+                else {k: v for example in examples for k, v in example.json().items()}
+            )
+            out["counterexample_items"] = [example.describe() for example in examples]
+        return out
+
+
+class ConfirmationError(RuntimeError):
+    """An independent confirmation disagrees with the path that found the evidence: the check
+    cannot conclude (the CLI reports it and exits 1), it does not flip a verdict."""
+
+
+def confirm(agrees: bool, what: str) -> None:
+    """Raise :class:`ConfirmationError` when an independent confirmation disagrees."""
+    if not agrees:
+        raise ConfirmationError(f"confirmation failed: {what}")
