@@ -105,6 +105,46 @@ def _chunk(
     return result.lambda_max
 
 
+#: The attributes of the ``regime`` variable: CF flags naming :data:`REGIMES`.
+_REGIME_ATTRS = {"flag_values": list(range(len(REGIMES))), "flag_meanings": " ".join(REGIMES)}
+
+
+def _warmup(T: int, warmup: int | None) -> int:
+    """The steps left out of the averages (:func:`numeric.lyapunov`'s default T // 10)."""
+    return T // 10 if warmup is None else warmup
+
+
+def _statistics(
+    runs: np.ndarray, T: int, warmup: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each point's λ_max, its standard error and its regime code from the runs (..., B):
+    per point, so a chunk of the grid gives the same numbers as the whole grid."""
+    spectrum = Spectrum(runs[..., None], None, T, _warmup(T, warmup), True, True)
+    labels = spectrum.classify()
+    codes = np.zeros(labels.shape, np.int8)
+    for code, label in enumerate(REGIMES):
+        codes[labels == label] = code
+    return spectrum.mean()[..., 0], spectrum.se()[..., 0], codes
+
+
+def _attrs(
+    kind: str, n: int, m: int, T: int, warmup: int | None, B: int, seed: int
+) -> dict[str, Any]:
+    """The attributes of a map: its cell, sizes, steps, runs and seed."""
+    attrs: dict[str, Any] = {
+        "cell": _model(kind).cell.name,
+        "n": n,
+        "m": m,
+        "T": T,
+        "warmup": _warmup(T, warmup),
+        "B": B,
+        "seed": seed,
+    }
+    if kind in _GAMMA:
+        attrs["critical_recurrent_scale"] = 1 / _GAMMA[kind]  # γ‖W‖₂ = 1
+    return attrs
+
+
 def _values(name: str, values: Any) -> np.ndarray:
     try:
         array = np.asarray(values, dtype=float)
@@ -187,33 +227,17 @@ def lyapunov_map(
         for start in range(0, len(points), chunk)
     ]
     runs = np.concatenate(_compute(tasks, scheduler)).reshape(len(xv), len(yv), B)
-    spectrum = Spectrum(runs[..., None], None, T, T // 10 if warmup is None else warmup, True, True)
-    attrs = {
-        "cell": _model(kind).cell.name,
-        "n": n,
-        "m": m,
-        "T": T,
-        "warmup": spectrum.warmup,
-        "B": B,
-        "seed": seed,
-    }
-    if kind in _GAMMA:
-        attrs["critical_recurrent_scale"] = 1 / _GAMMA[kind]  # γ‖W‖₂ = 1
+    mean, se, codes = _statistics(runs, T, warmup)
     dims = (x_name, y_name)
-    labels = spectrum.classify()
-    codes = np.zeros(labels.shape, np.int8)
-    for code, label in enumerate(REGIMES):
-        codes[labels == label] = code
-    regime = {"flag_values": list(range(len(REGIMES))), "flag_meanings": " ".join(REGIMES)}
     dataset = xr.Dataset(
         {
-            "lambda_max": (dims, spectrum.mean()[..., 0], {"units": "nats per step"}),
-            "lambda_se": (dims, spectrum.se()[..., 0], {"units": "nats per step"}),
-            "regime": (dims, codes, regime),
+            "lambda_max": (dims, mean, {"units": "nats per step"}),
+            "lambda_se": (dims, se, {"units": "nats per step"}),
+            "regime": (dims, codes, _REGIME_ATTRS),
             "lambda_runs": ((*dims, "run"), runs, {"units": "nats per step"}),
         },
         coords={x_name: xv, y_name: yv, "run": np.arange(B)},
-        attrs=attrs,
+        attrs=_attrs(kind, n, m, T, warmup, B, seed),
     )
     if store is not None:
         dataset.to_zarr(store, mode="w", consolidated=False)  # not in the zarr v3 spec
