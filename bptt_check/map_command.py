@@ -13,7 +13,7 @@ The sweep is described by a TOML spec (:func:`parse_spec`)::
     seed = 0                  # every random choice (default 0)
     chunk = 64                # grid points per batched call (default 64)
 
-    [x]                       # the first coordinate: a range ...
+    [x]                       # the first varied parameter: a range ...
     name = "recurrent_scale"
     start = 0.125
     stop = 16
@@ -23,6 +23,14 @@ The sweep is described by a TOML spec (:func:`parse_spec`)::
     [y]                       # ... or explicit values
     name = "forget_bias"
     values = [-4, -2, 0, 2, 4, 6]
+
+    [fixed]                   # optional: the parameters not varied (default 0 for biases)
+    cell_bias = 0.5
+
+The parameters a map can vary are :data:`bptt_check.maps.PARAMETERS` (``recurrent_scale``,
+``input_scale`` for the Elman maps; ``recurrent_scale``, ``forget_bias``, ``input_gate_bias``,
+``output_gate_bias``, ``cell_bias`` for the LSTM); an axis without ``name`` varies the map's
+default coordinate (:data:`bptt_check.maps.MAPS`).
 
 The grid is cut into rectangular chunks of at most ``chunk`` points, each one batched
 :func:`numeric.lyapunov` call run by Dask: on this machine's threads by default, or on a
@@ -132,7 +140,7 @@ stop = 6
 count = 32
 """
 
-_TOP = {"name", "map", "n", "m", "T", "warmup", "B", "seed", "chunk", "x", "y"}
+_TOP = {"name", "map", "n", "m", "T", "warmup", "B", "seed", "chunk", "x", "y", "fixed"}
 _AXIS = {"name", "start", "stop", "count", "spacing", "values"}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _LOCAL = ("threads", "synchronous", "processes")
@@ -150,8 +158,8 @@ class UsageError(Exception):
 @dataclass(frozen=True)
 class Spec:
     """A validated sweep: the map ``map`` (a key of :data:`bptt_check.maps.MAPS`) over the
-    grid ``x`` × ``y`` of its coordinates ``x_name``, ``y_name``, with the arguments of
-    :func:`bptt_check.maps.lyapunov_map`."""
+    grid ``x`` × ``y`` of the parameters ``x_name``, ``y_name``, the others at ``fixed``,
+    with the arguments of :func:`bptt_check.maps.lyapunov_map`."""
 
     name: str
     map: str
@@ -166,6 +174,7 @@ class Spec:
     x: tuple[float, ...]
     y_name: str
     y: tuple[float, ...]
+    fixed: dict[str, float]
 
     def identity(self) -> str:
         """The spec as canonical JSON: what a resumed store must have been started with."""
@@ -185,16 +194,18 @@ def _number(key: str, value: Any) -> float:
     return float(value)
 
 
-def _axis(key: str, table: Any, coordinate: str, kind: str) -> tuple[float, ...]:
-    """The values of the axis ``key`` ("x" or "y"): explicit, or a linear or log range."""
+def _axis(key: str, table: Any, coordinate: str, kind: str) -> tuple[str, tuple[float, ...]]:
+    """The parameter and values of the axis ``key`` ("x" or "y"): explicit values, or a
+    linear or log range; ``coordinate``: the parameter when the axis names none."""
     if not isinstance(table, Mapping):
         raise SpecError(f"{key} must be a table ([{key}] with name and values or a range)")
     unknown = sorted(set(table) - _AXIS)
     if unknown:
         raise SpecError(f"{key}.{unknown[0]} is not a key of an axis (known: {sorted(_AXIS)})")
     name = table.get("name", coordinate)
-    if name != coordinate:
-        raise SpecError(f"{key}.name must be {coordinate!r} for map {kind!r}, got {name!r}")
+    if name not in maps.PARAMETERS[kind]:
+        known = list(maps.PARAMETERS[kind])
+        raise SpecError(f"{key}.name must be one of {known} for map {kind!r}, got {name!r}")
     ranged = [k for k in ("start", "stop", "count", "spacing") if k in table]
     if "values" in table:
         if ranged:
@@ -220,7 +231,7 @@ def _axis(key: str, table: Any, coordinate: str, kind: str) -> tuple[float, ...]
             raise SpecError(f"{key}.spacing must be 'linear' or 'log', got {spacing!r}")
     if len(np.unique(array)) != len(array):
         raise SpecError(f"{key} must not repeat a value (they label the map's axis)")
-    return tuple(float(v) for v in array)
+    return name, tuple(float(v) for v in array)
 
 
 def parse_spec(text: str, source: str = "spec") -> Spec:
@@ -262,15 +273,27 @@ def parse_spec(text: str, source: str = "spec") -> Spec:
         warmup = _integer("warmup", warmup, 0)
         if warmup >= sizes["T"]:
             raise SpecError(f"warmup must be < T = {sizes['T']}, got {warmup}")
-    x_name, y_name = maps.MAPS[kind]
+    x_name, x = _axis("x", data["x"], maps.MAPS[kind][0], kind)
+    y_name, y = _axis("y", data["y"], maps.MAPS[kind][1], kind)
+    if x_name == y_name:
+        raise SpecError(f"y.name must differ from x.name, both are {x_name!r}")
+    fixed = data.get("fixed", {})
+    if not isinstance(fixed, Mapping):
+        raise SpecError("fixed must be a table ([fixed] with a value per parameter)")
+    others = [p for p in maps.PARAMETERS[kind] if p not in (x_name, y_name)]
+    for key, value in fixed.items():
+        if key not in others:
+            raise SpecError(f"fixed.{key} is not a parameter left fixed (those are: {others})")
+        _number(f"fixed.{key}", value)
     return Spec(
         name=name,
         map=kind,
         warmup=warmup,
         x_name=x_name,
-        x=_axis("x", data["x"], x_name, kind),
+        x=x,
         y_name=y_name,
-        y=_axis("y", data["y"], y_name, kind),
+        y=y,
+        fixed=maps._fixed(kind, (x_name, y_name), fixed),
         **sizes,
     )
 
@@ -324,7 +347,7 @@ def _template(spec: Spec, shape: tuple[int, int]) -> xarray.Dataset:
             "done": (dims, full(False, bool), {"description": done}),
         },
         coords={spec.x_name: list(spec.x), spec.y_name: list(spec.y), "run": np.arange(spec.B)},
-        attrs=attrs | {"name": spec.name, "spec": spec.identity()},
+        attrs=attrs | spec.fixed | {"name": spec.name, "spec": spec.identity()},
     )
 
 
@@ -418,8 +441,9 @@ def sweep(
     xv, yv = np.array(spec.x), np.array(spec.y)
     tasks = []
     for sx, sy in todo:
-        points = np.stack([a.ravel() for a in np.meshgrid(xv[sx], yv[sy], indexing="ij")], 1)
-        arguments = (spec.map, spec.n, spec.m, spec.T, spec.B, spec.warmup, spec.seed, points)
+        a, b = (v.ravel() for v in np.meshgrid(xv[sx], yv[sy], indexing="ij"))
+        values = spec.fixed | {spec.x_name: a, spec.y_name: b}
+        arguments = (spec.map, spec.n, spec.m, spec.T, spec.B, spec.warmup, spec.seed, values)
         tasks.append(dask.delayed(maps._chunk, pure=True)(*arguments))
     bar = tqdm(
         total=len(blocks),
@@ -462,6 +486,8 @@ def summary(spec: Spec, result: Sweep) -> str:
         f"in {chunks} chunks ({result.computed} computed, {result.resumed} already done), "
         f"{result.seconds:.1f} s"
     ]
+    if spec.fixed:
+        lines.append("  fixed: " + ", ".join(f"{k} = {v:g}" for k, v in spec.fixed.items()))
     for code, regime in enumerate(maps.REGIMES):
         count = int(np.sum(codes == code))
         lines.append(f"  {regime:<12s} {count:7d}  {count / points:6.1%}")

@@ -58,7 +58,7 @@ class _Counting:
     def __call__(self, *args):
         if len(self.calls) + 1 == self.fail_at:
             raise RuntimeError("interrupted")
-        self.calls.append(len(args[-1]))
+        self.calls.append(max(np.size(v) for v in args[-1].values()))
         return _CHUNK(*args)
 
 
@@ -172,7 +172,11 @@ def test_the_builtins_are_the_article_maps_and_listed(capsys):
         (("seed = 3", "seed = -1"), "seed must be an integer >= 0"),
         (("n = 1", "n = 1\nwarmup = 50"), "warmup must be < T = 50"),
         (('name = "tiny"', 'name = "a/b"'), "name must be letters"),
-        (('"recurrent_scale"', '"forget_bias"'), "x.name must be 'recurrent_scale'"),
+        (('"recurrent_scale"', '"forget_bias"'), "y.name must differ from x.name"),
+        (('"recurrent_scale"', '"input_scale"'), r"x.name must be one of \['recurrent_scale', "),
+        (("seed = 3", "seed = 3\n[fixed]\nforget_bias = 1"), "fixed.forget_bias is not a"),
+        (("seed = 3", "seed = 3\n[fixed]\ncell_bias = true"), "fixed.cell_bias must be a finite"),
+        (("seed = 3", "seed = 3\nfixed = 1"), "fixed must be a table"),
         (("values = [0.5, 1.0, 2.0, 4.0]", "values = []"), "x.values must be a non-empty"),
         (("values = [0.5, 1.0, 2.0, 4.0]", 'values = [1, "a"]'), r"x.values\[1\] must be"),
         (("values = [0.5, 1.0, 2.0, 4.0]", "values = [1, 1]"), "x must not repeat"),
@@ -230,3 +234,26 @@ def test_the_good_spec_parses_to_its_grid():
     assert unnamed.name == "mine"
     log = parse_spec(SPEC.format(chunk=3).replace("start = -1", 'spacing = "log"\nstart = 1'))
     np.testing.assert_allclose(log.y, [1.0, np.sqrt(3), 3.0])
+
+
+def test_a_spec_chooses_the_varied_parameters_and_fixes_the_others(tmp_path, capsys):
+    text = SPEC.replace('name = "recurrent_scale"', 'name = "cell_bias"').replace(
+        "[y]", '[fixed]\nrecurrent_scale = 2.0\n\n[y]\nname = "forget_bias"'
+    )
+    out = tmp_path / "out"
+    assert main(["map", _spec(tmp_path, text=text), "-o", str(out), "--no-progress"]) == 0
+    ds = _open(out)
+    ref = maps.lyapunov_map(
+        "lstm",
+        [0.5, 1, 2, 4],
+        [-1, 1, 3],
+        n=1,
+        T=50,
+        B=2,
+        seed=3,
+        axes=("cell_bias", "forget_bias"),
+        fixed={"recurrent_scale": 2.0},
+    )
+    assert _data(ds).identical(ref.drop_attrs())
+    assert ds.attrs["recurrent_scale"] == 2.0 and ds.attrs["input_gate_bias"] == 0.0
+    assert "fixed: recurrent_scale = 2, input_gate_bias = 0" in capsys.readouterr().out
