@@ -556,6 +556,13 @@ def run(args: argparse.Namespace) -> int:
             result = sweep(spec, directory, scheduler=scheduler, progress=not args.no_progress)
         except UsageError:
             raise
+        except KeyboardInterrupt:
+            print(
+                f"bptt-check map: interrupted (re-run to resume from the chunks written in "
+                f"{directory})",
+                file=sys.stderr,
+            )
+            return 130
         except Exception as error:  # the sweep failed: one line, the chunks written are kept
             message = str(error).splitlines()[0] if str(error) else ""
             print(
@@ -565,7 +572,9 @@ def run(args: argparse.Namespace) -> int:
             )
             return 1
         (directory / "spec.toml").write_text(text, encoding="utf-8")
-        print(summary(spec, result))
+        report = summary(spec, result)
+        (directory / "summary.txt").write_text(report + "\n", encoding="utf-8")
+        print(report)
         return 0
     except UsageError as error:
         print(f"bptt-check map: {error}", file=sys.stderr)

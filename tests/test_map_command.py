@@ -52,12 +52,12 @@ _CHUNK = maps._chunk
 class _Counting:
     """maps._chunk, counting the points of each call; raises at call ``fail_at`` (from 1)."""
 
-    def __init__(self, fail_at=None):
-        self.calls, self.fail_at = [], fail_at
+    def __init__(self, fail_at=None, error=RuntimeError):
+        self.calls, self.fail_at, self.error = [], fail_at, error
 
     def __call__(self, *args):
         if len(self.calls) + 1 == self.fail_at:
-            raise RuntimeError("interrupted")
+            raise self.error("interrupted")
         self.calls.append(max(np.size(v) for v in args[-1].values()))
         return _CHUNK(*args)
 
@@ -71,6 +71,7 @@ def test_a_sweep_writes_the_map_of_lyapunov_map_with_a_summary(tmp_path, capsys)
     assert _data(ds).identical(ref.drop_attrs())
     assert bool(ds.done.all()) and ds.attrs["name"] == "tiny" and ds.attrs["T"] == 50
     assert (out / "spec.toml").read_text() == SPEC.format(chunk=3)
+    assert (out / "summary.txt").read_text() == stdout
     # the summary counts every point once, per regime, as stored
     counts = {r: int((ds.regime == i).sum()) for i, r in enumerate(maps.REGIMES)}
     assert sum(counts.values()) == 12 and counts["vanishes"] > 0
@@ -101,14 +102,23 @@ def test_only_the_chunks_not_marked_done_are_recomputed(tmp_path, monkeypatch, c
     assert counting.calls == []  # complete: nothing to do
 
 
-def test_an_interrupted_sweep_resumes_to_the_same_map(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize(
+    ("error", "status", "message"),
+    [
+        (RuntimeError, 1, "the sweep failed: RuntimeError: interrupted (re-run to resume"),
+        (KeyboardInterrupt, 130, "interrupted (re-run to resume"),
+    ],
+)
+def test_an_interrupted_sweep_resumes_to_the_same_map(
+    tmp_path, monkeypatch, capsys, error, status, message
+):
     out = tmp_path / "out"
-    failing = _Counting(fail_at=3)
+    failing = _Counting(fail_at=3, error=error)
     monkeypatch.setattr(maps, "_chunk", failing)
     command = ["map", _spec(tmp_path), "-o", str(out), "--scheduler", "synchronous"]
-    assert main(command) == 1
+    assert main(command) == status
     err = capsys.readouterr().err
-    assert "the sweep failed: RuntimeError: interrupted (re-run to resume" in err
+    assert message in err and err.strip().endswith(f"{out})")
     assert int(_open(out).done.sum()) == 2 * 3  # the two chunks before the failure
     resumed = _Counting()
     monkeypatch.setattr(maps, "_chunk", resumed)
