@@ -226,6 +226,9 @@ def _parser() -> argparse.ArgumentParser:
     from .check_command import add_parser as add_check  # bptt-check check FILE.py:FUNCTION
 
     add_check(commands)
+    from .map_command import add_parser as add_map  # bptt-check map SPEC.toml (Lyapunov maps)
+
+    add_map(commands)
     return parser
 
 

@@ -30,7 +30,7 @@ cluster given by its address.  A point's numbers depend on the seed only, not on
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -42,16 +42,39 @@ from numeric import Model, Spectrum, lyapunov
 if TYPE_CHECKING:  # xarray is imported when a map is made
     import xarray
 
-__all__ = ["MAPS", "REGIMES", "lyapunov_map"]
+__all__ = ["MAPS", "PARAMETERS", "REGIMES", "lyapunov_map"]
 
 #: The regimes of :meth:`numeric.Spectrum.classify`, in the order of their codes in a map.
 REGIMES: tuple[str, ...] = ("vanishes", "preserved", "explodes", "undetermined")
 
-#: Each map's cell and its two coordinates.
+#: Each map's cell and its two coordinates by default (``axes`` of :func:`lyapunov_map`).
 MAPS: dict[str, tuple[str, str]] = {
     "elman-sigmoid": ("recurrent_scale", "input_scale"),
     "elman-tanh": ("recurrent_scale", "input_scale"),
     "lstm": ("recurrent_scale", "forget_bias"),
+}
+
+#: The parameters a map's grid can vary, with their values where they are not varied:
+#: ``recurrent_scale``, ``input_scale`` (spectral norms of the seeded directions, see above)
+#: and the LSTM's biases b_f, b_i, b_o, b_c (``forget_bias``, ``input_gate_bias``,
+#: ``output_gate_bias``, ``cell_bias``; the input blocks stay as initialised).
+PARAMETERS: dict[str, dict[str, float]] = {
+    "elman-sigmoid": {"recurrent_scale": 1.0, "input_scale": 1.0},
+    "elman-tanh": {"recurrent_scale": 1.0, "input_scale": 1.0},
+    "lstm": {
+        "recurrent_scale": 1.0,
+        "forget_bias": 0.0,
+        "input_gate_bias": 0.0,
+        "output_gate_bias": 0.0,
+        "cell_bias": 0.0,
+    },
+}
+
+_BIASES = {
+    "forget_bias": "b_f",
+    "input_gate_bias": "b_i",
+    "output_gate_bias": "b_o",
+    "cell_bias": "b_c",
 }
 
 #: sup of the activation's derivative: σ' ≤ ¼, tanh' ≤ 1 (the γ of ‖J_t‖₂ ≤ γ‖W‖₂, eq. (7)).
@@ -82,27 +105,82 @@ def _base(kind: str, n: int, m: int, seed: int) -> dict[str, np.ndarray]:
 
 
 def _chunk(
-    kind: str, n: int, m: int, T: int, B: int, warmup: int | None, seed: int, points: np.ndarray
+    kind: str,
+    n: int,
+    m: int,
+    T: int,
+    B: int,
+    warmup: int | None,
+    seed: int,
+    values: Mapping[str, np.ndarray],
 ) -> np.ndarray:
-    """λ_max of every run at ``points`` (G, 2) as one batched call: (G, B)."""
+    """λ_max of every run at G points as one batched call: (G, B).  ``values``: each varied
+    parameter of :data:`PARAMETERS` at the points (G,), or a fixed value; the others at their
+    defaults."""
+    G = max(np.size(value) for value in values.values())
+    value = {
+        name: np.broadcast_to(np.asarray(values.get(name, default), float), (G,))
+        for name, default in PARAMETERS[kind].items()
+    }
     base = _base(kind, n, m, seed)
-    a, b = points[:, 0], points[:, 1]
     if kind == "lstm":
         params = {}
-        for name, value in base.items():
-            params[name] = np.broadcast_to(value, (len(points), *value.shape)).copy()
+        for name, array in base.items():
+            params[name] = np.broadcast_to(array, (G, *array.shape)).copy()
             if name.startswith("W_"):
-                params[name][:, :, :n] *= a[:, None, None]
-            elif name.startswith("b_"):
-                params[name][:] = 0.0
-        params["b_f"] += b[:, None]
+                params[name][:, :, :n] *= value["recurrent_scale"][:, None, None]
+        for parameter, name in _BIASES.items():
+            params[name][:] = value[parameter][:, None]
     else:
-        params = {"W": a[:, None, None] * base["W"], "U": b[:, None, None] * base["U"]}
+        params = {
+            "W": value["recurrent_scale"][:, None, None] * base["W"],
+            "U": value["input_scale"][:, None, None] * base["U"],
+        }
     rng = np.random.default_rng([seed, 1])
     xs = rng.normal(size=(T, B, m))
     state0 = {name: rng.uniform(-1, 1, size=(B, n)) for name, _ in _model(kind).states}
     result = lyapunov(_model(kind), params, xs, state0, warmup=warmup, growth=False)
     return result.lambda_max
+
+
+#: The attributes of the ``regime`` variable: CF flags naming :data:`REGIMES`.
+_REGIME_ATTRS = {"flag_values": list(range(len(REGIMES))), "flag_meanings": " ".join(REGIMES)}
+
+
+def _warmup(T: int, warmup: int | None) -> int:
+    """The steps left out of the averages (:func:`numeric.lyapunov`'s default T // 10)."""
+    return T // 10 if warmup is None else warmup
+
+
+def _statistics(
+    runs: np.ndarray, T: int, warmup: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each point's λ_max, its standard error and its regime code from the runs (..., B):
+    per point, so a chunk of the grid gives the same numbers as the whole grid."""
+    spectrum = Spectrum(runs[..., None], None, T, _warmup(T, warmup), True, True)
+    labels = spectrum.classify()
+    codes = np.zeros(labels.shape, np.int8)
+    for code, label in enumerate(REGIMES):
+        codes[labels == label] = code
+    return spectrum.mean()[..., 0], spectrum.se()[..., 0], codes
+
+
+def _attrs(
+    kind: str, n: int, m: int, T: int, warmup: int | None, B: int, seed: int
+) -> dict[str, Any]:
+    """The attributes of a map: its cell, sizes, steps, runs and seed."""
+    attrs: dict[str, Any] = {
+        "cell": _model(kind).cell.name,
+        "n": n,
+        "m": m,
+        "T": T,
+        "warmup": _warmup(T, warmup),
+        "B": B,
+        "seed": seed,
+    }
+    if kind in _GAMMA:
+        attrs["critical_recurrent_scale"] = 1 / _GAMMA[kind]  # γ‖W‖₂ = 1
+    return attrs
 
 
 def _values(name: str, values: Any) -> np.ndarray:
@@ -115,6 +193,38 @@ def _values(name: str, values: Any) -> np.ndarray:
     if len(np.unique(array)) != len(array):
         raise ValueError(f"{name} must not repeat a value (they label the map's axis)")
     return array
+
+
+def _axes(kind: str, axes: Any) -> tuple[str, str]:
+    """The two varied parameters: ``axes`` checked, or the map's default (:data:`MAPS`)."""
+    if axes is None:
+        return MAPS[kind]
+    known = list(PARAMETERS[kind])
+    if (
+        not isinstance(axes, tuple | list)
+        or len(axes) != 2
+        or any(name not in known for name in axes)
+        or axes[0] == axes[1]
+    ):
+        raise ValueError(f"axes must be two different names of {known} for {kind!r}, got {axes!r}")
+    return axes[0], axes[1]
+
+
+def _fixed(kind: str, axes: tuple[str, str], fixed: Any) -> dict[str, float]:
+    """The value of every parameter not on an axis: ``fixed``, else its default."""
+    fixed = {} if fixed is None else fixed
+    others = [name for name in PARAMETERS[kind] if name not in axes]
+    if not isinstance(fixed, Mapping) or any(name not in others for name in fixed):
+        raise ValueError(
+            f"fixed must be a dict with keys among {others} for {kind!r}, got {fixed!r}"
+        )
+    out = {}
+    for name in others:
+        value = fixed.get(name, PARAMETERS[kind][name])
+        if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+            raise ValueError(f"fixed[{name!r}] must be a finite number, got {value!r}")
+        out[name] = float(value)
+    return out
 
 
 def _positive(name: str, value: Any, low: int = 1) -> int:
@@ -148,10 +258,16 @@ def lyapunov_map(
     chunk: int = 256,
     scheduler: str | None = None,
     store: str | None = None,
+    axes: tuple[str, str] | None = None,
+    fixed: Mapping[str, float] | None = None,
 ) -> xarray.Dataset:
     """λ_max of the map ``kind`` (a key of :data:`MAPS`) over the grid ``x`` × ``y`` of its two
     coordinates: an :class:`xarray.Dataset` with ``lambda_max``, ``lambda_se``, ``regime``
     (x, y) and ``lambda_runs`` (x, y, run).
+
+    ``axes``: the two parameters of :data:`PARAMETERS` that ``x`` and ``y`` are values of
+    (default :data:`MAPS`); ``fixed``: values of the others (default their
+    :data:`PARAMETERS` value); both are in the dataset's coordinates and ``attrs``.
 
     ``n``, ``m``: hidden and input size; ``T``, ``warmup``: steps (:func:`numeric.lyapunov`);
     ``B``: seeded input sequences and starts per point; ``seed``: the directions, inputs and
@@ -162,7 +278,8 @@ def lyapunov_map(
     """
     if not isinstance(kind, str) or kind not in MAPS:
         raise ValueError(f"kind must be one of {sorted(MAPS)}, got {kind!r}")
-    x_name, y_name = MAPS[kind]
+    x_name, y_name = _axes(kind, axes)
+    fixed = _fixed(kind, (x_name, y_name), fixed)
     xv, yv = _values("x", x), _values("y", y)
     n, m, T, B, chunk = (
         _positive(name, value)
@@ -182,38 +299,23 @@ def lyapunov_map(
     import xarray as xr
 
     points = np.stack([a.ravel() for a in np.meshgrid(xv, yv, indexing="ij")], axis=1)
-    tasks = [
-        dask.delayed(_chunk)(kind, n, m, T, B, warmup, seed, points[start : start + chunk])
-        for start in range(0, len(points), chunk)
-    ]
+    tasks = []
+    for start in range(0, len(points), chunk):
+        a, b = points[start : start + chunk].T
+        values = fixed | {x_name: a, y_name: b}
+        tasks.append(dask.delayed(_chunk)(kind, n, m, T, B, warmup, seed, values))
     runs = np.concatenate(_compute(tasks, scheduler)).reshape(len(xv), len(yv), B)
-    spectrum = Spectrum(runs[..., None], None, T, T // 10 if warmup is None else warmup, True, True)
-    attrs = {
-        "cell": _model(kind).cell.name,
-        "n": n,
-        "m": m,
-        "T": T,
-        "warmup": spectrum.warmup,
-        "B": B,
-        "seed": seed,
-    }
-    if kind in _GAMMA:
-        attrs["critical_recurrent_scale"] = 1 / _GAMMA[kind]  # γ‖W‖₂ = 1
+    mean, se, codes = _statistics(runs, T, warmup)
     dims = (x_name, y_name)
-    labels = spectrum.classify()
-    codes = np.zeros(labels.shape, np.int8)
-    for code, label in enumerate(REGIMES):
-        codes[labels == label] = code
-    regime = {"flag_values": list(range(len(REGIMES))), "flag_meanings": " ".join(REGIMES)}
     dataset = xr.Dataset(
         {
-            "lambda_max": (dims, spectrum.mean()[..., 0], {"units": "nats per step"}),
-            "lambda_se": (dims, spectrum.se()[..., 0], {"units": "nats per step"}),
-            "regime": (dims, codes, regime),
+            "lambda_max": (dims, mean, {"units": "nats per step"}),
+            "lambda_se": (dims, se, {"units": "nats per step"}),
+            "regime": (dims, codes, _REGIME_ATTRS),
             "lambda_runs": ((*dims, "run"), runs, {"units": "nats per step"}),
         },
         coords={x_name: xv, y_name: yv, "run": np.arange(B)},
-        attrs=attrs,
+        attrs=_attrs(kind, n, m, T, warmup, B, seed) | fixed,
     )
     if store is not None:
         dataset.to_zarr(store, mode="w", consolidated=False)  # not in the zarr v3 spec

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from bptt_check.maps import MAPS, REGIMES, lyapunov_map
+from bptt_check.maps import MAPS, PARAMETERS, REGIMES, lyapunov_map
 
 
 def test_a_map_has_its_coordinates_and_a_closed_form_column():
@@ -78,3 +78,48 @@ def test_bad_input_raises_value_error_naming_the_argument(changes, match):
 
 def test_every_map_names_two_coordinates():
     assert all(len(set(axes)) == 2 for axes in MAPS.values())
+
+
+def test_any_two_parameters_can_vary_and_the_others_are_fixed():
+    kwargs = {"n": 1, "T": 60, "B": 2, "seed": 2}
+    default = lyapunov_map("lstm", [0.5, 2.0], [-1.0, 3.0], **kwargs)
+    swapped = lyapunov_map(
+        "lstm", [-1.0, 3.0], [0.5, 2.0], axes=("forget_bias", "recurrent_scale"), **kwargs
+    )
+    assert swapped.lambda_max.dims == ("forget_bias", "recurrent_scale")
+    np.testing.assert_array_equal(
+        swapped.lambda_runs.transpose(*default.lambda_runs.dims), default.lambda_runs
+    )
+    # forget_bias fixed at 3 and cell_bias varied through its default 0: the column b_f = 3
+    column = lyapunov_map(
+        "lstm",
+        [0.5, 2.0],
+        [0.0, 1.5],
+        axes=("recurrent_scale", "cell_bias"),
+        fixed={"forget_bias": 3.0},
+        **kwargs,
+    )
+    assert column.attrs["forget_bias"] == 3.0 and column.attrs["output_gate_bias"] == 0.0
+    np.testing.assert_array_equal(
+        column.lambda_runs.sel(cell_bias=0.0), default.lambda_runs.sel(forget_bias=3.0)
+    )
+    assert not np.allclose(
+        column.lambda_runs.sel(cell_bias=1.5), column.lambda_runs.sel(cell_bias=0.0)
+    )
+    assert default.attrs["cell_bias"] == 0.0 and "forget_bias" not in default.attrs
+    assert set(PARAMETERS["lstm"]) >= set(MAPS["lstm"])
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"axes": ("recurrent_scale",)}, "axes must be two different names of"),
+        ({"axes": ("forget_bias", "forget_bias")}, "axes must be two different names"),
+        ({"axes": ("recurrent_scale", "input_scale")}, "axes must be two different names"),
+        ({"fixed": {"forget_bias": 1.0}}, "fixed must be a dict with keys among"),
+        ({"fixed": {"cell_bias": float("nan")}}, r"fixed\['cell_bias'\] must be a finite"),
+    ],
+)
+def test_bad_axes_or_fixed_values_raise_value_error(changes, match):
+    with pytest.raises(ValueError, match=match):
+        lyapunov_map("lstm", [1.0], [0.0], n=1, T=10, B=1, **changes)

@@ -1,0 +1,269 @@
+"""bptt-check map: TOML sweep specs, built-ins, resume from a zarr store, any scheduler."""
+
+import distributed
+import numpy as np
+import pytest
+import xarray as xr
+import zarr
+
+from bptt_check import maps
+from bptt_check.cli import main
+from bptt_check.map_command import BUILTINS, SpecError, parse_spec
+
+SPEC = """\
+name = "tiny"
+map = "lstm"
+n = 1
+T = 50
+B = 2
+seed = 3
+chunk = {chunk}
+
+[x]
+name = "recurrent_scale"
+values = [0.5, 1.0, 2.0, 4.0]
+
+[y]
+start = -1
+stop = 3
+count = 3
+"""
+_Y = "[y]\nstart = -1\nstop = 3\ncount = 3\n"
+
+
+def _spec(tmp_path, chunk=3, text=SPEC):
+    path = tmp_path / f"tiny-{chunk}.toml"
+    path.write_text(text.format(chunk=chunk))
+    return str(path)
+
+
+def _open(directory):
+    return xr.open_zarr(directory / "map.zarr", consolidated=False).load()
+
+
+def _data(ds):
+    """The map's numbers and labels, without the attributes (the spec names the chunk)."""
+    return ds.drop_vars("done").drop_attrs()
+
+
+_CHUNK = maps._chunk
+
+
+class _Counting:
+    """maps._chunk, counting the points of each call; raises at call ``fail_at`` (from 1)."""
+
+    def __init__(self, fail_at=None, error=RuntimeError):
+        self.calls, self.fail_at, self.error = [], fail_at, error
+
+    def __call__(self, *args):
+        if len(self.calls) + 1 == self.fail_at:
+            raise self.error("interrupted")
+        self.calls.append(max(np.size(v) for v in args[-1].values()))
+        return _CHUNK(*args)
+
+
+def test_a_sweep_writes_the_map_of_lyapunov_map_with_a_summary(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["map", _spec(tmp_path), "-o", str(out)]) == 0
+    stdout, stderr = capsys.readouterr()
+    ds = _open(out)
+    ref = maps.lyapunov_map("lstm", [0.5, 1, 2, 4], [-1, 1, 3], n=1, T=50, B=2, seed=3)
+    assert _data(ds).identical(ref.drop_attrs())
+    assert bool(ds.done.all()) and ds.attrs["name"] == "tiny" and ds.attrs["T"] == 50
+    assert (out / "spec.toml").read_text() == SPEC.format(chunk=3)
+    assert (out / "summary.txt").read_text() == stdout
+    # the summary counts every point once, per regime, as stored
+    counts = {r: int((ds.regime == i).sum()) for i, r in enumerate(maps.REGIMES)}
+    assert sum(counts.values()) == 12 and counts["vanishes"] > 0
+    for regime, count in counts.items():
+        assert f"  {regime:<12s} {count:7d}" in stdout
+    assert "12 points in 4 chunks (4 computed, 0 already done)" in stdout
+    assert "4/4" in stderr  # the progress bar, on a stderr that is not a terminal
+
+
+def test_only_the_chunks_not_marked_done_are_recomputed(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    assert main(["map", _spec(tmp_path), "-o", str(out), "--no-progress"]) == 0
+    first = _open(out)
+    group = zarr.open_group(out / "map.zarr", mode="r+")
+    # chunk = 3 = len(y): each chunk is a row of x; invalidate rows 1 and 3, data and mark
+    for row in (1, 3):
+        group["done"][row, :] = False
+        group["lambda_runs"][row, :, :] = np.nan
+        group["lambda_max"][row, :] = np.nan
+    counting = _Counting()
+    monkeypatch.setattr(maps, "_chunk", counting)
+    assert main(["map", _spec(tmp_path), "-o", str(out), "--no-progress"]) == 0
+    assert counting.calls == [3, 3]
+    assert "(2 computed, 2 already done)" in capsys.readouterr().out
+    assert _open(out).identical(first)
+    counting.calls.clear()
+    assert main(["map", _spec(tmp_path), "-o", str(out), "--no-progress"]) == 0
+    assert counting.calls == []  # complete: nothing to do
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "message"),
+    [
+        (RuntimeError, 1, "the sweep failed: RuntimeError: interrupted (re-run to resume"),
+        (KeyboardInterrupt, 130, "interrupted (re-run to resume"),
+    ],
+)
+def test_an_interrupted_sweep_resumes_to_the_same_map(
+    tmp_path, monkeypatch, capsys, error, status, message
+):
+    out = tmp_path / "out"
+    failing = _Counting(fail_at=3, error=error)
+    monkeypatch.setattr(maps, "_chunk", failing)
+    command = ["map", _spec(tmp_path), "-o", str(out), "--scheduler", "synchronous"]
+    assert main(command) == status
+    err = capsys.readouterr().err
+    assert message in err and err.strip().endswith(f"{out})")
+    assert int(_open(out).done.sum()) == 2 * 3  # the two chunks before the failure
+    resumed = _Counting()
+    monkeypatch.setattr(maps, "_chunk", resumed)
+    assert main(command) == 0
+    assert resumed.calls == [3, 3]  # the four chunks less the two written
+    monkeypatch.setattr(maps, "_chunk", _CHUNK)
+    clean = tmp_path / "clean"
+    assert main(["map", _spec(tmp_path), "-o", str(clean), "--no-progress"]) == 0
+    assert _open(out).identical(_open(clean))
+
+
+def test_the_same_seed_gives_the_same_map_for_any_chunking_and_scheduler(tmp_path):
+    one, whole, remote = tmp_path / "one", tmp_path / "whole", tmp_path / "remote"
+    assert main(["map", _spec(tmp_path, chunk=1), "-o", str(one), "--no-progress"]) == 0
+    assert main(["map", _spec(tmp_path, chunk=12), "-o", str(whole), "--no-progress"]) == 0
+    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        command = ["map", _spec(tmp_path, chunk=1), "-o", str(remote), "--scheduler", address]
+        assert main([*command, "--no-progress"]) == 0
+    assert _open(one).identical(_open(remote))
+    assert _data(_open(one)).identical(_data(_open(whole)))
+    np.testing.assert_array_equal(_open(one).lambda_runs, _open(whole).lambda_runs)
+    # and another seed does change the numbers
+    other = tmp_path / "other"
+    text = SPEC.replace("seed = 3", "seed = 4")
+    assert main(["map", _spec(tmp_path, text=text), "-o", str(other), "--no-progress"]) == 0
+    assert not np.allclose(_open(other).lambda_runs, _open(one).lambda_runs)
+
+
+def test_a_store_of_another_spec_is_refused_not_mixed(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["map", _spec(tmp_path), "--no-progress"]) == 0
+    out = tmp_path / "bptt-map-tiny"  # the default folder: bptt-map-<name>
+    assert bool(_open(out).done.all())
+    text = SPEC.replace("T = 50", "T = 60")
+    assert main(["map", _spec(tmp_path, text=text), "-o", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "holds a sweep of another spec (T differs)" in err and err.count("\n") == 1
+
+
+def test_the_builtins_are_the_article_maps_and_listed(capsys):
+    specs = {name: parse_spec(text, f"builtin:{name}") for name, text in BUILTINS.items()}
+    assert set(specs) == {"elman-sigmoid", "elman-tanh", "lstm-n1", "lstm-n8"}
+    assert [specs["lstm-n1"].n, specs["lstm-n8"].n] == [1, 8]
+    assert specs["elman-sigmoid"].map == "elman-sigmoid" and specs["lstm-n8"].name == "lstm-n8"
+    assert specs["elman-tanh"].x[0] == 0.125 and specs["elman-tanh"].x[-1] == pytest.approx(8)
+    assert main(["map", "--list"]) == 0
+    listing = capsys.readouterr().out
+    assert all(f"builtin:{name}" in listing for name in BUILTINS)
+    assert main(["map", "builtin:lstm-n1", "--show"]) == 0
+    assert capsys.readouterr().out == BUILTINS["lstm-n1"]
+
+
+@pytest.mark.parametrize(
+    ("edits", "match"),
+    [
+        (("map = ", "mapp = "), "mapp is not a key of a map spec"),
+        (('"lstm"', '"gru"'), "map must be one of"),
+        (("T = 50", "T = 0"), "T must be an integer >= 1, got 0"),
+        (("B = 2", "B = 2.5"), "B must be an integer >= 1, got 2.5"),
+        (("seed = 3", "seed = -1"), "seed must be an integer >= 0"),
+        (("n = 1", "n = 1\nwarmup = 50"), "warmup must be < T = 50"),
+        (('name = "tiny"', 'name = "a/b"'), "name must be letters"),
+        (('"recurrent_scale"', '"forget_bias"'), "y.name must differ from x.name"),
+        (('"recurrent_scale"', '"input_scale"'), r"x.name must be one of \['recurrent_scale', "),
+        (("seed = 3", "seed = 3\n[fixed]\nforget_bias = 1"), "fixed.forget_bias is not a"),
+        (("seed = 3", "seed = 3\n[fixed]\ncell_bias = true"), "fixed.cell_bias must be a finite"),
+        (("seed = 3", "seed = 3\nfixed = 1"), "fixed must be a table"),
+        (("values = [0.5, 1.0, 2.0, 4.0]", "values = []"), "x.values must be a non-empty"),
+        (("values = [0.5, 1.0, 2.0, 4.0]", 'values = [1, "a"]'), r"x.values\[1\] must be"),
+        (("values = [0.5, 1.0, 2.0, 4.0]", "values = [1, 1]"), "x must not repeat"),
+        (("values = [0.5", "start = 0\nvalues = [0.5"), "x.values and x.start exclude"),
+        (("count = 3", "count = 0"), "y.count must be an integer >= 1"),
+        (("count = 3", ""), "y.count is missing"),
+        (("count = 3", 'count = 3\nspacing = "log"'), "y.start and y.stop must be > 0"),
+        (("count = 3", 'count = 3\nspacing = "cubic"'), "y.spacing must be 'linear' or 'log'"),
+        (("count = 3", "count = 3\nstep = 1"), "y.step is not a key of an axis"),
+        (("[y]", "[w]"), "w is not a key of a map spec"),
+        ((_Y, ""), "y is missing"),
+        (((_Y, ""), ("map = ", "y = 1\nmap = ")), "y must be a table"),
+        (("T = 50", "T = "), "not valid TOML"),
+    ],
+)
+def test_a_bad_spec_names_its_key_in_one_line_with_status_2(tmp_path, capsys, edits, match):
+    text = SPEC.format(chunk=3)
+    for old, new in edits if isinstance(edits[0], tuple) else [edits]:
+        assert old in text
+        text = text.replace(old, new, 1)
+    with pytest.raises(SpecError, match=match):
+        parse_spec(text)
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    assert main(["map", str(path), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"bptt-check map: {path}: ") and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["map"], "a spec is needed"),
+        (["map", "builtin:gru"], "no built-in map 'gru'"),
+        (["map", "missing.toml"], "cannot read missing.toml"),
+        (["map", "builtin:lstm-n1", "--scheduler", "nowhere"], "--scheduler must be an address"),
+    ],
+)
+def test_usage_errors_have_status_2(capsys, argv, message):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_the_good_spec_parses_to_its_grid():
+    spec = parse_spec(SPEC.format(chunk=3), "dir/tiny.toml")
+    assert spec.x == (0.5, 1.0, 2.0, 4.0) and spec.y == (-1.0, 1.0, 3.0)
+    assert (spec.x_name, spec.y_name, spec.chunk, spec.warmup) == (
+        "recurrent_scale",
+        "forget_bias",
+        3,
+        None,
+    )
+    unnamed = parse_spec(SPEC.format(chunk=3).replace('name = "tiny"\n', ""), "dir/mine.toml")
+    assert unnamed.name == "mine"
+    log = parse_spec(SPEC.format(chunk=3).replace("start = -1", 'spacing = "log"\nstart = 1'))
+    np.testing.assert_allclose(log.y, [1.0, np.sqrt(3), 3.0])
+
+
+def test_a_spec_chooses_the_varied_parameters_and_fixes_the_others(tmp_path, capsys):
+    text = SPEC.replace('name = "recurrent_scale"', 'name = "cell_bias"').replace(
+        "[y]", '[fixed]\nrecurrent_scale = 2.0\n\n[y]\nname = "forget_bias"'
+    )
+    out = tmp_path / "out"
+    assert main(["map", _spec(tmp_path, text=text), "-o", str(out), "--no-progress"]) == 0
+    ds = _open(out)
+    ref = maps.lyapunov_map(
+        "lstm",
+        [0.5, 1, 2, 4],
+        [-1, 1, 3],
+        n=1,
+        T=50,
+        B=2,
+        seed=3,
+        axes=("cell_bias", "forget_bias"),
+        fixed={"recurrent_scale": 2.0},
+    )
+    assert _data(ds).identical(ref.drop_attrs())
+    assert ds.attrs["recurrent_scale"] == 2.0 and ds.attrs["input_gate_bias"] == 0.0
+    assert "fixed: recurrent_scale = 2, input_gate_bias = 0" in capsys.readouterr().out
