@@ -8,9 +8,11 @@ recursion δ_t = ∂L_t/∂s_t + (∂s_{t+1}/∂s_t)ᵀ δ_{t+1} of eq. (5)-(6) 
 Arrays are row-major batches: a vector node at one step is (B, size), over time (T, B, size).
 The layout is chosen for speed, never the mathematics:
 
-* the outputs of a run of affine steps are stacked in one (B, total) buffer, so a step is one
+* the outputs of a run of affine steps are stacked in one (B, total) layout, so a step is one
   matmul per recurrent operand with stacked weight blocks (the four LSTM gates at once), and
-  the backward pull-back through them is one matmul too;
+  the backward pull-back through them is one matmul too; the steps of a run are ordered so
+  that those reading an operand are adjacent, and each matmul covers only their columns (the
+  GRU's h_{t-1} skips W_in's block, x_t skips W_hn's);
 * work that does not depend on the recurrence is done for all steps at once: the projections
   of the inputs x_t (one matmul over T·B rows) and the parameter gradients (one matmul per
   operand of each run of affine steps);
@@ -24,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from itertools import permutations
 
 import numpy as np
 import sympy as sp
@@ -46,6 +49,13 @@ from ._pool import Pool
 __all__ = ["Backprop", "Plan", "Trace", "plan"]
 
 Arrays = dict[str, np.ndarray]
+
+
+def _operands(step: Affine) -> tuple[str, ...]:
+    """The nodes an affine step multiplies by a weight, each once, in order."""
+    return tuple(dict.fromkeys(o for _, operands in step.terms for o in operands))
+
+
 _INPLACE_FROM = 1024  # entries per (B, size) array from which kernels write in place
 
 
@@ -135,7 +145,7 @@ class Plan:
         for step in (*self.graph.steps, None):
             if run and (step is None or type(step) is not type(run[0])):
                 if isinstance(run[0], Affine):
-                    stages.append(_AffineRun(len(self.runs), tuple(run)))
+                    stages.append(_AffineRun(len(self.runs), self._ordered(run)))
                     self.runs.append(stages[-1])
                 else:
                     stages.append(self._kernel(run, available, pending))
@@ -144,6 +154,24 @@ class Plan:
             if step is not None:
                 run.append(step)
         return stages
+
+    @staticmethod
+    def _ordered(steps: list[Affine]) -> tuple[Affine, ...]:
+        """The run's affine steps in an order where the steps reading each operand are
+        adjacent, as far as one exists (GRU: a_in, a_r, a_z, a_hn): the matmul of an operand
+        then covers only its own columns.  The first order found wins, the graph's on ties."""
+        outs = {step.out for step in steps}
+        if len(steps) > 6 or any(o in outs for step in steps for o in _operands(step)):
+            return tuple(steps)
+
+        def gaps(order: tuple[Affine, ...]) -> int:
+            total = 0
+            for operand in {o for step in order for o in _operands(step)}:
+                uses = [i for i, step in enumerate(order) if operand in _operands(step)]
+                total += uses[-1] - uses[0] + 1 - len(uses)
+            return total
+
+        return min(permutations(steps), key=gaps)
 
     @staticmethod
     def _kernel(run: list, available: set[str], pending: dict) -> Kernel:
@@ -243,6 +271,13 @@ class Plan:
         return tuple(out)
 
     @staticmethod
+    def span(run: _AffineRun, layout: Mapping[str, slice], operands) -> slice:
+        """The columns of the run's stacked layout from the first to the last step reading
+        any of ``operands``."""
+        where = [layout[s.out] for s in run.steps if set(_operands(s)) & set(operands)]
+        return slice(min(w.start for w in where), max(w.stop for w in where))
+
+    @staticmethod
     def block(
         params: Mapping[str, np.ndarray],
         sizes: Mapping[str, int],
@@ -292,7 +327,7 @@ class Plan:
         )
         sizes = self.sizes(params, {k: v.shape[-1] for k, v in {**sequence, **initial}.items()})
         layouts = self.layouts(sizes)
-        pre, recurrent = self._projections(params, sequence, sizes, layouts, dtype, T, B, empty)
+        projections = self._projections(params, sequence, sizes, layouts, dtype, T, B, empty)
         # every buffer is allocated here, once: a state and its previous value are views of
         # one (T + 1)-long array, kept nodes have (T, B, size) arrays, the rest is scratch
         states = {new: empty((T + 1, B, sizes[new]), dtype) for new in self.state_out}
@@ -304,7 +339,10 @@ class Plan:
             if n in sizes and n not in sequence and n not in states and n not in self.state_in
         }
         scratch = {n: np.empty((B, sizes[n]), dtype) for n in sizes if n not in store}
-        stacked_z = [np.empty((B, max(s.stop for s in lay.values())), dtype) for lay in layouts]
+        assembly = [
+            self._assembly(run, layout, projection, dtype, B)
+            for run, layout, projection in zip(self.runs, layouts, projections, strict=True)
+        ]
         runners = [self._runner(stage, dtype, B, sizes) for stage in self.forward_stages]
         for t in range(T):
             values: Arrays = {prev: states[new][t] for new, prev in self.graph.state}
@@ -323,18 +361,20 @@ class Plan:
                     run([values[n] for n in stage.inputs], outs)
                     values.update(zip(stage.outputs, outs, strict=True))
                     continue
-                z = pre[stage.index][t]
-                operands = [(o, w) for i, o, w in recurrent if i == stage.index]
-                if operands:
-                    z = stacked_z[stage.index]
-                    np.matmul(values[operands[0][0]], operands[0][1], out=z)
-                    for operand, stacked in operands[1:]:
-                        z += values[operand] @ stacked
-                    z += pre[stage.index][t]
-                for out, where in layouts[stage.index].items():
-                    # a contiguous copy: ufuncs on a strided column block run ~5x slower
+                products, parts = assembly[stage.index]
+                for operand, weights, product in products:
+                    np.matmul(values[operand], weights, out=product)
+                for out, sources in parts.items():
+                    # each node summed into its own contiguous array: ufuncs on a strided
+                    # column block of the stacked products run slower
                     target = store[out][t] if out in store else scratch[out]
-                    np.copyto(target, z[:, where])
+                    arrays = [array[t] if timed else array for array, timed in sources]
+                    if len(arrays) > 1:
+                        np.add(arrays[0], arrays[1], out=target)
+                        for array in arrays[2:]:
+                            np.add(target, array, out=target)
+                    else:
+                        np.copyto(target, arrays[0] if arrays else 0)
                     if (out, t) in offsets:
                         target += offsets[(out, t)]
                     values[out] = target
@@ -349,36 +389,72 @@ class Plan:
         return Trace(kept, sizes, layouts, final)
 
     def _projections(self, params, sequence, sizes, layouts, dtype, T, B, empty=np.empty):
-        """The input projections of every step at once (a ones column adds the bias), and the
-        stacked recurrent weights of each run."""
-        pre, recurrent = [], []
+        """For each run: the input projections of every step at once, (T, B, width), over the
+        columns of the steps reading a sequence input (a ones column adds their bias), and
+        those columns (None, None without inputs); each recurrent operand with its stacked
+        weights over its own columns; the run's bias row."""
+        out = []
         for run, layout in zip(self.runs, layouts, strict=True):
             total = max(s.stop for s in layout.values())
             bias = np.zeros((1, total), dtype)
             for step in run.steps:
                 if step.bias is not None:
                     bias[0, layout[step.out]] = params[step.bias]
-            operands = sorted({o for step in run.steps for _, ops in step.terms for o in ops})
+            operands = sorted({o for step in run.steps for o in _operands(step)})
             inputs = [o for o in operands if o in sequence]
+            recurrent = []
             for operand in operands:
                 if operand not in sequence:
+                    span = self.span(run, layout, (operand,))
                     stacked = self._stacked(run, operand, params, sizes, layout, dtype)
-                    recurrent.append((run.index, operand, stacked))
+                    recurrent.append((operand, np.ascontiguousarray(stacked[:, span]), span))
+            pre = columns = None
             if inputs:
+                columns = self.span(run, layout, inputs)
                 flat = np.concatenate(
                     [sequence[o].reshape(T * B, -1) for o in inputs] + [np.ones((T * B, 1))],
                     axis=1,
                 )
                 weights = np.concatenate(
-                    [self._stacked(run, o, params, sizes, layout, dtype) for o in inputs] + [bias],
+                    [
+                        self._stacked(run, o, params, sizes, layout, dtype)[:, columns]
+                        for o in inputs
+                    ]
+                    + [bias[:, columns]],
                     axis=0,
                 )
-                projected = empty((T * B, total), np.result_type(flat, weights))
+                projected = empty(
+                    (T * B, columns.stop - columns.start), np.result_type(flat, weights)
+                )
                 np.matmul(flat, weights, out=projected)
-                pre.append(projected.reshape(T, B, total))
-            else:
-                pre.append(np.broadcast_to(bias, (T, B, total)))
-        return pre, recurrent
+                pre = projected.reshape(T, B, -1)
+            out.append((pre, columns, recurrent, bias[0]))
+        return out
+
+    @staticmethod
+    def _assembly(run: _AffineRun, layout, projection, dtype, B: int):
+        """How a step computes the run's nodes: the recurrent products (operand, stacked
+        weights, (B, width) buffer), and for each node the arrays that sum to it, each with
+        whether it is indexed by t: its columns of the input projections (bias included) or
+        its bias, and its columns of each product whose operand it reads."""
+        pre, columns, recurrent, bias = projection
+        products = [(o, w, np.empty((B, w.shape[1]), dtype)) for o, w, _ in recurrent]
+        parts = {}
+        for step in run.steps:
+            where = layout[step.out]
+            sources: list[tuple[np.ndarray, bool]] = []
+            if columns is not None and columns.start <= where.start < columns.stop:
+                sources.append(
+                    (pre[:, :, where.start - columns.start : where.stop - columns.start], True)
+                )
+            elif step.bias is not None:
+                sources.append((bias[where], False))
+            for (operand, _, product), (_, _, span) in zip(products, recurrent, strict=True):
+                if operand in _operands(step):
+                    local = slice(where.start - span.start, where.stop - span.start)
+                    sources.append((product[:, local], False))
+            parts[step.out] = sources
+        return products, parts
 
     @staticmethod
     def _runner(stage, dtype: np.dtype, B: int, sizes: Mapping[str, int]):
@@ -435,15 +511,20 @@ class Plan:
         )
         groups = self.backward_stages(names)
         stages = [stage for group in groups for stage in group]
-        pulls = {
-            stage.op.name: self._pull_matrix(stage, params, sizes, layouts)
-            for stage in stages
-            if isinstance(stage, _PullStage)
-        }
         # every column of every step is written before it is read: no zero fill needed
         adjoint_runs = [
             empty((T, B, max(s.stop for s in layout.values())), dtype) for layout in layouts
         ]
+        pulls = {}  # each pull-back over the rows of the adjoints it reads: (T, B, w), (w, size)
+        for stage in stages:
+            if isinstance(stage, _PullStage):
+                rows = [layouts[stage.run][t.source.removeprefix("bar_")] for t in stage.op.terms]
+                span = slice(min(r.start for r in rows), max(r.stop for r in rows))
+                matrix = self._pull_matrix(stage, params, sizes, layouts)
+                pulls[stage.op.name] = (
+                    adjoint_runs[stage.run][:, :, span],
+                    np.ascontiguousarray(matrix[span]),
+                )
         slot = {
             adjoint_name(out): (run, where)
             for run, layout in enumerate(layouts)
@@ -503,7 +584,8 @@ class Plan:
                     buffers[stage.name] = buffers[stage.source]
                 else:
                     out = own[stage.op.name]
-                    np.matmul(adjoint_runs[stage.run][t], pulls[stage.op.name], out=out)
+                    source, matrix = pulls[stage.op.name]
+                    np.matmul(source[t], matrix, out=out)
                     buffers[stage.op.name] = out
             for name, past in recorded.items():
                 past[t] = buffers[name]
@@ -539,20 +621,29 @@ class Plan:
             T, B, total = adjoint.shape
             flat = adjoint.reshape(T * B, total)
             column_sums = flat.sum(axis=0)  # Σ_t ā_t of every bias, contiguous
-            operands = {o for step in run.steps for _, ops in step.terms for o in ops}
-            products = {o: flat.T @ values[o].reshape(T * B, -1) for o in operands}
+            operands = {o for step in run.steps for o in _operands(step)}
+            spans = {o: self.span(run, layout, (o,)) for o in operands}
+            # operandᵀ ā over the operand's own columns: (size, width); this orientation runs
+            # faster in OpenBLAS than its transpose at RNN sizes
+            products = {o: values[o].reshape(T * B, -1).T @ flat[:, spans[o]] for o in operands}
             shares = (
-                {o: np.einsum("tbi,tbj->tij", adjoint, values[o]) for o in operands}
+                {o: np.einsum("tbi,tbj->tij", adjoint[..., spans[o]], values[o]) for o in operands}
                 if per_step
                 else {}
             )
             for step in run.steps:
                 where = layout[step.out]
+                local = {
+                    o: slice(where.start - spans[o].start, where.stop - spans[o].start)
+                    for o in _operands(step)
+                }
                 for weight, ops in step.terms:
-                    grads[weight] = np.concatenate([products[o][where] for o in ops], axis=1)
+                    grads[weight] = np.concatenate(
+                        [products[o][:, local[o]].T for o in ops], axis=1
+                    )
                     if per_step:
                         contributions[weight] = np.concatenate(
-                            [shares[o][:, where] for o in ops], axis=2
+                            [shares[o][:, local[o]] for o in ops], axis=2
                         )
                 if step.bias is not None:
                     grads[step.bias] = column_sums[where]

@@ -118,11 +118,20 @@ def compile_inplace(inputs: Sequence[str], exprs: Sequence[sp.Expr]) -> tuple[Ca
     replacements, reduced = sp.cse(list(exprs), symbols=sp.numbered_symbols("_cse"))
     emitter = _Emitter()
     names = {sp.Symbol(name): f"a[{i}]" for i, name in enumerate(inputs)}
+    # an output that is a common subexpression is computed in its output array, not copied
+    direct: dict[sp.Expr, str] = {}
+    for i, expr in enumerate(reduced):
+        direct.setdefault(expr, f"o[{i}]")
     try:
         for symbol, expr in replacements:
-            names[symbol] = emitter.value(expr, names)
+            if symbol in direct:
+                emitter.into(expr, direct[symbol], names)
+                names[symbol] = direct[symbol]
+            else:
+                names[symbol] = emitter.value(expr, names)
         for i, expr in enumerate(reduced):
-            emitter.into(expr, f"o[{i}]", names)
+            if names.get(expr) != f"o[{i}]":
+                emitter.into(expr, f"o[{i}]", names)
     except _Unsupported:
         return None
     body = "\n".join(f"    {line}" for line in emitter.lines) or "    pass"
