@@ -51,12 +51,21 @@ __all__ = ["Backprop", "Plan", "Trace", "plan"]
 Arrays = dict[str, np.ndarray]
 
 
+@cache
 def _operands(step: Affine) -> tuple[str, ...]:
     """The nodes an affine step multiplies by a weight, each once, in order."""
     return tuple(dict.fromkeys(o for _, operands in step.terms for o in operands))
 
 
-_INPLACE_FROM = 1024  # entries per (B, size) array from which kernels write in place
+@cache
+def _first_symbol(expr: sp.Expr) -> str:
+    """The first name (in sort order) an elementwise expression reads: its size is that one's."""
+    return min(s.name for s in sp.sympify(expr).free_symbols)
+
+
+# entries per (B, size) array from which float64 kernels write in place: at every size the
+# in-place kernel costs less than the lambdified one, which allocates its results and copies
+_INPLACE_FROM = 0
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,7 @@ class Plan:
         self.forward_stages = self._forward_stages()
         self.run_of = {s.out: run.index for run in self.runs for s in run.steps}
         self.kept = self._kept()
+        self._ends: dict[tuple[int, frozenset[str]], tuple[str, str]] = {}
 
     # ---- compilation --------------------------------------------------------------------
     def _hoistable(self) -> dict[sp.Expr, sp.Symbol]:
@@ -255,9 +265,9 @@ class Plan:
             if isinstance(step, Affine):
                 sizes[step.out] = params[step.terms[0][0]].shape[0]
             else:
-                sizes[step.out] = sizes[min(s.name for s in sp.sympify(step.expr).free_symbols)]
+                sizes[step.out] = sizes[_first_symbol(step.expr)]
         for atom, name in self.hoisted.items():
-            sizes[name.name] = sizes[min(s.name for s in atom.free_symbols)]
+            sizes[name.name] = sizes[_first_symbol(atom)]
         return sizes
 
     def layouts(self, sizes: Mapping[str, int]) -> tuple[dict[str, slice], ...]:
@@ -270,12 +280,15 @@ class Plan:
             out.append(layout)
         return tuple(out)
 
-    @staticmethod
-    def span(run: _AffineRun, layout: Mapping[str, slice], operands) -> slice:
+    def span(self, run: _AffineRun, layout: Mapping[str, slice], operands) -> slice:
         """The columns of the run's stacked layout from the first to the last step reading
         any of ``operands``."""
-        where = [layout[s.out] for s in run.steps if set(_operands(s)) & set(operands)]
-        return slice(min(w.start for w in where), max(w.stop for w in where))
+        key = (run.index, frozenset(operands))
+        ends = self._ends.get(key)
+        if ends is None:
+            outs = [s.out for s in run.steps if set(_operands(s)) & key[1]]
+            ends = self._ends[key] = (outs[0], outs[-1])
+        return slice(layout[ends[0]].start, layout[ends[1]].stop)
 
     @staticmethod
     def block(
@@ -288,18 +301,24 @@ class Plan:
         start = sum(sizes[o] for o in operands[:index])
         return params[weight][:, start : start + sizes[operands[index]]]
 
-    def _stacked(self, run: _AffineRun, operand: str, params, sizes, layout, dtype) -> np.ndarray:
+    def _stacked(
+        self, run: _AffineRun, operand: str, params, sizes, layout, dtype, columns=None
+    ) -> np.ndarray:
         """(size of operand, total of the run): the blocks of every weight of the run that
-        multiplies ``operand``, transposed into the run's stacked layout."""
-        total = max(s.stop for s in layout.values())
-        stacked = np.zeros((sizes[operand], total), dtype)
+        multiplies ``operand``, transposed into the run's stacked layout; only the layout's
+        ``columns`` (a slice) when given."""
+        if columns is None:
+            columns = slice(0, max(s.stop for s in layout.values()))
+        stacked = np.zeros((sizes[operand], columns.stop - columns.start), dtype)
         for step in run.steps:
+            where = layout[step.out]
+            if where.start < columns.start or where.stop > columns.stop:
+                continue
+            local = slice(where.start - columns.start, where.stop - columns.start)
             for weight, operands in step.terms:
                 for index, name in enumerate(operands):
                     if name == operand:
-                        stacked[:, layout[step.out]] += self.block(
-                            params, sizes, weight, operands, index
-                        ).T
+                        stacked[:, local] += self.block(params, sizes, weight, operands, index).T
         return stacked
 
     # ---- forward ----------------------------------------------------------------------------
@@ -406,8 +425,8 @@ class Plan:
             for operand in operands:
                 if operand not in sequence:
                     span = self.span(run, layout, (operand,))
-                    stacked = self._stacked(run, operand, params, sizes, layout, dtype)
-                    recurrent.append((operand, np.ascontiguousarray(stacked[:, span]), span))
+                    stacked = self._stacked(run, operand, params, sizes, layout, dtype, span)
+                    recurrent.append((operand, stacked, span))
             pre = columns = None
             if inputs:
                 columns = self.span(run, layout, inputs)
@@ -416,10 +435,7 @@ class Plan:
                     axis=1,
                 )
                 weights = np.concatenate(
-                    [
-                        self._stacked(run, o, params, sizes, layout, dtype)[:, columns]
-                        for o in inputs
-                    ]
+                    [self._stacked(run, o, params, sizes, layout, dtype, columns) for o in inputs]
                     + [bias[:, columns]],
                     axis=0,
                 )
@@ -472,7 +488,8 @@ class Plan:
         size = lengths.pop() if len(lengths) == 1 else 0  # its scratch is one (B, size) shape
         # the in-place kernel pays off once arrays are large enough for allocation to cost
         # more than its extra call overhead (about a thousand entries)
-        compiled = stage.inplace if dtype == np.float64 and B * size >= _INPLACE_FROM else None
+        inplace = dtype == np.float64 and size and B * size >= _INPLACE_FROM
+        compiled = stage.inplace if inplace else None
         if compiled is None:
             return lambdified
         function, count = compiled
@@ -481,8 +498,7 @@ class Plan:
         def run(inputs, outs):
             if any(out is array for out in outs for array in inputs):
                 return lambdified(inputs, outs)  # writing in place would clobber an input
-            with np.errstate(over="ignore"):  # e^{-x} = inf inside σ(x) for x < -709
-                function(inputs, outs, work)
+            function(inputs, outs, work)
 
         return run
 
