@@ -23,6 +23,7 @@ The layout is chosen for speed, never the mathematics:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -66,6 +67,8 @@ def _first_symbol(expr: sp.Expr) -> str:
 # entries per (B, size) array from which float64 kernels write in place: at every size the
 # in-place kernel costs less than the lambdified one, which allocates its results and copies
 _INPLACE_FROM = 0
+_CACHED_UP_TO = 1 << 16  # entries per (B, size) up to which a thread keeps a kernel's scratch
+_runners = threading.local()  # in-place runners with their scratch, per thread
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,10 @@ class Plan:
         self.hoisted: dict[sp.Expr, sp.Symbol] = self._hoistable()
         self.forward_stages = self._forward_stages()
         self.run_of = {s.out: run.index for run in self.runs for s in run.steps}
+        # every operand of each run, sorted
+        self.run_operands = tuple(
+            tuple(sorted({o for step in run.steps for o in _operands(step)})) for run in self.runs
+        )
         self.kept = self._kept()
         self._ends: dict[tuple[int, frozenset[str]], tuple[str, str]] = {}
 
@@ -419,7 +426,7 @@ class Plan:
             for step in run.steps:
                 if step.bias is not None:
                     bias[0, layout[step.out]] = params[step.bias]
-            operands = sorted({o for step in run.steps for o in _operands(step)})
+            operands = self.run_operands[run.index]
             inputs = [o for o in operands if o in sequence]
             recurrent = []
             for operand in operands:
@@ -486,20 +493,28 @@ class Plan:
 
         lengths = {sizes[n] for n in (*stage.inputs, *stage.outputs) if n in sizes}
         size = lengths.pop() if len(lengths) == 1 else 0  # its scratch is one (B, size) shape
-        # the in-place kernel pays off once arrays are large enough for allocation to cost
-        # more than its extra call overhead (about a thousand entries)
         inplace = dtype == np.float64 and size and B * size >= _INPLACE_FROM
         compiled = stage.inplace if inplace else None
         if compiled is None:
             return lambdified
+        key = (id(stage), B, size)  # the entry holds the stage: its id is not reused
+        kept = _runners.__dict__.setdefault("kept", {})
+        if key in kept:
+            return kept[key][1]
         function, count = compiled
         work = [np.empty((B, size)) for _ in range(count)]
 
         def run(inputs, outs):
-            if any(out is array for out in outs for array in inputs):
-                return lambdified(inputs, outs)  # writing in place would clobber an input
+            for out in outs:
+                for array in inputs:
+                    if out is array:  # writing in place would clobber an input
+                        return lambdified(inputs, outs)
             function(inputs, outs, work)
 
+        if B * size <= _CACHED_UP_TO:
+            if len(kept) >= 256:  # many plans or shapes: start again rather than grow
+                kept.clear()
+            kept[key] = (stage, run)
         return run
 
     # ---- backward ---------------------------------------------------------------------------
@@ -551,17 +566,16 @@ class Plan:
             if name not in written:  # an affine node nothing reads: its adjoint is 0
                 adjoint_runs[run][..., where] = 0
         size_of = {**{adjoint_name(n): s for n, s in sizes.items()}, **sizes}
+        own_names = {adjoint_name(new) for new in self.state_out}
         for stage in stages:
             if isinstance(stage, _PullStage):
                 size_of[stage.op.name] = sizes[stage.op.operand]
+                own_names.add(stage.op.name)
+            elif isinstance(stage, Kernel):
+                own_names |= {n for n in stage.outputs if n not in slot}
         # two buffers per adjoint, alternating with t: step t reads what step t+1 wrote
         buffers2 = [
-            {
-                name: np.empty((B, size), dtype)
-                for name, size in size_of.items()
-                if name.startswith("bar_")
-            }
-            for _ in range(2)
+            {name: np.empty((B, size_of[name]), dtype) for name in own_names} for _ in range(2)
         ]
         runners = [self._runner(stage, dtype, B, size_of) for stage in stages]
         zeros = {out: np.zeros((B, sizes[out]), dtype) for out in self.graph.outputs}
@@ -637,7 +651,7 @@ class Plan:
             T, B, total = adjoint.shape
             flat = adjoint.reshape(T * B, total)
             column_sums = flat.sum(axis=0)  # Σ_t ā_t of every bias, contiguous
-            operands = {o for step in run.steps for o in _operands(step)}
+            operands = self.run_operands[run.index]
             spans = {o: self.span(run, layout, (o,)) for o in operands}
             # operandᵀ ā over the operand's own columns: (size, width); this orientation runs
             # faster in OpenBLAS than its transpose at RNN sizes
