@@ -217,7 +217,10 @@ class Plan:
         for new, _ in self.graph.state:  # what the state Jacobians read
             for _, prev in self.graph.state:
                 for coefficient, tail in jacobian_terms(self.graph, new, prev):
-                    exprs = [coefficient, *(f.expr for f in tail if isinstance(f, Diag))]
+                    exprs = [
+                        coefficient,
+                        *(f.expr for f in tail if isinstance(f, Diag)),
+                    ]
                     kept |= {s.name for e in exprs for s in e.free_symbols}
         return frozenset(k for k in kept if k in self.graph.sizes or k.startswith("_kept"))
 
@@ -245,7 +248,8 @@ class Plan:
                 continue
             after = max((made_in.get(s.name, -1) for s in op.expr.free_symbols), default=-1)
             slot = next(
-                (i for i in range(after + 1, len(stages)) if isinstance(stages[i], list)), None
+                (i for i in range(after + 1, len(stages)) if isinstance(stages[i], list)),
+                None,
             )
             if slot is None:
                 stages.append([])
@@ -370,20 +374,27 @@ class Plan:
             for run, layout, projection in zip(self.runs, layouts, projections, strict=True)
         ]
         runners = [self._runner(stage, dtype, B, sizes) for stage in self.forward_stages]
+        # where each kernel writes: (array, whether indexed by t)
+        targets = [
+            [
+                (states[o][1:], True)
+                if o in states
+                else (store[o], True)
+                if o in store
+                else (scratch[o], False)
+                for o in stage.outputs
+            ]
+            if isinstance(stage, Kernel)
+            else None
+            for stage in self.forward_stages
+        ]
         for t in range(T):
             values: Arrays = {prev: states[new][t] for new, prev in self.graph.state}
             for name, inputs in sequence.items():
                 values[name] = inputs[t]
-            for stage, run in zip(self.forward_stages, runners, strict=True):
+            for stage, run, target in zip(self.forward_stages, runners, targets, strict=True):
                 if isinstance(stage, Kernel):
-                    outs = [
-                        states[o][t + 1]
-                        if o in states
-                        else store[o][t]
-                        if o in store
-                        else scratch[o]
-                        for o in stage.outputs
-                    ]
+                    outs = [array[t] if timed else array for array, timed in target]
                     run([values[n] for n in stage.inputs], outs)
                     values.update(zip(stage.outputs, outs, strict=True))
                     continue
@@ -468,7 +479,14 @@ class Plan:
             sources: list[tuple[np.ndarray, bool]] = []
             if columns is not None and columns.start <= where.start < columns.stop:
                 sources.append(
-                    (pre[:, :, where.start - columns.start : where.stop - columns.start], True)
+                    (
+                        pre[
+                            :,
+                            :,
+                            where.start - columns.start : where.stop - columns.start,
+                        ],
+                        True,
+                    )
                 )
             elif step.bias is not None:
                 sources.append((bias[where], False))
@@ -584,30 +602,52 @@ class Plan:
             for name in [adjoint_name(w) for w in wanted]
             + ([adjoint_name(o) for o in self.graph.outputs] if per_step else [])
         }
+        # where each kernel writes at even and odd t: (array, whether indexed by t)
+        targets = [
+            [
+                [
+                    (adjoint_runs[slot[n][0]][:, :, slot[n][1]], True)
+                    if n in slot
+                    else (buffers2[parity][n], False)
+                    for n in stage.outputs
+                ]
+                for parity in range(2)
+            ]
+            if isinstance(stage, Kernel)
+            else None
+            for stage in stages
+        ]
+        read = {n for stage in stages if isinstance(stage, Kernel) for n in stage.inputs}
+        read_values = [(name, value) for name, value in values.items() if name in read]
+        seeds = [(new, prev, adjoint_name(new)) for new, prev in self.graph.state]
+        direct = [  # outputs that are not states: their adjoint is the cotangent alone
+            (
+                adjoint_name(out),
+                cotangents[out] if out in cotangents else None,
+                zeros[out],
+            )
+            for out in self.graph.outputs
+            if out not in self.state_out
+        ]
+        adjoints_in = [(adjoint_name(prev), prev) for prev in self.state_in]
         carry: Arrays = {}
         for t in reversed(range(T)):
             own = buffers2[t % 2]
-            buffers: Arrays = {name: value[t] for name, value in values.items()}
-            for new, prev in zip(self.state_out, self.state_in, strict=True):
-                seed = own[adjoint_name(new)]
+            buffers: Arrays = {name: value[t] for name, value in read_values}
+            for new, prev, name in seeds:
+                seed = own[name]
                 if prev in carry and new in cotangents:
                     np.add(cotangents[new][t], carry[prev], out=seed)
                 elif prev in carry:  # a copy: an alias could hand it on into this step's set
                     np.copyto(seed, carry[prev])
                 else:
                     seed = cotangents[new][t] if new in cotangents else zeros[new]
-                buffers[adjoint_name(new)] = seed
-            for out in self.graph.outputs:
-                if adjoint_name(out) not in buffers:
-                    buffers[adjoint_name(out)] = (
-                        cotangents[out][t] if out in cotangents else zeros[out]
-                    )
-            for stage, run in zip(stages, runners, strict=True):
+                buffers[name] = seed
+            for name, given, zero in direct:
+                buffers[name] = zero if given is None else given[t]
+            for stage, run, target in zip(stages, runners, targets, strict=True):
                 if isinstance(stage, Kernel):
-                    outs = [
-                        adjoint_runs[slot[n][0]][t][:, slot[n][1]] if n in slot else own[n]
-                        for n in stage.outputs
-                    ]
+                    outs = [array[t] if timed else array for array, timed in target[t % 2]]
                     run([buffers[n] for n in stage.inputs], outs)
                     buffers.update(zip(stage.outputs, outs, strict=True))
                 elif isinstance(stage, _Alias):
@@ -619,7 +659,7 @@ class Plan:
                     buffers[stage.op.name] = out
             for name, past in recorded.items():
                 past[t] = buffers[name]
-            carry = {prev: buffers[adjoint_name(prev)] for prev in self.state_in}
+            carry = {prev: buffers[name] for name, prev in adjoints_in}
         grads, contributions = self._parameter_gradients(values, adjoint_runs, layouts, per_step)
         adjoints = {prev: carry[prev].copy() for prev in self.state_in}
         adjoints |= {w: recorded[adjoint_name(w)] for w in wanted}
