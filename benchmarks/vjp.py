@@ -230,7 +230,7 @@ def speed(name: str, peak: float) -> None:
     )
     for T, B, n, m in SIZES:
         case = setup(T, B, n, m)
-        repeats = 30 if T * B * n < 10_000 else 7
+        repeats = 50 if T * B * n < 10_000 else 15 if T * B * n < 1_000_000 else 7
         ours, theirs = best_pair(case.ours, case.theirs, repeats)
         case.theirs()
         diff = case.difference()
@@ -307,6 +307,7 @@ def main(names: list[str]) -> None:
     }
     print("BLAS:", blas, f"forced by {forced}" if forced else "(kernel chosen by OpenBLAS)")
     print(f"numpy {np.__version__}, torch {torch.__version__}, one thread each")
+    print("load average (1, 5, 15 min) at the start: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     peak = matmul_peak()
     print(f"float64 matmul peak (1024 x 1024, 1 thread): {peak:.1f} GFLOP/s")
     for name in names:
@@ -316,6 +317,7 @@ def main(names: list[str]) -> None:
         print(f"  {cell:<32} {first_call(cell):.2f} s")
     if "lstm" in names:
         gradient_checks()
+    print("load average (1, 5, 15 min) at the end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":
