@@ -320,16 +320,22 @@ class Plan:
         ``columns`` (a slice) when given."""
         if columns is None:
             columns = slice(0, max(s.stop for s in layout.values()))
-        stacked = np.zeros((sizes[operand], columns.stop - columns.start), dtype)
-        for step in run.steps:
-            where = layout[step.out]
-            if where.start < columns.start or where.stop > columns.stop:
-                continue
-            local = slice(where.start - columns.start, where.stop - columns.start)
-            for weight, operands in step.terms:
-                for index, name in enumerate(operands):
-                    if name == operand:
-                        stacked[:, local] += self.block(params, sizes, weight, operands, index).T
+        blocks = [
+            (slice(where.start - columns.start, where.stop - columns.start), weight, ops, index)
+            for step in run.steps
+            if columns.start <= (where := layout[step.out]).start and where.stop <= columns.stop
+            for weight, ops in step.terms
+            for index, name in enumerate(ops)
+            if name == operand
+        ]
+        width = columns.stop - columns.start
+        if len(blocks) == 1 and blocks[0][0] == slice(0, width):  # one block: its transpose
+            block = self.block(params, sizes, *blocks[0][1:]).T
+            if block.dtype == dtype:
+                return block
+        stacked = np.zeros((sizes[operand], width), dtype)
+        for local, weight, ops, index in blocks:
+            stacked[:, local] += self.block(params, sizes, weight, ops, index).T
         return stacked
 
     # ---- forward ----------------------------------------------------------------------------
@@ -569,11 +575,12 @@ class Plan:
             if isinstance(stage, _PullStage):
                 rows = [layouts[stage.run][t.source.removeprefix("bar_")] for t in stage.op.terms]
                 span = slice(min(r.start for r in rows), max(r.stop for r in rows))
-                matrix = self._pull_matrix(stage, params, sizes, layouts)
-                pulls[stage.op.name] = (
-                    adjoint_runs[stage.run][:, :, span],
-                    np.ascontiguousarray(matrix[span]),
-                )
+                if len(stage.op.terms) == 1:  # one weight's block, as it is
+                    (term,) = stage.op.terms
+                    matrix = self.block(params, sizes, term.weight, term.operands, term.index)
+                else:
+                    matrix = self._pull_matrix(stage, params, sizes, layouts)[span]
+                pulls[stage.op.name] = (adjoint_runs[stage.run][:, :, span], matrix)
         slot = {
             adjoint_name(out): (run, where)
             for run, layout in enumerate(layouts)
