@@ -217,10 +217,7 @@ class Plan:
         for new, _ in self.graph.state:  # what the state Jacobians read
             for _, prev in self.graph.state:
                 for coefficient, tail in jacobian_terms(self.graph, new, prev):
-                    exprs = [
-                        coefficient,
-                        *(f.expr for f in tail if isinstance(f, Diag)),
-                    ]
+                    exprs = [coefficient, *(f.expr for f in tail if isinstance(f, Diag))]
                     kept |= {s.name for e in exprs for s in e.free_symbols}
         return frozenset(k for k in kept if k in self.graph.sizes or k.startswith("_kept"))
 
@@ -248,8 +245,7 @@ class Plan:
                 continue
             after = max((made_in.get(s.name, -1) for s in op.expr.free_symbols), default=-1)
             slot = next(
-                (i for i in range(after + 1, len(stages)) if isinstance(stages[i], list)),
-                None,
+                (i for i in range(after + 1, len(stages)) if isinstance(stages[i], list)), None
             )
             if slot is None:
                 stages.append([])
@@ -484,16 +480,8 @@ class Plan:
             where = layout[step.out]
             sources: list[tuple[np.ndarray, bool]] = []
             if columns is not None and columns.start <= where.start < columns.stop:
-                sources.append(
-                    (
-                        pre[
-                            :,
-                            :,
-                            where.start - columns.start : where.stop - columns.start,
-                        ],
-                        True,
-                    )
-                )
+                local = slice(where.start - columns.start, where.stop - columns.start)
+                sources.append((pre[:, :, local], True))
             elif step.bias is not None:
                 sources.append((bias[where], False))
             for (operand, _, product), (_, _, span) in zip(products, recurrent, strict=True):
@@ -628,11 +616,7 @@ class Plan:
         read_values = [(name, value) for name, value in values.items() if name in read]
         seeds = [(new, prev, adjoint_name(new)) for new, prev in self.graph.state]
         direct = [  # outputs that are not states: their adjoint is the cotangent alone
-            (
-                adjoint_name(out),
-                cotangents[out] if out in cotangents else None,
-                zeros[out],
-            )
+            (adjoint_name(out), cotangents.get(out), zeros[out])
             for out in self.graph.outputs
             if out not in self.state_out
         ]
