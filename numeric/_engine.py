@@ -8,9 +8,11 @@ recursion δ_t = ∂L_t/∂s_t + (∂s_{t+1}/∂s_t)ᵀ δ_{t+1} of eq. (5)-(6) 
 Arrays are row-major batches: a vector node at one step is (B, size), over time (T, B, size).
 The layout is chosen for speed, never the mathematics:
 
-* the outputs of a run of affine steps are stacked in one (B, total) buffer, so a step is one
+* the outputs of a run of affine steps are stacked in one (B, total) layout, so a step is one
   matmul per recurrent operand with stacked weight blocks (the four LSTM gates at once), and
-  the backward pull-back through them is one matmul too;
+  the backward pull-back through them is one matmul too; the steps of a run are ordered so
+  that those reading an operand are adjacent, and each matmul covers only their columns (the
+  GRU's h_{t-1} skips W_in's block, x_t skips W_hn's);
 * work that does not depend on the recurrence is done for all steps at once: the projections
   of the inputs x_t (one matmul over T·B rows) and the parameter gradients (one matmul per
   operand of each run of affine steps);
@@ -21,9 +23,11 @@ The layout is chosen for speed, never the mathematics:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from itertools import permutations
 
 import numpy as np
 import sympy as sp
@@ -47,7 +51,27 @@ from ._pool import Pool
 __all__ = ["Backprop", "Plan", "Trace", "plan"]
 
 Arrays = dict[str, np.ndarray]
-_INPLACE_FROM = 1024  # entries per (B, size) array from which kernels write in place
+
+
+@cache
+def _operands(step: Affine) -> tuple[str, ...]:
+    """The nodes an affine step multiplies by a weight, each once, in order."""
+    return tuple(dict.fromkeys(o for _, operands in step.terms for o in operands))
+
+
+@cache
+@cache
+def _names(expr: sp.Expr) -> tuple[str, ...]:
+    """The names an elementwise expression reads: its size is the largest of theirs (a
+    length-1 node is broadcast)."""
+    return tuple(sorted(s.name for s in sp.sympify(expr).free_symbols))
+
+
+# entries per (B, size) array from which float64 kernels write in place: at every size the
+# in-place kernel costs less than the lambdified one, which allocates its results and copies
+_INPLACE_FROM = 0
+_CACHED_UP_TO = 1 << 16  # entries per (B, size) up to which a thread keeps a kernel's scratch
+_runners = threading.local()  # in-place runners with their scratch, per thread
 
 
 @dataclass(frozen=True)
@@ -135,7 +159,12 @@ class Plan:
         self.hoisted: dict[sp.Expr, sp.Symbol] = self._hoistable()
         self.forward_stages = self._forward_stages()
         self.run_of = {s.out: run.index for run in self.runs for s in run.steps}
+        # every operand of each run, sorted
+        self.run_operands = tuple(
+            tuple(sorted({o for step in run.steps for o in _operands(step)})) for run in self.runs
+        )
         self.kept = self._kept()
+        self._ends: dict[tuple[int, frozenset[str]], tuple[str, str]] = {}
 
     # ---- compilation --------------------------------------------------------------------
     def _hoistable(self) -> dict[sp.Expr, sp.Symbol]:
@@ -163,7 +192,7 @@ class Plan:
                     kind = "sum" if isinstance(run[0], Sum) else "max"
                     stages.append(_Reduce(run[0].out, run[0].operand, kind))
                 elif isinstance(run[0], Affine):
-                    stages.append(_AffineRun(len(self.runs), tuple(run)))
+                    stages.append(_AffineRun(len(self.runs), self._ordered(run)))
                     self.runs.append(stages[-1])
                 else:
                     stages.append(self._kernel(run, available, pending))
@@ -174,6 +203,24 @@ class Plan:
         if pending:  # function values of the last nodes the backward program reads
             stages.append(self._kernel([], available, pending))
         return stages
+
+    @staticmethod
+    def _ordered(steps: list[Affine]) -> tuple[Affine, ...]:
+        """The run's affine steps in an order where the steps reading each operand are
+        adjacent, as far as one exists (GRU: a_in, a_r, a_z, a_hn): the matmul of an operand
+        then covers only its own columns.  The first order found wins, the graph's on ties."""
+        outs = {step.out for step in steps}
+        if len(steps) > 6 or any(o in outs for step in steps for o in _operands(step)):
+            return tuple(steps)
+
+        def gaps(order: tuple[Affine, ...]) -> int:
+            total = 0
+            for operand in {o for step in order for o in _operands(step)}:
+                uses = [i for i, step in enumerate(order) if operand in _operands(step)]
+                total += uses[-1] - uses[0] + 1 - len(uses)
+            return total
+
+        return min(permutations(steps), key=gaps)
 
     @staticmethod
     def _kernel(run: list, available: set[str], pending: dict) -> Kernel:
@@ -267,9 +314,9 @@ class Plan:
             elif isinstance(step, Sum | MaxShift):
                 sizes[step.out] = 1
             else:  # length-1 nodes are broadcast
-                sizes[step.out] = max(sizes[s.name] for s in sp.sympify(step.expr).free_symbols)
+                sizes[step.out] = max(sizes[name] for name in _names(step.expr))
         for atom, name in self.hoisted.items():
-            sizes[name.name] = max(sizes[s.name] for s in atom.free_symbols)
+            sizes[name.name] = max(sizes[n] for n in _names(atom))
         return sizes
 
     def layouts(self, sizes: Mapping[str, int]) -> tuple[dict[str, slice], ...]:
@@ -282,6 +329,16 @@ class Plan:
             out.append(layout)
         return tuple(out)
 
+    def span(self, run: _AffineRun, layout: Mapping[str, slice], operands) -> slice:
+        """The columns of the run's stacked layout from the first to the last step reading
+        any of ``operands``."""
+        key = (run.index, frozenset(operands))
+        ends = self._ends.get(key)
+        if ends is None:
+            outs = [s.out for s in run.steps if set(_operands(s)) & key[1]]
+            ends = self._ends[key] = (outs[0], outs[-1])
+        return slice(layout[ends[0]].start, layout[ends[1]].stop)
+
     @staticmethod
     def block(
         params: Mapping[str, np.ndarray],
@@ -293,18 +350,30 @@ class Plan:
         start = sum(sizes[o] for o in operands[:index])
         return params[weight][:, start : start + sizes[operands[index]]]
 
-    def _stacked(self, run: _AffineRun, operand: str, params, sizes, layout, dtype) -> np.ndarray:
+    def _stacked(
+        self, run: _AffineRun, operand: str, params, sizes, layout, dtype, columns=None
+    ) -> np.ndarray:
         """(size of operand, total of the run): the blocks of every weight of the run that
-        multiplies ``operand``, transposed into the run's stacked layout."""
-        total = max(s.stop for s in layout.values())
-        stacked = np.zeros((sizes[operand], total), dtype)
-        for step in run.steps:
-            for weight, operands in step.terms:
-                for index, name in enumerate(operands):
-                    if name == operand:
-                        stacked[:, layout[step.out]] += self.block(
-                            params, sizes, weight, operands, index
-                        ).T
+        multiplies ``operand``, transposed into the run's stacked layout; only the layout's
+        ``columns`` (a slice) when given."""
+        if columns is None:
+            columns = slice(0, max(s.stop for s in layout.values()))
+        blocks = [
+            (slice(where.start - columns.start, where.stop - columns.start), weight, ops, index)
+            for step in run.steps
+            if columns.start <= (where := layout[step.out]).start and where.stop <= columns.stop
+            for weight, ops in step.terms
+            for index, name in enumerate(ops)
+            if name == operand
+        ]
+        width = columns.stop - columns.start
+        if len(blocks) == 1 and blocks[0][0] == slice(0, width):  # one block: its transpose
+            block = self.block(params, sizes, *blocks[0][1:]).T
+            if block.dtype == dtype:
+                return block
+        stacked = np.zeros((sizes[operand], width), dtype)
+        for local, weight, ops, index in blocks:
+            stacked[:, local] += self.block(params, sizes, weight, ops, index).T
         return stacked
 
     # ---- forward ----------------------------------------------------------------------------
@@ -332,7 +401,7 @@ class Plan:
         )
         sizes = self.sizes(params, {k: v.shape[-1] for k, v in {**sequence, **initial}.items()})
         layouts = self.layouts(sizes)
-        pre, recurrent = self._projections(params, sequence, sizes, layouts, dtype, T, B, empty)
+        projections = self._projections(params, sequence, sizes, layouts, dtype, T, B, empty)
         # every buffer is allocated here, once: a state and its previous value are views of
         # one (T + 1)-long array, kept nodes have (T, B, size) arrays, the rest is scratch
         states = {new: empty((T + 1, B, sizes[new]), dtype) for new in self.state_out}
@@ -344,22 +413,32 @@ class Plan:
             if n in sizes and n not in sequence and n not in states and n not in self.state_in
         }
         scratch = {n: np.empty((B, sizes[n]), dtype) for n in sizes if n not in store}
-        stacked_z = [np.empty((B, max(s.stop for s in lay.values())), dtype) for lay in layouts]
+        assembly = [
+            self._assembly(run, layout, projection, dtype, B)
+            for run, layout, projection in zip(self.runs, layouts, projections, strict=True)
+        ]
         runners = [self._runner(stage, dtype, B, sizes) for stage in self.forward_stages]
+        # where each kernel writes: (array, whether indexed by t)
+        targets = [
+            [
+                (states[o][1:], True)
+                if o in states
+                else (store[o], True)
+                if o in store
+                else (scratch[o], False)
+                for o in stage.outputs
+            ]
+            if isinstance(stage, Kernel)
+            else None
+            for stage in self.forward_stages
+        ]
         for t in range(T):
             values: Arrays = {prev: states[new][t] for new, prev in self.graph.state}
             for name, inputs in sequence.items():
                 values[name] = inputs[t]
-            for stage, run in zip(self.forward_stages, runners, strict=True):
+            for stage, run, target in zip(self.forward_stages, runners, targets, strict=True):
                 if isinstance(stage, Kernel):
-                    outs = [
-                        states[o][t + 1]
-                        if o in states
-                        else store[o][t]
-                        if o in store
-                        else scratch[o]
-                        for o in stage.outputs
-                    ]
+                    outs = [array[t] if timed else array for array, timed in target]
                     run([values[n] for n in stage.inputs], outs)
                     values.update(zip(stage.outputs, outs, strict=True))
                     continue
@@ -368,18 +447,20 @@ class Plan:
                     stage(values[stage.source], out)
                     values[stage.name] = out
                     continue
-                z = pre[stage.index][t]
-                operands = [(o, w) for i, o, w in recurrent if i == stage.index]
-                if operands:
-                    z = stacked_z[stage.index]
-                    np.matmul(values[operands[0][0]], operands[0][1], out=z)
-                    for operand, stacked in operands[1:]:
-                        z += values[operand] @ stacked
-                    z += pre[stage.index][t]
-                for out, where in layouts[stage.index].items():
-                    # a contiguous copy: ufuncs on a strided column block run ~5x slower
+                products, parts = assembly[stage.index]
+                for operand, weights, product in products:
+                    np.matmul(values[operand], weights, out=product)
+                for out, sources in parts.items():
+                    # each node summed into its own contiguous array: ufuncs on a strided
+                    # column block of the stacked products run slower
                     target = store[out][t] if out in store else scratch[out]
-                    np.copyto(target, z[:, where])
+                    arrays = [array[t] if timed else array for array, timed in sources]
+                    if len(arrays) > 1:
+                        np.add(arrays[0], arrays[1], out=target)
+                        for array in arrays[2:]:
+                            np.add(target, array, out=target)
+                    else:
+                        np.copyto(target, arrays[0] if arrays else 0)
                     if (out, t) in offsets:
                         target += offsets[(out, t)]
                     values[out] = target
@@ -394,36 +475,68 @@ class Plan:
         return Trace(kept, sizes, layouts, final)
 
     def _projections(self, params, sequence, sizes, layouts, dtype, T, B, empty=np.empty):
-        """The input projections of every step at once (a ones column adds the bias), and the
-        stacked recurrent weights of each run."""
-        pre, recurrent = [], []
+        """For each run: the input projections of every step at once, (T, B, width), over the
+        columns of the steps reading a sequence input (a ones column adds their bias), and
+        those columns (None, None without inputs); each recurrent operand with its stacked
+        weights over its own columns; the run's bias row."""
+        out = []
         for run, layout in zip(self.runs, layouts, strict=True):
             total = max(s.stop for s in layout.values())
             bias = np.zeros((1, total), dtype)
             for step in run.steps:
                 if step.bias is not None:
                     bias[0, layout[step.out]] = params[step.bias]
-            operands = sorted({o for step in run.steps for _, ops in step.terms for o in ops})
+            operands = self.run_operands[run.index]
             inputs = [o for o in operands if o in sequence]
+            recurrent = []
             for operand in operands:
                 if operand not in sequence:
-                    stacked = self._stacked(run, operand, params, sizes, layout, dtype)
-                    recurrent.append((run.index, operand, stacked))
+                    span = self.span(run, layout, (operand,))
+                    stacked = self._stacked(run, operand, params, sizes, layout, dtype, span)
+                    recurrent.append((operand, stacked, span))
+            pre = columns = None
             if inputs:
+                columns = self.span(run, layout, inputs)
                 flat = np.concatenate(
                     [sequence[o].reshape(T * B, -1) for o in inputs] + [np.ones((T * B, 1))],
                     axis=1,
                 )
                 weights = np.concatenate(
-                    [self._stacked(run, o, params, sizes, layout, dtype) for o in inputs] + [bias],
+                    [self._stacked(run, o, params, sizes, layout, dtype, columns) for o in inputs]
+                    + [bias[:, columns]],
                     axis=0,
                 )
-                projected = empty((T * B, total), np.result_type(flat, weights))
+                projected = empty(
+                    (T * B, columns.stop - columns.start), np.result_type(flat, weights)
+                )
                 np.matmul(flat, weights, out=projected)
-                pre.append(projected.reshape(T, B, total))
-            else:
-                pre.append(np.broadcast_to(bias, (T, B, total)))
-        return pre, recurrent
+                pre = projected.reshape(T, B, -1)
+            out.append((pre, columns, recurrent, bias[0]))
+        return out
+
+    @staticmethod
+    def _assembly(run: _AffineRun, layout, projection, dtype, B: int):
+        """How a step computes the run's nodes: the recurrent products (operand, stacked
+        weights, (B, width) buffer), and for each node the arrays that sum to it, each with
+        whether it is indexed by t: its columns of the input projections (bias included) or
+        its bias, and its columns of each product whose operand it reads."""
+        pre, columns, recurrent, bias = projection
+        products = [(o, w, np.empty((B, w.shape[1]), dtype)) for o, w, _ in recurrent]
+        parts = {}
+        for step in run.steps:
+            where = layout[step.out]
+            sources: list[tuple[np.ndarray, bool]] = []
+            if columns is not None and columns.start <= where.start < columns.stop:
+                local = slice(where.start - columns.start, where.stop - columns.start)
+                sources.append((pre[:, :, local], True))
+            elif step.bias is not None:
+                sources.append((bias[where], False))
+            for (operand, _, product), (_, _, span) in zip(products, recurrent, strict=True):
+                if operand in _operands(step):
+                    local = slice(where.start - span.start, where.stop - span.start)
+                    sources.append((product[:, local], False))
+            parts[step.out] = sources
+        return products, parts
 
     @staticmethod
     def _runner(stage, dtype: np.dtype, B: int, sizes: Mapping[str, int]):
@@ -448,20 +561,28 @@ class Plan:
 
         lengths = {sizes[n] for n in (*stage.inputs, *stage.outputs) if n in sizes}
         size = lengths.pop() if len(lengths) == 1 else 0  # its scratch is one (B, size) shape
-        # the in-place kernel pays off once arrays are large enough for allocation to cost
-        # more than its extra call overhead (about a thousand entries)
-        compiled = stage.inplace if dtype == np.float64 and B * size >= _INPLACE_FROM else None
+        inplace = dtype == np.float64 and size and B * size >= _INPLACE_FROM
+        compiled = stage.inplace if inplace else None
         if compiled is None:
             return lambdified
+        key = (id(stage), B, size)  # the entry holds the stage: its id is not reused
+        kept = _runners.__dict__.setdefault("kept", {})
+        if key in kept:
+            return kept[key][1]
         function, count = compiled
         work = [np.empty((B, size)) for _ in range(count)]
 
         def run(inputs, outs):
-            if any(out is array for out in outs for array in inputs):
-                return lambdified(inputs, outs)  # writing in place would clobber an input
-            with np.errstate(over="ignore"):  # e^{-x} = inf inside σ(x) for x < -709
-                function(inputs, outs, work)
+            for out in outs:
+                for array in inputs:
+                    if out is array:  # writing in place would clobber an input
+                        return lambdified(inputs, outs)
+            function(inputs, outs, work)
 
+        if B * size <= _CACHED_UP_TO:
+            if len(kept) >= 256:  # many plans or shapes: start again rather than grow
+                kept.clear()
+            kept[key] = (stage, run)
         return run
 
     # ---- backward ---------------------------------------------------------------------------
@@ -489,15 +610,21 @@ class Plan:
         )
         groups = self.backward_stages(names)
         stages = [stage for group in groups for stage in group]
-        pulls = {
-            stage.op.name: self._pull_matrix(stage, params, sizes, layouts)
-            for stage in stages
-            if isinstance(stage, _PullStage)
-        }
         # every column of every step is written before it is read: no zero fill needed
         adjoint_runs = [
             empty((T, B, max(s.stop for s in layout.values())), dtype) for layout in layouts
         ]
+        pulls = {}  # each pull-back over the rows of the adjoints it reads: (T, B, w), (w, size)
+        for stage in stages:
+            if isinstance(stage, _PullStage):
+                rows = [layouts[stage.run][t.source.removeprefix("bar_")] for t in stage.op.terms]
+                span = slice(min(r.start for r in rows), max(r.stop for r in rows))
+                if len(stage.op.terms) == 1:  # one weight's block, as it is
+                    (term,) = stage.op.terms
+                    matrix = self.block(params, sizes, term.weight, term.operands, term.index)
+                else:
+                    matrix = self._pull_matrix(stage, params, sizes, layouts)[span]
+                pulls[stage.op.name] = (adjoint_runs[stage.run][:, :, span], matrix)
         slot = {
             adjoint_name(out): (run, where)
             for run, layout in enumerate(layouts)
@@ -508,20 +635,20 @@ class Plan:
             if name not in written:  # an affine node nothing reads: its adjoint is 0
                 adjoint_runs[run][..., where] = 0
         size_of = {**{adjoint_name(n): s for n, s in sizes.items()}, **sizes}
+        own_names = {adjoint_name(new) for new in self.state_out}
         for stage in stages:
             if isinstance(stage, _PullStage):
                 size_of[stage.op.name] = sizes[stage.op.operand]
+                own_names.add(stage.op.name)
             elif isinstance(stage, _Reduce):  # a SumOver: its summand runs over the entries
                 size_of[stage.name] = 1
                 size_of[stage.source] = sizes[self.summed_over[stage.name]]
+                own_names.add(stage.name)
+            elif isinstance(stage, Kernel):
+                own_names |= {n for n in stage.outputs if n not in slot}
         # two buffers per adjoint, alternating with t: step t reads what step t+1 wrote
         buffers2 = [
-            {
-                name: np.empty((B, size), dtype)
-                for name, size in size_of.items()
-                if name.startswith("bar_")
-            }
-            for _ in range(2)
+            {name: np.empty((B, size_of[name]), dtype) for name in own_names} for _ in range(2)
         ]
         runners = [self._runner(stage, dtype, B, size_of) for stage in stages]
         zeros = {out: np.zeros((B, sizes[out]), dtype) for out in self.graph.outputs}
@@ -530,30 +657,48 @@ class Plan:
             for name in [adjoint_name(w) for w in wanted]
             + ([adjoint_name(o) for o in self.graph.outputs] if per_step else [])
         }
+        # where each kernel writes at even and odd t: (array, whether indexed by t)
+        targets = [
+            [
+                [
+                    (adjoint_runs[slot[n][0]][:, :, slot[n][1]], True)
+                    if n in slot
+                    else (buffers2[parity][n], False)
+                    for n in stage.outputs
+                ]
+                for parity in range(2)
+            ]
+            if isinstance(stage, Kernel)
+            else None
+            for stage in stages
+        ]
+        read = {n for stage in stages if isinstance(stage, Kernel) for n in stage.inputs}
+        read_values = [(name, value) for name, value in values.items() if name in read]
+        seeds = [(new, prev, adjoint_name(new)) for new, prev in self.graph.state]
+        direct = [  # outputs that are not states: their adjoint is the cotangent alone
+            (adjoint_name(out), cotangents.get(out), zeros[out])
+            for out in self.graph.outputs
+            if out not in self.state_out
+        ]
+        adjoints_in = [(adjoint_name(prev), prev) for prev in self.state_in]
         carry: Arrays = {}
         for t in reversed(range(T)):
             own = buffers2[t % 2]
-            buffers: Arrays = {name: value[t] for name, value in values.items()}
-            for new, prev in zip(self.state_out, self.state_in, strict=True):
-                seed = own[adjoint_name(new)]
+            buffers: Arrays = {name: value[t] for name, value in read_values}
+            for new, prev, name in seeds:
+                seed = own[name]
                 if prev in carry and new in cotangents:
                     np.add(cotangents[new][t], carry[prev], out=seed)
                 elif prev in carry:  # a copy: an alias could hand it on into this step's set
                     np.copyto(seed, carry[prev])
                 else:
                     seed = cotangents[new][t] if new in cotangents else zeros[new]
-                buffers[adjoint_name(new)] = seed
-            for out in self.graph.outputs:
-                if adjoint_name(out) not in buffers:
-                    buffers[adjoint_name(out)] = (
-                        cotangents[out][t] if out in cotangents else zeros[out]
-                    )
-            for stage, run in zip(stages, runners, strict=True):
+                buffers[name] = seed
+            for name, given, zero in direct:
+                buffers[name] = zero if given is None else given[t]
+            for stage, run, target in zip(stages, runners, targets, strict=True):
                 if isinstance(stage, Kernel):
-                    outs = [
-                        adjoint_runs[slot[n][0]][t][:, slot[n][1]] if n in slot else own[n]
-                        for n in stage.outputs
-                    ]
+                    outs = [array[t] if timed else array for array, timed in target[t % 2]]
                     run([buffers[n] for n in stage.inputs], outs)
                     buffers.update(zip(stage.outputs, outs, strict=True))
                 elif isinstance(stage, _Alias):
@@ -564,11 +709,12 @@ class Plan:
                     buffers[stage.name] = out
                 else:
                     out = own[stage.op.name]
-                    np.matmul(adjoint_runs[stage.run][t], pulls[stage.op.name], out=out)
+                    source, matrix = pulls[stage.op.name]
+                    np.matmul(source[t], matrix, out=out)
                     buffers[stage.op.name] = out
             for name, past in recorded.items():
                 past[t] = buffers[name]
-            carry = {prev: buffers[adjoint_name(prev)] for prev in self.state_in}
+            carry = {prev: buffers[name] for name, prev in adjoints_in}
         grads, contributions = self._parameter_gradients(values, adjoint_runs, layouts, per_step)
         adjoints = {prev: carry[prev].copy() for prev in self.state_in}
         adjoints |= {w: recorded[adjoint_name(w)] for w in wanted}
@@ -600,20 +746,29 @@ class Plan:
             T, B, total = adjoint.shape
             flat = adjoint.reshape(T * B, total)
             column_sums = flat.sum(axis=0)  # Σ_t ā_t of every bias, contiguous
-            operands = {o for step in run.steps for _, ops in step.terms for o in ops}
-            products = {o: flat.T @ values[o].reshape(T * B, -1) for o in operands}
+            operands = self.run_operands[run.index]
+            spans = {o: self.span(run, layout, (o,)) for o in operands}
+            # operandᵀ ā over the operand's own columns: (size, width); this orientation runs
+            # faster in OpenBLAS than its transpose at RNN sizes
+            products = {o: values[o].reshape(T * B, -1).T @ flat[:, spans[o]] for o in operands}
             shares = (
-                {o: np.einsum("tbi,tbj->tij", adjoint, values[o]) for o in operands}
+                {o: np.einsum("tbi,tbj->tij", adjoint[..., spans[o]], values[o]) for o in operands}
                 if per_step
                 else {}
             )
             for step in run.steps:
                 where = layout[step.out]
+                local = {
+                    o: slice(where.start - spans[o].start, where.stop - spans[o].start)
+                    for o in _operands(step)
+                }
                 for weight, ops in step.terms:
-                    grads[weight] = np.concatenate([products[o][where] for o in ops], axis=1)
+                    grads[weight] = np.concatenate(
+                        [products[o][:, local[o]].T for o in ops], axis=1
+                    )
                     if per_step:
                         contributions[weight] = np.concatenate(
-                            [shares[o][:, where] for o in ops], axis=2
+                            [shares[o][:, local[o]] for o in ops], axis=2
                         )
                 if step.bias is not None:
                     grads[step.bias] = column_sums[where]

@@ -28,6 +28,7 @@ class _Emitter:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.scratch = 0
+        self.overflows = False  # whether σ's e^{-x} may overflow (to inf, correctly)
 
     def temp(self) -> str:
         self.scratch += 1
@@ -100,6 +101,7 @@ class _Emitter:
             argument = self.value(expr.args[0], names)
             name = type(expr).__name__
             if name in ("sigma", "delta"):  # σ(x) = 1 / (1 + e^{-x}); e^{-x} = inf is right
+                self.overflows = True
                 emit(f"np.negative({argument}, out={target})")
                 emit(f"np.exp({target}, out={target})")
                 emit(f"np.add({target}, 1.0, out={target})")
@@ -118,14 +120,26 @@ def compile_inplace(inputs: Sequence[str], exprs: Sequence[sp.Expr]) -> tuple[Ca
     replacements, reduced = sp.cse(list(exprs), symbols=sp.numbered_symbols("_cse"))
     emitter = _Emitter()
     names = {sp.Symbol(name): f"a[{i}]" for i, name in enumerate(inputs)}
+    # an output that is a common subexpression is computed in its output array, not copied
+    direct: dict[sp.Expr, str] = {}
+    for i, expr in enumerate(reduced):
+        direct.setdefault(expr, f"o[{i}]")
     try:
         for symbol, expr in replacements:
-            names[symbol] = emitter.value(expr, names)
+            if symbol in direct:
+                emitter.into(expr, direct[symbol], names)
+                names[symbol] = direct[symbol]
+            else:
+                names[symbol] = emitter.value(expr, names)
         for i, expr in enumerate(reduced):
-            emitter.into(expr, f"o[{i}]", names)
+            if names.get(expr) != f"o[{i}]":
+                emitter.into(expr, f"o[{i}]", names)
     except _Unsupported:
         return None
-    body = "\n".join(f"    {line}" for line in emitter.lines) or "    pass"
+    lines = emitter.lines or ["pass"]
+    if emitter.overflows:  # e^{-x} = inf inside σ(x) for x < -709 is right: silenced
+        lines = ['with np.errstate(over="ignore"):', *(f"    {line}" for line in lines)]
+    body = "\n".join(f"    {line}" for line in lines)
     source = f"def kernel(a, o, s):\n{body}\n"
     namespace: dict = {"np": np}
     exec(compile(source, "<bptt-check in-place kernel>", "exec"), namespace)  # noqa: S102

@@ -133,8 +133,8 @@ ENGINE_MUTANTS = {
         "np.copyto(seed, carry[prev])",
     ),
     "no recurrence: the carry is zeroed (truncated BPTT)": (
-        "carry = {prev: buffers[adjoint_name(prev)] for prev in self.state_in}",
-        "carry = {prev: 0 * buffers[adjoint_name(prev)] for prev in self.state_in}",
+        "carry = {prev: buffers[name] for name, prev in adjoints_in}",
+        "carry = {prev: 0 * buffers[name] for name, prev in adjoints_in}",
     ),
     "off by one: the last step seeds with the previous step's cotangent": (
         "seed = cotangents[new][t] if new in cotangents else zeros[new]",
