@@ -91,7 +91,7 @@ CLAIMS: tuple[Claim, ...] = (
             r"Claim: $\sigma$ never exceeds 1, so an LSTM gradient cannot explode",
         ),
         14,
-        ".claims_lstm:sigma_below_one",
+        ".claims_sigma:sigma_below_one",
     ),
 )
 

@@ -138,20 +138,68 @@ def lstm_growth_by_complex_step(params, T):
     return np.linalg.norm(J, 2)
 
 
-def test_sigma_below_one_holds_only_in_the_region_and_an_lstm_explodes_outside():
+def lstm_gates_by_hand(params, xs, h0, c0):
+    """f_t along the trajectory, from numeric.lstm.forward's states and eq. (9) written here."""
+    H, _ = lstm.forward(params, xs, h0, c0)
+    previous = np.vstack([h0, H[:-1]])
+    z = np.hstack([previous, xs]) @ params["W_f"].T + params["b_f"]
+    return 1 / (1 + np.exp(-z))
+
+
+def lstm_growth_from_start(params, xs, h0, c0, h=1e-30):
+    """‖∂(C_T, h_T)/∂(C_0, h_0)‖₂ by complex step through numeric.lstm.forward."""
+    n = len(h0)
+
+    def final(state):
+        H, C = lstm.forward(params, xs, state[n:], state[:n])
+        return np.concatenate([C[-1], H[-1]])
+
+    start = np.concatenate([c0, h0]).astype(complex)
+    J = np.stack([final(start + 1j * h * e).imag / h for e in np.eye(2 * n)], axis=1)
+    return np.linalg.norm(J, 2)
+
+
+def test_sigma_below_one_fails_a_robust_lstm_explodes_with_0_lt_f_lt_1():
     v = verdict("sigma-below-one")
-    assert v.verdict == "holds-if"
-    assert v.evidence["region_confirmed"] is True
-    c = v.counterexample
-    assert {"params", "xs", "h0", "c0", "T", "growth"} <= set(c)
-    growth = lstm_growth_by_complex_step(lstm_point(c), c["T"])
-    assert growth == pytest.approx(c["growth"], rel=1e-12)
-    assert float(c["mpmath_growth"]) == pytest.approx(growth, rel=1e-12)
-    assert growth > 10 and c["forget_gate"] < 1
-    half = lstm_growth_by_complex_step(lstm_point(c), c["T"] // 2)
-    assert growth / half == pytest.approx(c["factor_per_step"] ** (c["T"] // 2), rel=1e-3)
+    assert v.verdict == "fails"
+    c = v.counterexample["robust_exploding_lstm"]
+    params, xs = lstm_point(c), np.array(c["xs"])
+    h0, c0 = np.array(c["h0"]), np.array(c["c0"])
+    f = lstm_gates_by_hand(params, xs, h0, c0)
+    assert 0 < f.min() and f.max() < 1  # the article's premise, at every step
+    assert f.min() == pytest.approx(c["f_min"], rel=1e-12)
+    assert f.max() == pytest.approx(c["f_max"], rel=1e-12)
+    short = 30
+    growth = lstm_growth_from_start(params, xs[:short], h0, c0)
+    assert growth == pytest.approx(c["growth_short"], rel=1e-9)
+    assert float(c["mpmath_growth_short"]) == pytest.approx(growth, rel=1e-6)
+    assert c["lambda_min"] > 0 and c["lambda_max"] > 4 * c["lambda_se"]
+    assert np.log(c["growth_mpmath"]) / c["T"] > 0.05
+    special = v.counterexample["special_case_unstable_equilibrium"]
+    assert special["lambda_at_equilibrium"] > 0 > special["lambda_elsewhere"]
+    at_rest = lstm_growth_by_complex_step(lstm_point(special), special["T"])
+    assert at_rest == pytest.approx(special["growth_at_equilibrium"], rel=1e-12)
     assert all(v.evidence["premises_proved"].values())
     assert set(v.evidence["sigma_saturates_at"]) == {"float16", "float32", "float64"}
+
+
+def test_sigma_below_one_maps_and_certificate_coverage():
+    v = verdict("sigma-below-one")
+    rows = {row["n"]: row for row in v.evidence["map_shares"]}
+    for row in v.evidence["certificate_coverage"]:
+        rows[row["n"]] |= row
+    assert set(rows) == {1, 8}
+    for n, row in rows.items():
+        values = np.array(v.evidence[f"lstm_map_n{n}"]["values"])
+        assert values.shape == (16, 16) and np.isfinite(values).all()
+        # a point classified as exploding has a positive mean exponent
+        assert row["explodes"] <= (values > 0).mean()
+        assert row["vanishes"] <= (values < 0).mean()
+        assert row["largest_z_f"] < v.evidence["sigma_saturates_at"]["float64"]
+        assert 0 <= row["global_kappa"] <= row["per_model"] < 1
+        assert row["not_exploding"] == round(16 * 16 * row["vanishes"])  # none preserved here
+    assert rows[8]["explodes"] > 0.05  # explosions while 0 < f_t < 1 at every step
+    assert rows[1]["per_model"] > rows[1]["global_kappa"]
 
 
 def test_float_saturation_thresholds_are_the_first_floats_that_round_to_one():
@@ -179,6 +227,10 @@ def test_vanish_explode_holds_only_under_a_uniform_bound():
     growth = abs((final(s0 + h) - final(s0 - h)) / (2 * h))[0]
     assert growth == pytest.approx(found["growth"], rel=1e-5)
     assert found["gamma_times_norm_W"] > 1 and found["growth"] > 100
+    # a special case: it grows at its unstable equilibrium only
+    assert found["lambda_at_equilibrium"] > 0 > found["lambda_elsewhere"]
+    away = abs((final(s0 + 0.1 + h) - final(s0 + 0.1 - h)) / (2 * h))[0]
+    assert away < 1e-3 * found["growth"]
     pointwise = v.counterexample["pointwise_below_one_does_not_vanish"]
     assert pointwise["max_factor"] < 1 and pointwise["growth"] > 0.49
     assert float(pointwise["mpmath_growth"]) == pytest.approx(pointwise["growth"], rel=1e-9)
@@ -215,7 +267,13 @@ def test_forget_near_one_holds_on_the_cell_path_only():
     c = v.counterexample
     growth = lstm_growth_by_complex_step(lstm_point(c), c["T"])
     assert growth == pytest.approx(c["growth"], rel=1e-10)
-    assert growth < 1e-3 and c["forget_gate"] > 0.95
+    assert float(c["mpmath_growth"]) == pytest.approx(growth, rel=1e-9)
+    # the counterexample meets the claim's own condition: ∏ f_t ≥ ρ = 1/2 over T = 40 ...
+    z_f = c["params"]["b_f"][0]
+    assert (1 / (1 + np.exp(-z_f))) ** c["T"] >= 0.5 and c["T"] == 40
+    assert z_f >= np.log(0.5 ** (1 / 40) / (1 - 0.5 ** (1 / 40)))
+    assert c["params"]["W_c"] == [[-1.0, 0.0]]
+    assert growth < 1e-5  # ... and still vanishes through h_(t-1): 6.7e-6
 
 
 def test_json_has_the_documented_schema(capsys):
@@ -291,33 +349,6 @@ def test_eigenvalues_below_one_do_not_stop_an_explosion():
     assert c["growth"] > 1e6
 
 
-def test_the_no_explosion_region_is_certified_and_separates_the_examples():
-    from bptt_check.region import coefficient_bounds
-
-    region = verdict("sigma-below-one").evidence
-    assert all(r["kappa"] <= 1 and r["max_inf_norm_of_product"] <= 1 for r in region["inside"])
-    assert region["counterexample_kappa"] > 1
-    # the certified bounds are upper bounds: no sampled point of the box exceeds them
-    rng = np.random.default_rng(0)
-    i, o, g, tanh_c = (rng.uniform(lo, hi, 10_000) for lo, hi in ((0, 1), (0, 1), (-1, 1), (-1, 1)))
-    f = rng.uniform(0, region["f_max"], 10_000)
-    c_prev = rng.uniform(-region["c_max"], region["c_max"], 10_000)
-    samples = {
-        ("C", "h_prev", "W_f"): c_prev * f * (1 - f),
-        ("C", "h_prev", "W_c"): i * (1 - g**2),
-        ("C", "h_prev", "W_i"): g * i * (1 - i),
-        ("h", "h_prev", "W_o"): o * (1 - o) * tanh_c,
-    }
-    reported = {
-        (r["row"], r["column"], r["weight"]): r["bound"]
-        for r in region["certified_coefficient_bounds"]
-    }
-    computed = coefficient_bounds(region["f_max"], region["c_max"])
-    assert reported == {(r, c, w): b for (r, c), terms in computed.items() for b, w in terms}
-    for key, values in samples.items():
-        assert np.abs(values).max() <= reported[key]
-
-
 def test_model_counterexamples_follow_the_schema():
     """An LSTM example holds params, xs, h0, c0, T; an RNN one params, xs, s0, T; where the claim
     is about growth, growth with its mpmath confirmation as a string."""
@@ -332,9 +363,14 @@ def test_model_counterexamples_follow_the_schema():
             elif "s0" in record:
                 assert rnn_keys <= set(record), v.id
                 assert len(record["xs"]) == record["T"], v.id
-            if v.id in about_growth:
-                assert isinstance(record["mpmath_growth"], str)
-                assert float(record["mpmath_growth"]) == pytest.approx(record["growth"], rel=1e-9)
+            if v.id in about_growth:  # each growth confirmed in mpmath (a chaotic
+                # trajectory's float64 and mpmath runs part after ~90 steps: its short horizon)
+                confirmed = [k for k in record if k.startswith("mpmath_growth")]
+                assert confirmed, v.id
+                for key in confirmed:
+                    assert isinstance(record[key], str)
+                    value = record[key.removeprefix("mpmath_")]
+                    assert float(record[key]) == pytest.approx(value, rel=1e-6)
 
 
 def test_every_verdict_is_typed_for_the_report():
