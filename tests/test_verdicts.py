@@ -37,12 +37,26 @@ def test_model_equations_hold_with_exact_proofs(identifier):
     assert all(p.holds and p.sizes["n"] >= 1 and p.statement for p in proofs)
 
 
-def test_eq3_holds_only_as_cross_entropy():
+def test_eq3_holds_only_with_the_hat_on_the_prediction():
     v = verdict("eq3")
     assert v.verdict == "holds-if"
-    assert v.evidence["proper_loss"] == {"bce": True, "literal": False, "ce": False}
-    # the literal loss -O log(1/2) has slope log 2 at the perfect prediction O = 1/2
-    assert v.counterexample["dL_dO"] == pytest.approx(np.log(2), rel=1e-15)
+    assert v.evidence["proper_loss"] == {"prediction_hat": True, "output_o": False}
+    c = v.counterexample
+    q = np.array(c["target"])
+
+    def written(z):  # -Σ O log Ô with O = softmax(z) the output, Ô = q the target
+        o = np.exp(z) / np.exp(z).sum()
+        return -(o * np.log(q)).sum()
+
+    slope = complex_step_gradient(lambda z: written(z), np.log(q))
+    assert np.allclose(slope, c["dL_dz"], rtol=1e-12)
+    assert abs(slope).max() > 0.1  # a perfect prediction is pushed away
+    assert float(c["mpmath_dL_dz1"]) == pytest.approx(slope[0], rel=1e-13)
+
+    def crossentropy(z):  # the hat on the prediction: -Σ q log softmax(z)
+        return -(q * (z - np.log(np.exp(z).sum()))).sum()
+
+    assert abs(complex_step_gradient(crossentropy, np.log(q) + 0j)).max() < 1e-15
 
 
 def rnn_point(counterexample):
@@ -64,9 +78,9 @@ def complex_step_gradient(function, array, h=1e-30):
     return out
 
 
-def test_eq4_fails_one_time_step_is_not_the_gradient():
+def test_eq4_holds_for_one_time_steps_loss():
     v = verdict("eq4")
-    assert v.verdict == "fails"
+    assert v.verdict == "holds-if"
     p, xs, ys, s0 = rnn_point(v.counterexample)
     full = complex_step_gradient(lambda V: rnn.loss_value({**p, "V": V}, xs, ys, s0), p["V"])
     states = rnn.forward(p, xs, s0)[0]
@@ -75,18 +89,45 @@ def test_eq4_fails_one_time_step_is_not_the_gradient():
     )
     assert np.allclose(full, v.counterexample["derived_dL_dV"], rtol=1e-12)
     assert np.allclose(last, v.counterexample["literal_dL_dV"], rtol=1e-12)
+    assert float(v.counterexample["mpmath_literal_dL_dV"]) == pytest.approx(last[0, 0], rel=1e-13)
     assert abs(full - last).max() > 0.1
     assert float(v.counterexample["mpmath_derived_dL_dV"]) == pytest.approx(full[0, 0], rel=1e-13)
+    assert v.evidence["per_step_error"] < 1e-12
 
 
 @pytest.mark.parametrize("identifier, name", [("eq5", "W"), ("eq6", "U")])
-def test_eq5_eq6_fail_the_chain_to_s0_is_zero_but_the_gradient_is_not(identifier, name):
+def test_eq5_eq6_fail_under_every_reading(identifier, name):
     v = verdict(identifier)
     assert v.verdict == "fails"
     p, xs, ys, s0 = rnn_point(v.counterexample)
+    assert s0[0] != 0  # so no reading matches by a zero first term
     full = complex_step_gradient(lambda M: rnn.loss_value({**p, name: M}, xs, ys, s0), p[name])
+    last = complex_step_gradient(
+        lambda M: (
+            rnn.loss_value({**p, name: M}, xs, ys * [[0], [1]], s0)
+            - rnn.loss_value({**p, name: M}, xs[:1], ys[:1] * 0, s0)
+        ),
+        p[name],
+    )
     assert np.allclose(full, v.counterexample[f"derived_dL_d{name}"], rtol=1e-12)
-    assert abs(full).max() > 0.01  # while the literal chain is exactly 0
+    assert last[0, 0] == pytest.approx(v.counterexample[f"last_step_dL_d{name}"], rel=1e-9)
+    readings = {row["reading"]: row for row in v.evidence["readings"]}
+    assert set(readings) == {"first_line", "product_of_pairs", "k_at_t", "last_step"}
+    for row in readings.values():
+        assert abs(row["value"] - last[0, 0]) > 1e-3 and abs(row["value"] - full[0, 0]) > 1e-3
+        assert row["off_full"] == pytest.approx(row["value"] - full[0, 0], abs=1e-12)
+    # the last step's own term by hand: ∂L_T/∂S_T · σ'(a_T) · operand_T (n = 1)
+    a = p["W"][0, 0] * states_of(p, xs, s0)[0] + p["U"][0, 0] * xs[1, 0]
+    sig = 1 / (1 + np.exp(-a))
+    o = 1 / (1 + np.exp(-p["V"][0, 0] * sig))
+    dl_ds = (o - ys[1, 0]) * p["V"][0, 0]
+    operand = states_of(p, xs, s0)[0] if name == "W" else xs[1, 0]
+    by_hand = dl_ds * sig * (1 - sig) * operand
+    assert readings["last_step"]["value"] == pytest.approx(by_hand, rel=1e-12)
+
+
+def states_of(p, xs, s0):
+    return rnn.forward(p, xs, s0)[0][:, 0]
 
 
 def one_step_jacobian(params, x, s_prev, h=1e-6):
