@@ -147,16 +147,14 @@ def eq3(seed: int) -> Verdict:
     }
     proper = {name: all(g == 0 for g in grad) for name, grad in slopes.items()}
     readings = {
-        "prediction_hat": r"$\hat{O}_t = \operatorname{softmax}(z_t)$ the prediction, $O_t$ "
-        r"the target",
-        "output_o": r"$O_t = \operatorname{softmax}(z_t)$ the output of (2), $\hat{O}_t$ the "
-        r"target",
+        "prediction_hat": r"$\hat{O}_t$ the prediction, $O_t$ the target",
+        "output_o": r"$O_t$ the output of (2), $\hat{O}_t$ the target",
     }
     table = Table(
         "proper_loss",
-        r"Each reading of (3) at one step with three classes: the slope in the logits $z_t$ "
-        r"where the output equals the target $(1/2, 1/3, 1/6)$ (exact, by SymPy); a proper "
-        r"loss is stationary there.",
+        r"Each reading of (3) at one step with three classes and a softmax output "
+        r"$\operatorname{softmax}(z_t)$: the slope in the logits $z_t$ where the output equals "
+        r"the target $(1/2, 1/3, 1/6)$ (exact, by SymPy); a proper loss is stationary there.",
         (
             Column("reading", "reading"),
             Column("dL_dz_at_target_latex", r"$\partial L/\partial z_t$ there"),
@@ -167,7 +165,7 @@ def eq3(seed: int) -> Verdict:
                 Named(name, readings[name]),
                 Named(
                     ", ".join(str(g) for g in slopes[name]),
-                    f"${sp.latex(sp.Matrix(slopes[name]).T)}$",
+                    "$(" + ", ".join(f"{float(g):.4g}" for g in slopes[name]) + ")$",
                 ),
                 proper[name],
             )

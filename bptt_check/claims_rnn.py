@@ -182,22 +182,10 @@ def _readings(name: str) -> dict[str, float]:
 
 
 _READINGS = {
-    "first_line": (
-        "the first line: the chain ends in ",
-        "{d}S_0/{d}{x} = 0",
-    ),
-    "product_of_pairs": (
-        "the second line with each pair inside the product (the pair k = 1 holds ",
-        "{d}S_0/{d}{x} = 0)",
-    ),
-    "k_at_t": (
-        "the second line with the free k at its last value t: ",
-        r"\prod_k J_k \cdot \partial^+ S_{{t-1}}/{d}{x}",
-    ),
-    "last_step": (
-        "one path, the last step's own term ",
-        r"\partial L_t/\partial S_t \cdot \partial^+ S_t/{d}{x}",
-    ),
+    "first_line": ("first line, ending in ", "{d}S_0/{d}{x} = 0"),
+    "product_of_pairs": ("each pair inside the product", ""),
+    "k_at_t": ("the free ", "k = t"),
+    "last_step": ("the last step's own term", ""),
 }
 
 
@@ -214,7 +202,18 @@ def _chain(number: int, name: str) -> Verdict:
         "readings",
         rf"Every reading of the chain ({number}) for $\partial L_T/\partial {name}$ at the "
         r"example below ($S_0 \ne 0$), against the gradient of the loss of step $T$ alone and of "
-        r"the whole loss (3), both by mpmath: no reading equals either.",
+        r"the whole loss (3), both by mpmath: no reading equals either.  The readings: the "
+        r"first line; the second line with each pair $J_k \cdot \partial S_{k-1}/\partial "
+        + name
+        + r"$ inside the product (the pair $k = 1$ holds $\partial S_0/\partial "
+        + name
+        + r" = 0$); the second line with the last factor outside the product at its last "
+        r"index $k = t$, $\prod_k J_k \cdot \partial^+ S_{t-1}/\partial "
+        + name
+        + r"$; one path, the last step's own term $\partial L_t/\partial S_t \cdot "
+        r"\partial^+ S_t/\partial "
+        + name
+        + r"$ ($\partial^+$: the immediate partial, $S_{t-1}$ held fixed).",
         (
             Column("reading", "reading"),
             Column("value", "value"),
@@ -223,7 +222,7 @@ def _chain(number: int, name: str) -> Verdict:
         ),
         tuple(
             (
-                Named(key, words + "$" + formula.format(d=d, x=name) + "$"),
+                Named(key, words + (f"${formula.format(d=d, x=name)}$" if formula else "")),
                 value,
                 value - last,
                 value - full,
