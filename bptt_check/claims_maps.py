@@ -15,6 +15,7 @@ sweeps of ``benchmarks/lyapunov_maps.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -95,6 +96,7 @@ def _map_inputs_max(seed: int, T: int, B: int, m: int = 1) -> float:
     return float(np.abs(np.random.default_rng([seed, 1]).normal(size=(T, B, m))).max())
 
 
+@cache
 def lstm_slice(n: int, seed: int) -> LstmSlice:
     """The LSTM map with ``n`` units and its certificates (see the module docstring)."""
     from .maps import _base  # the map's seeded directions: the certificates see its weights
