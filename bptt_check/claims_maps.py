@@ -19,8 +19,6 @@ from functools import cache
 
 import numpy as np
 
-from numeric.floating import saturation_threshold
-
 from .evidence import Axis, Grid
 from .maps import REGIMES, lyapunov_map
 from .region import certify, kappa
@@ -126,11 +124,6 @@ def lstm_slice(n: int, seed: int) -> LstmSlice:
         old,
         new,
     )
-
-
-def f_saturates_at() -> float:
-    """The float64 forget pre-activation from which σ computes exactly 1."""
-    return float(saturation_threshold(np.float64))
 
 
 #: The Elman maps' axes and sup of the activation's derivative (γ of ‖J_t‖₂ ≤ γ‖W‖₂).
