@@ -34,8 +34,9 @@ STATEMENTS = {
     "lstm_bptt": r"the derived LSTM backward program equals SymPy's derivatives of the unrolled "
     r"loss",
     "state_jacobian": r"the derived state Jacobian equals SymPy's Jacobian of the cell",
-    "total_cell": r"the derived total derivative $\mathrm{d}C_t/\mathrm{d}C_{t-1}$ equals "
-    r"SymPy's derivative through $h_{t-1} = o_{t-1} \odot \tanh(C_{t-1})$",
+    "total_cell": r"the derived one-step partial $\mathrm{d}C_t/\mathrm{d}C_{t-1}$ (with "
+    r"$o_{t-1}$ held fixed) equals SymPy's derivative through "
+    r"$h_{t-1} = o_{t-1} \odot \tanh(C_{t-1})$",
     "delta_derived": r"the $\delta$ recursion with the derived "
     r"$\operatorname{diag}(\sigma'(a_t))\,W$ gives $\partial L/\partial S_0$",
     "delta_written": r"the $\delta$ recursion with the article's $W \operatorname{diag}(\sigma')$ "

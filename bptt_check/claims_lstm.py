@@ -1,4 +1,4 @@
-"""Verdicts on the LSTM argument: eq. (14) and "σ never exceeds 1, so no explosion".
+"""Verdicts on the LSTM cell path, eq. (14); the search for the smallest exploding LSTM.
 
 The counterexample is found by search: small-integer LSTM parameters (n = m = 1, x_t = 0,
 h_0 = C_0 = 0) in order of size, the first whose state Jacobian product
@@ -14,28 +14,21 @@ from functools import cache
 import mpmath
 import numpy as np
 
-from derivations.bounds import bounds
 from derivations.lstm import lstm_cell
 from derivations.proofs import lstm_total_cell_derivative, state_jacobian_proof
 from numeric import lstm, product_norms
-from numeric.floating import FORMULAS, extremes, saturation_threshold, underflow_threshold
 
 from . import reference
-from .claims_common import GROWTH_LSTM, lstm_model, proved, symbol
+from .claims_common import GROWTH_LSTM, lstm_model, proved
 from .evidence import (
-    Column,
     Example,
-    Named,
     Proofs,
-    Proved,
     Quantity,
     Statement,
-    Table,
     Text,
     Verdict,
     confirm,
 )
-from .region import coefficient_bounds, kappa
 
 __all__ = ["exploding_lstm"]
 
@@ -140,7 +133,7 @@ def _derived_total(params: dict[str, np.ndarray]) -> float:
 
 
 def eq14(seed: int) -> Verdict:
-    """Eq. (14), ∂C_t/∂C_{t-1} = f_t: the cell path against the total derivative."""
+    """Eq. (14), ∂C_t/∂C_{t-1} = f_t: the cell path against the one-step partial through h_{t-1}."""
     found = exploding_lstm()
     values = found["values"]
     gates = {g: float(1 / (1 + np.exp(-values.get(f"b_{g}", 0.0)))) for g in "ifo"}
@@ -165,7 +158,8 @@ def eq14(seed: int) -> Verdict:
     model = lstm_model({k: v.tolist() for k, v in _params(values).items()}, [[0.0]], [0.0], [0.0])
     example = Example(
         "lstm_step",
-        r"one step from $C_{t-1} = h_{t-1} = 0$: the total derivative is not $f_t$",
+        r"one step from $C_{t-1} = h_{t-1} = 0$: the one-step partial through $h_{t-1}$ is "
+        r"not $f_t$",
         r"the LSTM (8)-(13) with $n = m = 1$, $x_t = 0$, $o_{t-1} = \sigma(b_o)$",
         **model,
         quantities=(
@@ -174,7 +168,7 @@ def eq14(seed: int) -> Verdict:
                 "total_dC_dC_prev",
                 total,
                 r"\mathrm{d}C_t/\mathrm{d}C_{t-1}",
-                "the derived total derivative",
+                r"the one-step partial through $h_{t-1}$ ($o_{t-1}$ held fixed), derived",
                 mpmath=mpmath.nstr(mp_total, DIGITS),
             ),
             Quantity(
@@ -183,251 +177,36 @@ def eq14(seed: int) -> Verdict:
         ),
     )
     confirm(abs(float(mp_total) - total) < 1e-12, f"dC_t/dC_(t-1): mpmath {mp_total}, {total}")
+    products = Statement(
+        "one_step_partial",
+        Text(
+            "dC_t/dC_(t−1) here holds o_(t−1) fixed: it is the one-step partial, and products of "
+            "it are not dC_T/dC_0; the object whose product gives the gradient is the "
+            "2n × 2n state Jacobian ∂(C_t, h_t)/∂(C_(t−1), h_(t−1))",
+            r"$\mathrm{d}C_t/\mathrm{d}C_{t-1}$ here holds $o_{t-1}$ fixed: it is the one-step "
+            r"partial, and products of it are not $\mathrm{d}C_T/\mathrm{d}C_0$; the object "
+            r"whose product gives the gradient is the $2n \times 2n$ state Jacobian",
+        ),
+        r"\frac{\partial (C_T, h_T)}{\partial (C_0, h_0)} = \prod_{t=T}^{1} "
+        r"\frac{\partial (C_t, h_t)}{\partial (C_{t-1}, h_{t-1})}",
+    )
     verdict = "holds-if" if proofs.hold and total != gates["f"] else "fails"
     return Verdict(
         "eq14",
         verdict,
         Text(
-            "f_t is the cell path only; through h_(t-1) = o_(t-1) tanh(C_(t-1)) the total "
-            "derivative adds the gates' dependence on h_(t-1)",
+            "f_t is the cell path only; through h_(t-1) = o_(t-1) tanh(C_(t-1)) the one-step "
+            "partial adds the gates' dependence on h_(t-1)",
             r"$f_t$ is the cell path only; through $h_{t-1} = o_{t-1} \odot \tanh(C_{t-1})$ "
-            r"the total derivative adds the gates' dependence on $h_{t-1}$",
+            r"the one-step partial adds the gates' dependence on $h_{t-1}$",
         ),
         14,
-        (proofs,),
+        (proofs, products),
         condition=Text(
             "h_(t-1) is held fixed: the partial along the cell path alone",
             r"$h_{t-1}$ is held fixed: the partial derivative along the cell path alone",
         ),
         condition_latex=r"\left.\frac{\partial C_t}{\partial C_{t-1}}\right|_{h_{t-1}} "
         r"= \operatorname{diag}(f_t)",
-        counterexample=(example,),
-    )
-
-
-_BLOCKS = {"C": "C_t", "h": "h_t", "C_prev": "C_{t-1}", "h_prev": "h_{t-1}"}
-
-
-def _region(seed: int, f_max: float = 0.9, T: int = 200) -> tuple:
-    """The proved no-explosion region κ ≤ 1 (see :mod:`bptt_check.region`), with random LSTMs
-    inside it (forget bias logit(0.85), recurrent rows of ∞-norm 0.02, x_t = 0: f_t ≤ f_max)
-    and the counterexample outside it: evidence items, and whether the samples confirm it."""
-    c_max = 1 / (1 - f_max)
-    rng = np.random.default_rng(seed)
-    inside = []
-    for _ in range(5):
-        n = int(rng.integers(1, 5))
-        params = {}
-        for g in "ifco":
-            W = rng.normal(size=(n, n + 1))
-            W[:, :n] *= 0.02 / np.abs(W[:, :n]).sum(axis=1, keepdims=True)
-            params[f"W_{g}"] = W
-            params[f"b_{g}"] = rng.uniform(-1, 1, n)
-        params["b_f"] = np.full(n, np.log(0.85 / 0.15))
-        J = lstm.state_jacobians(
-            params, np.zeros((T, 1)), rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
-        )
-        product, worst, gates = np.eye(2 * n), 0.0, []
-        for step in J:
-            product = step @ product
-            worst = max(worst, float(np.abs(product).sum(axis=1).max()))
-            gates.append(float(np.diag(step)[:n].max()))  # the C-block diagonal is f_t
-        inside.append((n, kappa(params, f_max, c_max), max(gates), worst))
-    found = kappa(_params(exploding_lstm()["values"]), f_max, c_max)
-    bounds = coefficient_bounds(f_max, c_max)
-    confirmed = all(k <= 1 and w <= 1 and f <= f_max for _, k, f, w in inside) and found > 1
-    items = (
-        Statement(
-            "hypotheses",
-            Text(
-                "f_t ≤ f_max at every step (e.g. b_f + ‖W_f^(h)‖_∞ + |W_f^(x) x_t| ≤ logit f_max) "
-                "and |C_0| ≤ 1/(1 − f_max), so that |C_t| ≤ c_max = 1/(1 − f_max)",
-                r"the region's hypotheses: $f_t \le f_{\max}$ at every step and "
-                r"$|C_0| \le c_{\max}$, so that $|C_t| \le c_{\max}$ for every $t$",
-            ),
-            r"f_t \le f_{\max},\qquad |C_t| \le c_{\max} = \frac{1}{1 - f_{\max}}",
-        ),
-        Statement(
-            "statement",
-            Text(
-                "‖∂(C_t,h_t)/∂(C_(t−1),h_(t−1))‖_∞ ≤ κ = max over C, h rows of the certified "
-                "diagonal bound + Σ ĉ_k ‖W_(g_k)^(h)‖_∞; κ ≤ 1 ⇒ no explosion",
-                r"the bound proved: each row of the step Jacobian is at most its certified "
-                r"diagonal bound plus $\sum_k \hat c_k \|W_{g_k}^{(h)}\|_\infty$",
-            ),
-            r"\left\|\frac{\partial (C_t, h_t)}{\partial (C_{t-1}, h_{t-1})}\right\|_\infty"
-            r" \le \kappa",
-        ),
-        Quantity("f_max", f_max, r"f_{\max}", "largest forget gate allowed"),
-        Quantity("c_max", c_max, r"c_{\max}", "bound on the cell state"),
-        Table(
-            "certified_coefficient_bounds",
-            r"The certified coefficient bounds $\hat c_k$ (interval arithmetic over the box of "
-            r"gate values) of each block of the step Jacobian.",
-            (
-                Column("row", "block row"),
-                Column("column", "block column"),
-                Column("weight", "multiplies"),
-                Column("bound", r"bound $\hat c_k$"),
-            ),
-            tuple(
-                (
-                    Named(row, f"${_BLOCKS[row]}$"),
-                    Named(column, f"${_BLOCKS[column]}$"),
-                    Named(weight, "the diagonal")
-                    if weight is None
-                    else Named(weight, rf"$\|{symbol(weight)}^{{(h)}}\|_\infty$"),
-                    bound,
-                )
-                for (row, column), terms in bounds.items()
-                for bound, weight in terms
-            ),
-        ),
-        Table(
-            "inside",
-            rf"Random LSTMs inside the region ($f_{{\max}} = {f_max}$, $x_t = 0$, $T = {T}$): "
-            r"$\kappa \le 1$ and the product of their step Jacobians stays bounded.",
-            (
-                Column("n", "$n$"),
-                Column("kappa", r"$\kappa$"),
-                Column("max_f", r"largest $f_t$"),
-                Column("max_inf_norm_of_product", r"largest $\|\prod_t J_t\|_\infty$"),
-            ),
-            tuple(inside),
-        ),
-        Quantity(
-            "counterexample_kappa",
-            found,
-            r"\kappa",
-            "of the exploding counterexample: outside the region",
-        ),
-    )
-    return items, confirmed
-
-
-def sigma_below_one(seed: int) -> Verdict:
-    """ "σ never exceeds 1, so the LSTM gradient cannot explode" (after eq. (14))."""
-    found = exploding_lstm()
-    T = HORIZONS[-1]
-    mp_norm = _mp_growth(found["values"], T)
-    norms = found["norms"]
-    forget = float(1 / (1 + np.exp(-found["values"].get("b_f", 0.0))))
-    example = Example(
-        "lstm",
-        r"$0 < f_t < 1$ at every step, yet the gradient grows exponentially",
-        r"the LSTM (8)-(13) with $n = m = 1$, $x_t = 0$, found by search",
-        **lstm_model(
-            {k: v.tolist() for k, v in _params(found["values"]).items()}, [[0.0]] * T, [0.0], [0.0]
-        ),
-        quantities=(
-            Quantity(
-                "growth",
-                float(norms[T - 1]),
-                GROWTH_LSTM,
-                f"growth over $T = {T}$ steps",
-                mpmath=mpmath.nstr(mp_norm, DIGITS),
-            ),
-            Quantity(
-                "growth_by_T",
-                {str(t): float(norms[t - 1]) for t in HORIZONS},
-                GROWTH_LSTM,
-                "growth after $T$ steps, by $T$",
-            ),
-            Quantity("factor_per_step", found["factor"], "", "growth factor", "per step"),
-            Quantity("forget_gate", forget, "f_t", "forget gate (constant here)"),
-        ),
-    )
-    confirm(
-        abs(mp_norm - float(norms[T - 1])) < 1e-9 * mp_norm,
-        f"LSTM growth: mpmath {mp_norm} against {float(norms[T - 1])}",
-    )
-    region, region_ok = _region(seed)
-    dtypes = (np.float16, np.float32, np.float64)
-    floats = Table(
-        "sigma_in_floating_point",
-        r"Where the computed $\sigma(x) = 1/(1 + e^{-x})$ is exactly 1 (for $x$ at or above "
-        r"the threshold) and exactly 0 (at or below it), in each precision.",
-        (
-            Column("precision", "precision"),
-            Column("sigma_saturates_at", r"$\sigma(x) = 1$ from $x =$"),
-            Column("sigma_underflows_to_zero_at", r"$\sigma(x) = 0$ up to $x =$"),
-        ),
-        tuple(
-            (
-                np.dtype(d).name,
-                float(saturation_threshold(d)),
-                float(underflow_threshold(d)),
-            )
-            for d in dtypes
-        ),
-        layout="columns",
-    )
-
-    def largest(d, f) -> str:
-        result = extremes(d, f)
-        return f"{result['max']:g}" + (", NaN for large x" if result["nan"] else "")
-
-    formulas = Table(
-        "formulas",
-        r"The largest value each formula of $\sigma$ computes in each precision: none exceeds "
-        r"1, but $e^x/(1+e^x)$ gives NaN once $e^x$ overflows.",
-        (
-            Column("formula", "formula"),
-            *(Column(np.dtype(d).name, np.dtype(d).name) for d in dtypes),
-        ),
-        tuple((Named(f, FORMULA_LATEX[f]), *(largest(d, f) for d in dtypes)) for f in FORMULAS),
-    )
-    evidence = (
-        Proofs(
-            "premises_proved",
-            tuple(Proved(b.name, f"${b.latex}$", {}, b.holds) for b in bounds()),
-        ),
-        *region,
-        Quantity(
-            "region_confirmed",
-            region_ok,
-            "",
-            "the samples inside and the counterexample outside confirm the region",
-        ),
-        floats,
-        Statement(
-            "in_floating_point",
-            Text(
-                "beyond these x the computed σ is exactly 1 and σ' exactly 0: f_t = 1 makes the "
-                "cell path ∏ f_t exactly 1 (it cannot vanish there), and a saturated gate passes "
-                "no gradient to its weights",
-                r"beyond these $x$ the computed $\sigma$ is exactly 1 and $\sigma'$ exactly 0: "
-                r"$f_t = 1$ makes the cell path $\prod f_t$ exactly 1 (it cannot vanish there), "
-                r"and a saturated gate passes no gradient to its weights",
-            ),
-        ),
-        formulas,
-    )
-    verdict = "holds-if" if region_ok and forget < 1 else "fails"
-    return Verdict(
-        "sigma-below-one",
-        verdict,
-        Text(
-            "only for small recurrent weights (a certified bound κ ≤ 1): 0 < f_t < 1 holds, but "
-            "the state Jacobian also carries the path through h_(t-1), which here grows "
-            f"×{found['factor']:.3g} per step while f_t = {forget:.3g}",
-            r"only for small recurrent weights (a certified bound $\kappa \le 1$): "
-            r"$0 < f_t < 1$ holds, but the state Jacobian also carries the path through "
-            rf"$h_{{t-1}}$, which here grows $\times{found['factor']:.3g}$ per step while "
-            rf"$f_t = {forget:.3g}$",
-        ),
-        14,
-        evidence,
-        condition=Text(
-            "the recurrent weights satisfy κ ≤ 1: the certified coefficient bounds times "
-            "‖W_g^(h)‖_∞, plus f_max, at most 1 in each row (with f_t ≤ f_max and |C_0| ≤ "
-            "1/(1 − f_max))",
-            r"the recurrent weights satisfy $\kappa \le 1$: in each row, the certified "
-            r"coefficient bounds times $\|W_g^{(h)}\|_\infty$, plus $f_{\max}$, are at most 1 "
-            r"(with $f_t \le f_{\max}$ and $|C_0| \le 1/(1 - f_{\max})$)",
-        ),
-        condition_latex=r"\kappa = f_{\max} + \sum_k \hat c_k \|W_{g_k}^{(h)}\|_\infty"
-        r" \le 1 \ \Rightarrow\ "
-        r"\left\|\frac{\partial (C_T, h_T)}{\partial (C_0, h_0)}\right\|_\infty \le 1",
         counterexample=(example,),
     )

@@ -12,10 +12,10 @@ import sympy as sp
 from derivations.equations import equation
 from derivations.lstm import lstm_cell
 from derivations.proofs import lstm_bptt, rnn_bptt, state_jacobian_proof
-from derivations.rnn import LOSSES, rnn_cell
+from derivations.rnn import rnn_cell
 
 from .claims_common import proved
-from .evidence import Column, Example, Named, Proofs, Quantity, Table, Text, Verdict
+from .evidence import Column, Example, Named, Proofs, Quantity, Statement, Table, Text, Verdict
 
 __all__: list[str] = []
 
@@ -118,75 +118,130 @@ def eq13(seed: int) -> Verdict:
     return _lstm_equation(13)
 
 
+#: The target distribution of the example of eq. (3): not uniform, so that a wrong reading
+#: cannot be stationary by symmetry.
+_TARGET = (sp.Rational(1, 2), sp.Rational(1, 3), sp.Rational(1, 6))
+
+
+def _softmax(z: tuple) -> list:
+    total = sum(sp.exp(v) for v in z)
+    return [sp.exp(v) / total for v in z]
+
+
 def eq3(seed: int) -> Verdict:
-    """Eq. (3), L = -Σ O_t log Ô_t: which reading is a proper loss for sigmoid outputs."""
-    output, y = sp.Symbol("O"), sp.Symbol("y")
-    # a proper loss for an output O of target y is stationary at O = y
-    stationary = {
-        name: sp.simplify(sp.diff(loss, output).subs(output, y)) for name, loss in LOSSES.items()
+    """Eq. (3), L = -Σ_t O_t log Ô_t, read as the article writes it: the hat marks the
+    prediction, here a softmax output Ô_t = softmax(z_t), and O_t the target distribution."""
+    z = sp.symbols("z1:4")
+    q = _TARGET
+    p = _softmax(z)
+    at_target = {v: sp.log(t) for v, t in zip(z, q, strict=True)}  # softmax(z) = q there
+    losses = {
+        # the hat marks the prediction: O_t the target, Ô_t = softmax(z_t) the model's output
+        "prediction_hat": -sum(t * sp.log(o) for t, o in zip(q, p, strict=True)),
+        # O_t the output of (2), Ô_t the target: −Σ O log Ô is linear in the output
+        "output_o": -sum(o * sp.log(t) for t, o in zip(q, p, strict=True)),
     }
-    proper = {name: value == 0 for name, value in stationary.items()}
-    with mpmath.workdps(30):  # the literal reading at a perfect prediction O = y = 1/2
-        half = mpmath.mpf(1) / 2
-        slope = mpmath.diff(lambda o: -o * mpmath.log(half), half)
+    slopes = {
+        name: [sp.nsimplify(sp.simplify(sp.diff(loss, v).subs(at_target))) for v in z]
+        for name, loss in losses.items()
+    }
+    proper = {name: all(g == 0 for g in grad) for name, grad in slopes.items()}
     readings = {
-        "bce": r"binary cross-entropy $-\sum [y \log O + (1-y)\log(1-O)]$",
-        "literal": r"literal $-\sum O_t \log \hat{O}_t$",
-        "ce": r"cross-entropy $-\sum y \log O$",
+        "prediction_hat": r"$\hat{O}_t$ the prediction, $O_t$ the target",
+        "output_o": r"$O_t$ the output of (2), $\hat{O}_t$ the target",
     }
     table = Table(
         "proper_loss",
-        r"Each reading of (3) for an output $O$ with target $y$: its slope at the perfect "
-        r"prediction $O = y$ (exact, by SymPy); a proper loss is stationary there.",
+        r"Each reading of (3) at one step with three classes and a softmax output "
+        r"$\operatorname{softmax}(z_t)$: the slope in the logits $z_t$ where the output equals "
+        r"the target $(1/2, 1/3, 1/6)$ (exact, by SymPy); a proper loss is stationary there.",
         (
             Column("reading", "reading"),
-            Column("dL_dO_at_target_latex", r"$\partial L/\partial O$ at $O = y$"),
+            Column("dL_dz_at_target_latex", r"$\partial L/\partial z_t$ there"),
             Column("proper_loss", "proper loss"),
         ),
         tuple(
-            (Named(name, readings[name]), Named(sp.latex(v), f"${sp.latex(v)}$"), proper[name])
-            for name, v in stationary.items()
+            (
+                Named(name, readings[name]),
+                Named(
+                    ", ".join(str(g) for g in slopes[name]),
+                    "$(" + ", ".join(f"{float(g):.4g}" for g in slopes[name]) + ")$",
+                ),
+                proper[name],
+            )
+            for name in losses
         ),
         layout="columns",
     )
+    literal = [float(g) for g in slopes["output_o"]]
+    with mpmath.workdps(30):  # the output-O reading's slope in z_1, written out in mpmath
+        target = [mpmath.mpf(1) / 2, mpmath.mpf(1) / 3, mpmath.mpf(1) / 6]
+
+        def written(z1):
+            zs = [z1, mpmath.log(target[1]), mpmath.log(target[2])]
+            total = mpmath.fsum(mpmath.exp(v) for v in zs)
+            return -mpmath.fsum(
+                mpmath.exp(v) / total * mpmath.log(t) for v, t in zip(zs, target, strict=True)
+            )
+
+        slope = mpmath.diff(written, mpmath.log(target[0]))
     counterexample = Example(
-        "literal_loss",
-        "the literal reading pushes a perfect prediction away: it is linear in $O$",
-        r"the literal loss $-O \log \hat{O}$ at one output",
+        "output_reading",
+        r"read with $O_t$ the output of (2), the loss pushes a perfect prediction away: it is "
+        r"linear in the output",
+        r"the loss $-\sum_j O_j \log \hat{O}_j$ at one step, $O = \operatorname{softmax}(z)$, "
+        r"three classes",
         inputs=(
-            Quantity("reading", "literal", "", "which reading"),
-            Quantity("O", 0.5, "O", "the output"),
-            Quantity("target", 0.5, r"\hat{O}", "the target"),
+            Quantity("target", [float(t) for t in q], r"\hat{O}", "the target"),
+            Quantity("O", [float(t) for t in q], "O", "the output, equal to the target"),
         ),
         quantities=(
             Quantity(
-                "dL_dO",
-                float(slope),
-                r"\partial L/\partial O",
-                r"slope at the perfect prediction ($\log 2$)",
+                "dL_dz",
+                literal,
+                r"\partial L/\partial z",
+                "slope at the perfect prediction",
+            ),
+            Quantity(
+                "dL_dz1",
+                literal[0],
+                r"\partial L/\partial z_1",
+                "its first entry",
                 mpmath=mpmath.nstr(slope, 30),
             ),
         ),
     )
-    verdict = "holds-if" if proper["bce"] and not proper["literal"] else "fails"
+    different = Statement(
+        "binary_cross_entropy",
+        Text(
+            "binary cross-entropy −Σ[y log O + (1−y) log(1−O)], which the derived gradients of "
+            "(4)-(6) use with the sigmoid outputs of (2), is a different formula, not a reading "
+            "of (3)",
+            r"binary cross-entropy, which the derived gradients of (4)-(6) use with the sigmoid "
+            r"outputs of (2), is a different formula, not a reading of (3)",
+        ),
+        r"-\sum_{t,j} \left[y_{tj}\log O_{tj} + (1-y_{tj})\log(1-O_{tj})\right]",
+    )
+    verdict = "holds-if" if proper["prediction_hat"] and not proper["output_o"] else "fails"
     return Verdict(
         "eq3",
         verdict,
         Text(
-            "only read as cross-entropy with O_t the model's sigmoid output and a target y: the "
-            "literal −Σ O log Ô is not minimised at O = Ô",
-            r"only read as cross-entropy with $O_t$ the model's sigmoid output and a target $y$: "
-            r"the literal $-\sum_t O_t \log \hat{O}_t$ is not minimised at $O_t = \hat{O}_t$",
+            "only as the cross-entropy of a softmax prediction Ô_t against a target O_t (the hat "
+            "marks the prediction); with O_t the output of (2), as (2) defines it, −Σ O log Ô "
+            "is not minimised at O = Ô",
+            r"only as the cross-entropy of a softmax prediction $\hat{O}_t$ against a target "
+            r"$O_t$ (the hat marks the prediction); with $O_t$ the output of (2), as (2) defines "
+            r"it, $-\sum_t O_t \log \hat{O}_t$ is not minimised at $O_t = \hat{O}_t$",
         ),
         3,
-        (table,),
+        (table, different),
         condition=Text(
-            "O_t is the output and the loss is the binary cross-entropy "
-            "−Σ[y log O + (1−y) log(1−O)] with targets y",
-            r"$O_t$ is the output and the loss is the binary cross-entropy with targets $y$",
+            "Ô_t = softmax(z_t) is the model's prediction and O_t the target distribution",
+            r"$\hat{O}_t = \operatorname{softmax}(z_t)$ is the model's prediction and $O_t$ the "
+            r"target distribution",
         ),
-        condition_latex=(
-            r"L = -\sum_{t,j} \left[y_{tj}\log O_{tj} + (1-y_{tj})\log(1-O_{tj})\right]"
-        ),
+        condition_latex=r"L = -\sum_{t} O_t^{\top} \log \hat{O}_t,\qquad "
+        r"\hat{O}_t = \operatorname{softmax}(z_t)",
         counterexample=(counterexample,),
     )

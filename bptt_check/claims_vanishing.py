@@ -18,16 +18,18 @@ from functools import cache
 import mpmath
 import numpy as np
 
-from numeric import lstm, product_norms, rnn
+from derivations import cells
+from numeric import Model, lstm, lyapunov, product_norms, rnn
 
 from . import reference
 from .claims_common import GROWTH_LSTM, GROWTH_RNN, lstm_model, rnn_model
 from .claims_lstm import _mp_growth
 from .claims_lstm import _params as lstm_params
 from .claims_lstm import growth as lstm_growth
-from .evidence import Column, Example, Quantity, Statement, Table, Text, Verdict, confirm
+from .claims_maps import ELMAN, elman_grid
+from .evidence import Column, Example, Named, Quantity, Statement, Table, Text, Verdict, confirm
 
-__all__ = ["exploding_rnn", "forget_bias_needed"]
+__all__ = ["exploding_rnn", "forget_bias_needed", "meets_its_condition"]
 
 DIGITS = 30
 HORIZONS = (10, 20, 40)
@@ -81,6 +83,18 @@ def exploding_rnn() -> dict:
                         "factor": _rate(norms),
                     }
     raise RuntimeError("no exploding scalar RNN among the searched parameters")
+
+
+def _equilibrium_exponents(found: dict, seed: int, steps: int = 300) -> tuple[float, float]:
+    """λ_max of the exploding scalar RNN from its equilibrium S_0 = 1/2, and the largest over 8
+    seeded other starts in [0, 1]: an unstable equilibrium grows there only."""
+    model = Model(cells.elman("sigmoid"))
+    params = {"W": np.array(found["W"]), "U": np.array(found["U"])}
+    xs = np.full((steps, 1, 1), found["x"])
+    at_rest = lyapunov(model, params, xs, {"S": np.full((1, 1), found["s0"])})
+    starts = {"S": np.random.default_rng(seed).uniform(0, 1, (8, 1))}
+    elsewhere = lyapunov(model, params, np.full((steps, 8, 1), found["x"]), starts)
+    return float(at_rest.lambda_max[0]), float(elsewhere.lambda_max.max())
 
 
 def _mp_rnn_growth(w: float, u: float, x: float, s0: float, T: int) -> mpmath.mpf:
@@ -270,10 +284,12 @@ def vanish_explode(seed: int) -> Verdict:
     found = exploding_rnn()
     T = HORIZONS[-1]
     mp = _mp_rnn_growth(found["W"][0][0], found["U"][0][0], found["x"], found["s0"], T)
+    at_rest, elsewhere = _equilibrium_exponents(found, seed)
     exploding = Example(
         "exploding_example_found_by_search",
-        r"above 1 the gradient can explode: the smallest exploding scalar RNN, at an unstable "
-        r"equilibrium ($S_t = 1/2$, $a_t = 0$ at every step)",
+        r"special case, not a robust explosion: above 1 the gradient can explode, here the "
+        r"smallest exploding scalar RNN at its unstable equilibrium ($S_t = 1/2$, $a_t = 0$ at "
+        r"every step); from other starts it vanishes",
         r"a scalar sigmoid RNN found by search (half-integer $w$, $u$, $x$, $S_0$)",
         **rnn_model({"W": found["W"], "U": found["U"]}, [[found["x"]]] * T, [found["s0"]]),
         quantities=(
@@ -286,6 +302,20 @@ def vanish_explode(seed: int) -> Verdict:
                 mpmath=mpmath.nstr(mp, DIGITS),
             ),
             Quantity("factor_per_step", found["factor"], "", "growth factor", "per step"),
+            Quantity(
+                "lambda_at_equilibrium",
+                at_rest,
+                r"\lambda_{\max}",
+                "from the equilibrium",
+                "nats per step",
+            ),
+            Quantity(
+                "lambda_elsewhere",
+                elsewhere,
+                r"\max \lambda_{\max}",
+                r"largest over 8 other starts $S_0 \in [0, 1]$",
+                "nats per step",
+            ),
         ),
     )
     pointwise = _pointwise_below_one()
@@ -307,6 +337,7 @@ def vanish_explode(seed: int) -> Verdict:
     for key, q in growth.items():
         _agree(q.mpmath, q.value, key)
     total = _long_range_share(seed)
+    grids, shares = zip(*(elman_grid(kind, seed) for kind in ELMAN), strict=True)
     evidence = (
         Statement(
             "bound",
@@ -320,6 +351,18 @@ def vanish_explode(seed: int) -> Verdict:
         bounds,
         exploding,
         total,
+        *grids,
+        Table(
+            "explodes_right_of_the_line",
+            r"The share of each map's points right of $\gamma\|W\|_2 = 1$ that explode: "
+            r"above 1 the bound no longer certifies vanishing, but exploding is not implied.",
+            (Column("map", "map"), Column("share_exploding", "share that explodes")),
+            tuple(
+                (Named(kind, rf"${ELMAN[kind][2]}$"), share)
+                for kind, share in zip(ELMAN, shares, strict=True)
+            ),
+            layout="columns",
+        ),
     )
     value = {
         (e.key, q): e.quantity(q).value
@@ -343,6 +386,7 @@ def vanish_explode(seed: int) -> Verdict:
         and value[spectral.key, "growth"] > 1e6
         and value[exploding.key, "gamma_times_norm_W"] > 1
         and value[exploding.key, "growth"] > 100
+        and at_rest > 0 > elsewhere  # a labelled special case: it explodes at rest only
     )
     return Verdict(
         "vanish-explode",
@@ -383,16 +427,13 @@ def forget_bias_needed(rho: float, T: int) -> float:
     return float(np.log(f / (1 - f)))
 
 
-@cache
-def vanishing_with_forget_near_one() -> dict:
-    """The smallest searched LSTM (n = 1, x_t = 0) with f_t ≥ 0.95 whose state Jacobian
-    product still vanishes."""
-    for w in range(-1, -9, -1):
-        values = {"W_c": float(w), "b_f": 3.0}
-        norms = lstm_growth(lstm_params(values), HORIZONS[-1])
-        if norms[HORIZONS[-1] - 1] < 1e-3:
-            return {"values": values, "norms": norms}
-    raise RuntimeError("no vanishing LSTM among the searched parameters")
+def meets_its_condition(rho: float = 0.5, T: int = 40, w_c: float = -1.0) -> dict:
+    """An LSTM (n = m = 1, x_t = 0, h_0 = C_0 = 0) that meets the claim's own condition,
+    z_f = b_f ≥ logit(ρ^{1/T}) (rounded up to 3 decimals), so that ∏ f_t ≥ ρ, with one
+    recurrent weight W_c^{(h)} = ``w_c``: its gradient still vanishes through h_{t-1}."""
+    z = float(np.ceil(forget_bias_needed(rho, T) * 1000) / 1000)
+    values = {"W_c": w_c, "b_f": z}
+    return {"values": values, "rho": rho, "T": T, "norms": lstm_growth(lstm_params(values), T)}
 
 
 def forget_near_one(seed: int) -> Verdict:
@@ -418,14 +459,17 @@ def forget_near_one(seed: int) -> Verdict:
         ),
         tuple(rows),
     )
-    found = vanishing_with_forget_near_one()
-    T = HORIZONS[-1]
+    found = meets_its_condition()
+    T, rho = found["T"], found["rho"]
     mp = _mp_growth(found["values"], T)  # ‖∂(C_T, h_T)/∂(C_0, h_0)‖₂ on the written-out model
     forget = float(1 / (1 + np.exp(-found["values"]["b_f"])))
     example = Example(
         "lstm",
-        r"$f_t \approx 0.95$ at every step, yet the gradient vanishes through $h_{t-1}$",
-        r"the LSTM (8)-(13) with $n = m = 1$, $x_t = 0$, at the equilibrium $C = h = 0$",
+        rf"the claim's own condition holds, $z_f \ge \operatorname{{logit}}(\rho^{{1/T}})$ with "
+        rf"$\rho = {rho:g}$, $T = {T}$, so $\prod_t f_t \ge \rho$; yet the gradient vanishes "
+        r"through $h_{t-1}$",
+        r"the LSTM (8)-(13) with $n = m = 1$, $x_t = 0$, $h_0 = C_0 = 0$, "
+        r"$W_c^{(h)} = -1$, every other weight and bias 0 but $b_f = z_f$",
         **lstm_model(
             {k: v.tolist() for k, v in lstm_params(found["values"]).items()},
             [[0.0]] * T,
@@ -434,6 +478,13 @@ def forget_near_one(seed: int) -> Verdict:
         ),
         quantities=(
             Quantity("forget_gate", forget, "f_t", "forget gate (constant here)"),
+            Quantity(
+                "z_f_needed",
+                forget_bias_needed(rho, T),
+                r"\operatorname{logit}(\rho^{1/T})",
+                "the condition's bound",
+            ),
+            Quantity("cell_path_product", forget**T, r"\prod_t f_t", "the cell path"),
             Quantity(
                 "growth",
                 float(found["norms"][T - 1]),
@@ -446,7 +497,11 @@ def forget_near_one(seed: int) -> Verdict:
     holds = all(product >= rho * (1 - 1e-9) for rho, _, _, product in rows)
     growth = example.quantity("growth")
     _agree(mp, growth.value, "the vanishing LSTM")
-    confirmed = growth.value < 1e-3 and forget > 0.95
+    confirmed = (
+        growth.value < 1e-3
+        and found["values"]["b_f"] >= forget_bias_needed(rho, T)
+        and forget**T >= rho
+    )
     return Verdict(
         "forget-near-one",
         "holds-if" if holds and confirmed else "fails",

@@ -10,10 +10,10 @@ module (with its SymPy, NumPy and mpmath) is imported only when the check runs.
 >>> get("eq7").title.plain
 'Equation (7): RNN step Jacobian'
 >>> markdown_ids()
-'`eq1` … `eq14`, `vanish-explode`, `forget-near-one`, `sigma-below-one`'
+'`eq1` … `eq14`, `vanish-explode`, `forget-near-one`, `sigma-below-one`, `product-is-training`'
 >>> get("eq99")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
-ValueError: unknown claim id 'eq99'; known: eq1, eq2, ..., sigma-below-one
+ValueError: unknown claim id 'eq99'; known: eq1, eq2, ..., product-is-training
 """
 
 from __future__ import annotations
@@ -91,7 +91,16 @@ CLAIMS: tuple[Claim, ...] = (
             r"Claim: $\sigma$ never exceeds 1, so an LSTM gradient cannot explode",
         ),
         14,
-        ".claims_lstm:sigma_below_one",
+        ".claims_sigma:sigma_below_one",
+    ),
+    Claim(
+        "product-is-training",
+        Text(
+            "Claim: the many multiplications are training",
+            "Claim: the many multiplications are training",
+        ),
+        14,
+        ".claims_training:product_is_training",
     ),
 )
 

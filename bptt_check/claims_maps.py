@@ -1,0 +1,157 @@
+r"""Lyapunov maps as evidence: where the article's conclusions hold, measured (after eq. (7)
+and (14)).
+
+:func:`lstm_slice` computes λ_max of ∂(C_T, h_T)/∂(C_0, h_0) over (recurrent scale, b_f) for
+an LSTM of eq. (8)-(13) with :func:`bptt_check.maps.lyapunov_map`, and on the same grid the two
+no-explosion certificates of :mod:`bptt_check.region` (the global κ with f_max = 0.9 and the
+per-model :func:`~bptt_check.region.certify`), each counted only where its hypotheses hold on
+the map's inputs; :func:`elman_grid` gives λ_max of ∂S_T/∂S_0 of eq. (1) over (recurrent
+scale, input scale), whose line γ‖W‖₂ = 1 is where the norm bound stops certifying vanishing.
+
+The sizes are small (16 × 16 points, T = 300, B = 4 runs): the maps of the report, not the
+sweeps of ``benchmarks/lyapunov_maps.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from .evidence import Axis, Grid
+from .maps import REGIMES, lyapunov_map
+from .region import certify, kappa
+
+__all__ = ["ELMAN", "LSTM_BIASES", "LSTM_SCALES", "LstmSlice", "elman_grid", "lstm_slice"]
+
+#: The LSTM maps' axes: recurrent scales (denser near 0, where a certificate can hold) and b_f.
+LSTM_SCALES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 12.0)
+LSTM_BIASES = tuple(float(b) for b in np.linspace(-2.0, 6.0, 16))
+T_MAP, B_MAP = 300, 4
+OLD_F_MAX = 0.9  # the global κ's forget-gate bound (its c_max = 1/(1 − f_max) = 10)
+
+
+@dataclass(frozen=True)
+class LstmSlice:
+    """One LSTM map (n units): λ_max and its regime per point (``[scale][bias]``), the
+    largest forget pre-activation any step can reach, and the certificates on the grid."""
+
+    n: int
+    lambda_max: np.ndarray
+    regime: np.ndarray  # codes into maps.REGIMES
+    z_f_max: float  # the largest b_f + ‖W_f^(h) row‖₁ + ‖W_f^(x) row‖₁ x_max on the grid
+    x_max: float
+    old_certified: np.ndarray  # κ(f_max = 0.9) ≤ 1 and its hypothesis f_t ≤ 0.9
+    new_certified: np.ndarray  # certify(params, x_max, c0_max = 1).kappa ≤ 1
+
+    def share(self, regime: str) -> float:
+        return float(np.mean(self.regime == REGIMES.index(regime)))
+
+    @property
+    def not_exploding(self) -> np.ndarray:
+        """Points measured vanishing or preserved (an undetermined point is left out)."""
+        return (self.regime == REGIMES.index("vanishes")) | (
+            self.regime == REGIMES.index("preserved")
+        )
+
+    def coverage(self, certified: np.ndarray) -> float:
+        """The share of the measured non-exploding points a certificate certifies."""
+        return float(certified[self.not_exploding].mean()) if self.not_exploding.any() else 0.0
+
+    def grid(self) -> Grid:
+        return Grid(
+            f"lstm_map_n{self.n}",
+            rf"The top Lyapunov exponent $\lambda_{{\max}}$ of "
+            rf"$\partial (C_T, h_T)/\partial (C_0, h_0)$ of an LSTM with $n = {self.n}$ "
+            r"over the scale of its recurrent weights (the spectral norm of each "
+            r"$W_g^{(h)}$) and the forget bias $b_f$, the other biases 0, inputs "
+            rf"$x_t \sim N(0, 1)$, mean of {B_MAP} runs of $T = {T_MAP}$ steps: red explodes, "
+            r"blue vanishes.",
+            Axis("recurrent_scale", "recurrent scale $\\|W_g^{(h)}\\|_2$", LSTM_SCALES),
+            Axis("forget_bias", "forget bias $b_f$", LSTM_BIASES),
+            tuple(tuple(round(float(v), 9) for v in row) for row in self.lambda_max.T),
+            r"$\lambda_{\max}$ (nats per step)",
+        )
+
+
+def _point_params(base: dict[str, np.ndarray], n: int, scale: float, bias: float) -> dict:
+    """The parameters of one map point, as :func:`bptt_check.maps.lyapunov_map` builds them."""
+    params = {}
+    for name, value in base.items():
+        value = np.array(value, dtype=float)
+        if name.startswith("W_"):
+            value[:, :n] *= scale
+        else:
+            value[:] = 0.0
+        params[name] = value
+    params["b_f"] = params["b_f"] + bias
+    return params
+
+
+def _map_inputs_max(seed: int, T: int, B: int, m: int = 1) -> float:
+    """max |x_t| over the map's inputs (lyapunov_map draws them from default_rng([seed, 1]))."""
+    return float(np.abs(np.random.default_rng([seed, 1]).normal(size=(T, B, m))).max())
+
+
+@cache
+def lstm_slice(n: int, seed: int) -> LstmSlice:
+    """The LSTM map with ``n`` units and its certificates (see the module docstring)."""
+    from .maps import _base  # the map's seeded directions: the certificates see its weights
+
+    ds = lyapunov_map("lstm", LSTM_SCALES, LSTM_BIASES, n=n, T=T_MAP, B=B_MAP, seed=seed)
+    base = _base("lstm", n, 1, seed)
+    x_max = _map_inputs_max(seed, T_MAP, B_MAP)
+    logit = float(np.log(OLD_F_MAX / (1 - OLD_F_MAX)))
+    shape = (len(LSTM_SCALES), len(LSTM_BIASES))
+    old, new, z_top = np.zeros(shape, bool), np.zeros(shape, bool), -np.inf
+    for i, scale in enumerate(LSTM_SCALES):
+        for j, bias in enumerate(LSTM_BIASES):
+            params = _point_params(base, n, scale, bias)
+            W_f = params["W_f"]
+            z_f = params["b_f"] + np.abs(W_f[:, :n]).sum(1) + np.abs(W_f[:, n:]).sum(1) * x_max
+            z_top = max(z_top, float(z_f.max()))
+            old[i, j] = (
+                bool(z_f.max() <= logit) and kappa(params, OLD_F_MAX, 1 / (1 - OLD_F_MAX)) <= 1
+            )
+            new[i, j] = certify(params, x_max=x_max, c0_max=1.0).certified
+    return LstmSlice(
+        n,
+        ds.lambda_max.values,
+        ds.regime.values,
+        z_top,
+        x_max,
+        old,
+        new,
+    )
+
+
+#: The Elman maps' axes and sup of the activation's derivative (γ of ‖J_t‖₂ ≤ γ‖W‖₂).
+ELMAN = {
+    "elman-sigmoid": (tuple(float(v) for v in np.linspace(0.5, 16.0, 16)), 0.25, r"\sigma"),
+    "elman-tanh": (tuple(float(v) for v in np.linspace(0.25, 6.0, 16)), 1.0, r"\tanh"),
+}
+ELMAN_INPUTS = tuple(float(v) for v in np.linspace(0.0, 3.0, 16))
+
+
+def elman_grid(kind: str, seed: int, n: int = 8) -> tuple[Grid, float]:
+    """λ_max of ∂S_T/∂S_0 of the Elman RNN ``kind`` over (‖W‖₂, ‖U‖₂), and the share of the
+    points right of γ‖W‖₂ = 1 (where the bound no longer certifies vanishing) that explode."""
+    scales, gamma, name = ELMAN[kind]
+    ds = lyapunov_map(kind, scales, ELMAN_INPUTS, n=n, T=T_MAP, B=B_MAP, seed=seed)
+    values = ds.lambda_max.values
+    critical = 1 / gamma
+    grid = Grid(
+        f"{kind.replace('-', '_')}_map",
+        rf"The top Lyapunov exponent $\lambda_{{\max}}$ of $\partial S_T/\partial S_0$ of the "
+        rf"RNN (1) with ${name}$ and $n = {n}$ over $\|W\|_2$ and $\|U\|_2$ (seeded "
+        rf"directions, $X_t \sim N(0, 1)$, {B_MAP} runs of $T = {T_MAP}$): the bound "
+        rf"$\gamma\|W\|_2 < 1$ certifies vanishing left of $\|W\|_2 = {critical:g}$ only.",
+        Axis("recurrent_scale", "$\\|W\\|_2$", scales),
+        Axis("input_scale", "$\\|U\\|_2$", ELMAN_INPUTS),
+        tuple(tuple(round(float(v), 9) for v in row) for row in values.T),
+        r"$\lambda_{\max}$ (nats per step)",
+    )
+    right = np.asarray(scales) > critical
+    explodes = ds.regime.values[right] == REGIMES.index("explodes")
+    return grid, float(explodes.mean()) if right.any() else 0.0

@@ -1,0 +1,352 @@
+r""" "σ never exceeds 1, so an LSTM gradient cannot explode" (after eq. (14)): an invalid
+inference, refuted by a robust exploding LSTM.
+
+0 < f_t = σ(z_f) < 1 bounds the cell path's factor only: the state Jacobian
+∂(C_t, h_t)/∂(C_{t-1}, h_{t-1}) also carries the path through h_{t-1}, whose coefficients
+multiply the recurrent weights W_g^{(h)} without bound.  The counterexample is
+:func:`bptt_check.explosion.robust_exploding_lstm` (λ_max > 0 over fresh input seeds and starts,
+0 < f_t < 1 at every step, the growth confirmed in mpmath); the unstable-equilibrium LSTM of
+:func:`bptt_check.claims_lstm.exploding_lstm` is kept beside it as a labelled special case,
+with the number that shows it is one (λ_max from other starts).  Where the conclusion does hold
+is evidence, not a condition: the Lyapunov maps of :mod:`bptt_check.claims_maps` and the
+certificates of :mod:`bptt_check.region`, each with its coverage of the measured
+non-exploding region.
+"""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+
+from derivations import cells
+from derivations.bounds import bounds
+from numeric import Model, lyapunov
+from numeric.floating import FORMULAS, extremes, saturation_threshold, underflow_threshold
+
+from .claims_common import GROWTH_LSTM, lstm_model
+from .claims_lstm import DIGITS, FORMULA_LATEX, HORIZONS, _mp_growth, _params, exploding_lstm
+from .claims_maps import OLD_F_MAX, lstm_slice
+from .evidence import (
+    Column,
+    Example,
+    Named,
+    Proofs,
+    Proved,
+    Quantity,
+    Statement,
+    Table,
+    Text,
+    Verdict,
+    confirm,
+)
+from .explosion import THRESHOLD, robust_exploding_lstm
+
+__all__ = ["MAP_SIZES", "sigma_below_one"]
+
+#: The hidden sizes of the LSTM maps.
+MAP_SIZES = (1, 8)
+
+
+def _robust(seed: int) -> tuple[Example, bool]:
+    found = robust_exploding_lstm(seed)
+    lam = found.check_exponents
+    T, short = found.T, found.short_T
+    mp_T = mpmath.mpf(found.mpmath_growth[T])
+    example = Example(
+        "robust_exploding_lstm",
+        r"$0 < f_t < 1$ at every step, yet the gradient explodes from every start and input "
+        r"tried: a positive top Lyapunov exponent",
+        rf"the LSTM (8)-(13) with $n = 2$, $m = 1$, found by a seeded search over "
+        rf"{found.candidates} candidates, inputs $x_t \sim N(0, {found.x_scale:g}^2)$",
+        **lstm_model(
+            {k: v.tolist() for k, v in found.params.items()},
+            [[float(x[0])] for x in found.xs],
+            found.h0.tolist(),
+            found.c0.tolist(),
+        ),
+        quantities=(
+            Quantity(
+                "lambda_max",
+                float(lam.mean()),
+                r"\lambda_{\max}",
+                f"top Lyapunov exponent, mean of {lam.size} fresh runs",
+                "nats per step",
+            ),
+            Quantity("lambda_se", found.check_se, r"\mathrm{se}", "its standard error"),
+            Quantity("lambda_min", float(lam.min()), r"\min \lambda_{\max}", "the smallest run's"),
+            Quantity("f_min", found.f_range[0], r"\min_t f_t", "smallest forget gate"),
+            Quantity("f_max", found.f_range[1], r"\max_t f_t", "largest forget gate"),
+            Quantity(
+                "growth_short",
+                found.growth[short],
+                GROWTH_LSTM,
+                f"after $T = {short}$ steps (float64 and mpmath agree)",
+                mpmath=found.mpmath_growth[short],
+            ),
+            Quantity("growth", found.growth[T], GROWTH_LSTM, f"after $T = {T}$ steps, float64"),
+            Quantity(
+                "growth_mpmath",
+                float(mp_T),
+                GROWTH_LSTM,
+                f"after $T = {T}$ steps, mpmath (the trajectories part after some 90 steps: "
+                "both grow)",
+            ),
+            Quantity(
+                "rate_mpmath",
+                float(mpmath.log(mp_T)) / T,
+                r"\tfrac{1}{T}\ln\|\cdot\|_2",
+                "growth rate in mpmath",
+                "nats per step",
+            ),
+        ),
+    )
+    refutes = bool(
+        found.confirmed
+        and lam.min() > 0
+        and lam.mean() > 4 * found.check_se
+        and 0 < found.f_range[0] <= found.f_range[1] < 1
+        and float(mpmath.log(mp_T)) / T > THRESHOLD
+    )
+    return example, refutes
+
+
+def _equilibrium(seed: int) -> tuple[Example, bool]:
+    """The old counterexample: it grows from its unstable equilibrium only."""
+    found = exploding_lstm()
+    T = HORIZONS[-1]
+    mp_norm = _mp_growth(found["values"], T)
+    norms = found["norms"]
+    confirm(
+        abs(mp_norm - float(norms[T - 1])) < 1e-9 * mp_norm,
+        f"LSTM growth: mpmath {mp_norm} against {float(norms[T - 1])}",
+    )
+    params = _params(found["values"])
+    model, steps, starts = Model(cells.lstm()), 300, 8
+    at_rest = lyapunov(
+        model, params, np.zeros((steps, 1, 1)), {"C": np.zeros((1, 1)), "h": np.zeros((1, 1))}
+    )
+    rng = np.random.default_rng(seed)
+    state0 = {"C": rng.uniform(-1, 1, (starts, 1)), "h": rng.uniform(-1, 1, (starts, 1))}
+    elsewhere = lyapunov(model, params, np.zeros((steps, starts, 1)), state0)
+    forget = float(1 / (1 + np.exp(-found["values"].get("b_f", 0.0))))
+    example = Example(
+        "special_case_unstable_equilibrium",
+        r"special case, not a robust explosion: the smallest searched LSTM grows at its "
+        r"unstable equilibrium $C = h = 0$ and vanishes from every other start tried",
+        r"the LSTM (8)-(13) with $n = m = 1$, $x_t = 0$, found by search",
+        **lstm_model({k: v.tolist() for k, v in params.items()}, [[0.0]] * T, [0.0], [0.0]),
+        quantities=(
+            Quantity("forget_gate", forget, "f_t", "forget gate (constant here)"),
+            Quantity(
+                "growth_at_equilibrium",
+                float(norms[T - 1]),
+                GROWTH_LSTM,
+                f"from $C_0 = h_0 = 0$, after $T = {T}$ steps",
+                mpmath=mpmath.nstr(mp_norm, DIGITS),
+            ),
+            Quantity(
+                "lambda_at_equilibrium",
+                float(at_rest.lambda_max[0]),
+                r"\lambda_{\max}",
+                "from the equilibrium",
+                "nats per step",
+            ),
+            Quantity(
+                "lambda_elsewhere",
+                float(elsewhere.lambda_max.max()),
+                r"\max \lambda_{\max}",
+                rf"largest over {starts} other starts $C_0, h_0 \in [-1, 1]$",
+                "nats per step",
+            ),
+        ),
+    )
+    special = bool(at_rest.lambda_max[0] > 0 and elsewhere.lambda_max.max() < 0)
+    return example, special
+
+
+def _floating_point() -> tuple:
+    dtypes = (np.float16, np.float32, np.float64)
+    floats = Table(
+        "sigma_in_floating_point",
+        r"Where the computed $\sigma(x) = 1/(1 + e^{-x})$ is exactly 1 (for $x$ at or above "
+        r"the threshold) and exactly 0 (at or below it), in each precision.",
+        (
+            Column("precision", "precision"),
+            Column("sigma_saturates_at", r"$\sigma(x) = 1$ from $x =$"),
+            Column("sigma_underflows_to_zero_at", r"$\sigma(x) = 0$ up to $x =$"),
+        ),
+        tuple(
+            (np.dtype(d).name, float(saturation_threshold(d)), float(underflow_threshold(d)))
+            for d in dtypes
+        ),
+        layout="columns",
+    )
+
+    def largest(d, f) -> str:
+        result = extremes(d, f)
+        return f"{result['max']:g}" + (", NaN for large x" if result["nan"] else "")
+
+    formulas = Table(
+        "formulas",
+        r"The largest value each formula of $\sigma$ computes in each precision: none exceeds "
+        r"1, but $e^x/(1+e^x)$ gives NaN once $e^x$ overflows.",
+        (
+            Column("formula", "formula"),
+            *(Column(np.dtype(d).name, np.dtype(d).name) for d in dtypes),
+        ),
+        tuple((Named(f, FORMULA_LATEX[f]), *(largest(d, f) for d in dtypes)) for f in FORMULAS),
+    )
+    return floats, formulas
+
+
+def _maps(seed: int) -> tuple[tuple, list]:
+    slices = [lstm_slice(n, seed) for n in MAP_SIZES]
+    saturates = float(saturation_threshold(np.float64))
+    shares = Table(
+        "map_shares",
+        r"Each LSTM map (16 $\times$ 16 points): the share of points that explode, vanish or "
+        r"cannot be told apart from 0 by their runs (two standard errors), and the largest "
+        r"forget pre-activation any step can reach: below the float64 saturation of $\sigma$ "
+        rf"({saturates:.4g}), so $0 < f_t < 1$ at every step of every run.",
+        (
+            Column("n", "$n$"),
+            Column("explodes", "explodes"),
+            Column("vanishes", "vanishes"),
+            Column("undetermined", "undetermined"),
+            Column("largest_z_f", r"largest $z_f$"),
+        ),
+        tuple(
+            (s.n, s.share("explodes"), s.share("vanishes"), s.share("undetermined"), s.z_f_max)
+            for s in slices
+        ),
+    )
+    coverage = Table(
+        "certificate_coverage",
+        r"Each certificate's coverage of the measured non-exploding region: the share of the "
+        r"map's vanishing or preserved points where it certifies $\kappa \le 1$, its "
+        r"hypotheses checked on the map's inputs.",
+        (
+            Column("n", "$n$"),
+            Column("not_exploding", "non-exploding points"),
+            Column("global_kappa", r"global $\kappa$"),
+            Column("per_model", "per model"),
+        ),
+        tuple(
+            (
+                s.n,
+                int(s.not_exploding.sum()),
+                s.coverage(s.old_certified),
+                s.coverage(s.new_certified),
+            )
+            for s in slices
+        ),
+    )
+    return (*(s.grid() for s in slices), shares, coverage), slices
+
+
+def _certificates(x_max: float) -> tuple:
+    c_max = 1 / (1 - OLD_F_MAX)
+    return (
+        Statement(
+            "premise",
+            Text(
+                "0 < f_t = σ(z_f) < 1 always holds in exact arithmetic (σ maps every real "
+                "number into (0, 1)); in float64 σ(z_f) = 1 only from z_f ≈ 36.7 on",
+                r"the article's premise $0 < f_t = \sigma(z_f) < 1$ always holds in exact "
+                r"arithmetic ($\sigma$ maps every real number into $(0, 1)$); in float64 "
+                r"$\sigma(z_f) = 1$ only from $z_f \approx 36.7$ on",
+            ),
+            r"0 < \sigma(z) < 1 \quad \text{for every real } z",
+        ),
+        Statement(
+            "inference",
+            Text(
+                "the premise bounds the cell path's factor f_t only: the state Jacobian "
+                "∂(C_t, h_t)/∂(C_(t−1), h_(t−1)) also carries the path through h_(t−1), whose "
+                "coefficients multiply W_g^(h) without bound, so the inference is invalid",
+                r"the premise bounds the cell path's factor $f_t$ only: the state Jacobian "
+                r"also carries the path through $h_{t-1}$, whose coefficients multiply "
+                r"$W_g^{(h)}$ without bound, so the inference is invalid",
+            ),
+            r"\frac{\partial (C_t, h_t)}{\partial (C_{t-1}, h_{t-1})} = "
+            r"\begin{pmatrix} \operatorname{diag}(f_t) & \partial C_t/\partial h_{t-1} \\ "
+            r"\partial h_t/\partial C_{t-1} & \partial h_t/\partial h_{t-1} \end{pmatrix}",
+        ),
+        Statement(
+            "global_certificate",
+            Text(
+                f"sufficient, not necessary: with f_t ≤ f_max = {OLD_F_MAX} at every step "
+                f"and |C_0| ≤ c_max = {c_max:g}, κ = max over rows of the exact coefficient "
+                "suprema times ‖W_g^(h)‖_∞ ≤ 1 bounds every ‖P_T‖_∞ by 1; κ < 1 gives "
+                "‖P_T‖_∞ ≤ κ^T: the gradient vanishes",
+                rf"the global certificate, sufficient and not necessary: with "
+                rf"$f_t \le f_{{\max}} = {OLD_F_MAX}$ at every step and "
+                rf"$|C_0| \le c_{{\max}} = {c_max:g}$, $\kappa \le 1$ bounds "
+                r"$\|P_T\|_\infty$ by 1 for every $T$; $\kappa < 1$ gives "
+                r"$\|P_T\|_\infty \le \kappa^T$: the gradient vanishes",
+            ),
+            r"P_T = \frac{\partial (C_T, h_T)}{\partial (C_0, h_0)},\qquad "
+            r"\|P_T\|_\infty \le \kappa^T",
+        ),
+        Statement(
+            "per_model_certificate",
+            Text(
+                "sufficient, not necessary: gate ranges unit by unit from b_g ± (row sums of "
+                f"|W_g^(h)| + |W_g^(x)| x_max), here x_max = {x_max:.4g} (the largest input of "
+                "the maps' runs), |h_0| ≤ 1, |C_0| ≤ 1; κ ≤ 1 bounds every ‖P_T‖_∞ by 1 and "
+                "κ < 1 means vanishing",
+                r"the per-model certificate, sufficient and not necessary: gate ranges unit by "
+                r"unit from $b_g$ and the row sums of $|W_g^{(h)}|$ and $|W_g^{(x)}|\,x_{\max}$, "
+                rf"here $x_{{\max}} = {x_max:.4g}$ (the largest input of the maps' runs), "
+                r"$|h_0| \le 1$, $|C_0| \le 1$; $\kappa \le 1$ bounds every $\|P_T\|_\infty$ "
+                r"by 1 and $\kappa < 1$ means vanishing",
+            ),
+        ),
+    )
+
+
+def sigma_below_one(seed: int) -> Verdict:
+    """ "σ never exceeds 1, so the LSTM gradient cannot explode" (after eq. (14))."""
+    robust, refutes = _robust(seed)
+    special, is_special = _equilibrium(seed)
+    confirm(is_special, "the equilibrium example grows at rest and vanishes elsewhere")
+    maps, slices = _maps(seed)
+    floats, formulas = _floating_point()
+    premises = Proofs(
+        "premises_proved", tuple(Proved(b.name, f"${b.latex}$", {}, b.holds) for b in bounds())
+    )
+    saturates = float(saturation_threshold(np.float64))
+    premise_in_maps = all(s.z_f_max < saturates for s in slices)
+    evidence = (
+        premises,
+        *_certificates(slices[0].x_max),
+        *maps,
+        floats,
+        formulas,
+    )
+    lam = robust.quantity("lambda_max").value
+    f_hi = robust.quantity("f_max").value
+    verdict = "fails" if refutes and premises.hold and premise_in_maps else "holds-if"
+    return Verdict(
+        "sigma-below-one",
+        verdict,
+        Text(
+            "an invalid inference: 0 < f_t < 1 bounds the cell path only, and the state "
+            "Jacobian also carries the path through h_(t−1); a 2-unit LSTM with f_t ≤ "
+            f"{f_hi:.5f} explodes at λ_max = {lam:.3f} per step from every start tried",
+            r"an invalid inference: $0 < f_t < 1$ bounds the cell path only, and the state "
+            r"Jacobian also carries the path through $h_{t-1}$; a 2-unit LSTM with "
+            rf"$f_t \le {f_hi:.5f}$ explodes at $\lambda_{{\max}} = {lam:.3f}$ per step from "
+            r"every start tried",
+        ),
+        14,
+        evidence,
+        condition=Text(
+            "a certificate κ ≤ 1 of the recurrent weights (sufficient, with its hypotheses)",
+            r"a certificate $\kappa \le 1$ of the recurrent weights (sufficient, with its "
+            r"hypotheses)",
+        ),
+        condition_latex=r"\kappa \le 1 \ \Rightarrow\ "
+        r"\left\|\frac{\partial (C_T, h_T)}{\partial (C_0, h_0)}\right\|_\infty \le 1",
+        counterexample=(robust, special),
+    )
