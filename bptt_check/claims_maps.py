@@ -19,8 +19,8 @@ from functools import cache
 
 import numpy as np
 
-from .evidence import Axis, Grid
-from .maps import REGIMES, lyapunov_map
+from .evidence import Axis, Grid, Overlay
+from .maps import REGIMES, grid_parameters, lyapunov_map, map_inputs
 from .region import certify, kappa
 
 __all__ = ["ELMAN", "LSTM_BIASES", "LSTM_SCALES", "LstmSlice", "elman_grid", "lstm_slice"]
@@ -67,47 +67,47 @@ class LstmSlice:
             r"over the scale of its recurrent weights (the spectral norm of each "
             r"$W_g^{(h)}$) and the forget bias $b_f$, the other biases 0, inputs "
             rf"$x_t \sim N(0, 1)$, mean of {B_MAP} runs of $T = {T_MAP}$ steps: red explodes, "
-            r"blue vanishes.",
+            r"blue vanishes.  Outlined: where the global bound $\kappa \le 1$ (with "
+            r"$f_t \le 0.9$) and where the per-model certificate hold; both are sufficient, "
+            r"and inside them the gradient vanishes.",
             Axis("recurrent_scale", "recurrent scale $\\|W_g^{(h)}\\|_2$", LSTM_SCALES),
             Axis("forget_bias", "forget bias $b_f$", LSTM_BIASES),
             tuple(tuple(round(float(v), 9) for v in row) for row in self.lambda_max.T),
             r"$\lambda_{\max}$ (nats per step)",
+            (
+                Overlay(r"$\kappa \leq 1$, $f_t \leq 0.9$", _region(self.old_certified)),
+                Overlay("per-model certificate", _region(self.new_certified)),
+            ),
         )
 
 
-def _point_params(base: dict[str, np.ndarray], n: int, scale: float, bias: float) -> dict:
-    """The parameters of one map point, as :func:`bptt_check.maps.lyapunov_map` builds them."""
-    params = {}
-    for name, value in base.items():
-        value = np.array(value, dtype=float)
-        if name.startswith("W_"):
-            value[:, :n] *= scale
-        else:
-            value[:] = 0.0
-        params[name] = value
-    params["b_f"] = params["b_f"] + bias
-    return params
+def _region(inside: np.ndarray) -> tuple[tuple[bool, ...], ...]:
+    """A ``[x][y]`` mask as an overlay's ``region[j][i]``."""
+    return tuple(tuple(bool(v) for v in row) for row in np.asarray(inside).T)
 
 
-def _map_inputs_max(seed: int, T: int, B: int, m: int = 1) -> float:
-    """max |x_t| over the map's inputs (lyapunov_map draws them from default_rng([seed, 1]))."""
-    return float(np.abs(np.random.default_rng([seed, 1]).normal(size=(T, B, m))).max())
+def _point_params(n: int, seed: int, scale: float, bias: float) -> dict:
+    """The parameters of one map point, as :func:`bptt_check.maps.lyapunov_map` runs them."""
+    values = {"recurrent_scale": scale, "forget_bias": bias}
+    return {k: v[0] for k, v in grid_parameters("lstm", n, 1, seed, values).items()}
+
+
+def _map_inputs_max(n: int, seed: int, T: int, B: int) -> float:
+    """max |x_t| over the map's inputs: the x_max of the certificates' hypotheses."""
+    return float(np.abs(map_inputs("lstm", n, 1, T, B, seed)[0]).max())
 
 
 @cache
 def lstm_slice(n: int, seed: int) -> LstmSlice:
     """The LSTM map with ``n`` units and its certificates (see the module docstring)."""
-    from .maps import _base  # the map's seeded directions: the certificates see its weights
-
     ds = lyapunov_map("lstm", LSTM_SCALES, LSTM_BIASES, n=n, T=T_MAP, B=B_MAP, seed=seed)
-    base = _base("lstm", n, 1, seed)
-    x_max = _map_inputs_max(seed, T_MAP, B_MAP)
+    x_max = _map_inputs_max(n, seed, T_MAP, B_MAP)
     logit = float(np.log(OLD_F_MAX / (1 - OLD_F_MAX)))
     shape = (len(LSTM_SCALES), len(LSTM_BIASES))
     old, new, z_top = np.zeros(shape, bool), np.zeros(shape, bool), -np.inf
     for i, scale in enumerate(LSTM_SCALES):
         for j, bias in enumerate(LSTM_BIASES):
-            params = _point_params(base, n, scale, bias)
+            params = _point_params(n, seed, scale, bias)
             W_f = params["W_f"]
             z_f = params["b_f"] + np.abs(W_f[:, :n]).sum(1) + np.abs(W_f[:, n:]).sum(1) * x_max
             z_top = max(z_top, float(z_f.max()))
@@ -151,6 +151,12 @@ def elman_grid(kind: str, seed: int, n: int = 8) -> tuple[Grid, float]:
         Axis("input_scale", "$\\|U\\|_2$", ELMAN_INPUTS),
         tuple(tuple(round(float(v), 9) for v in row) for row in values.T),
         r"$\lambda_{\max}$ (nats per step)",
+        (
+            Overlay(
+                r"$\gamma\|W\|_2 \leq 1$",
+                _region(np.broadcast_to((np.asarray(scales) <= critical)[:, None], values.shape)),
+            ),
+        ),
     )
     right = np.asarray(scales) > critical
     explodes = ds.regime.values[right] == REGIMES.index("explodes")

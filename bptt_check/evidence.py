@@ -42,6 +42,7 @@ __all__ = [
     "Grid",
     "Item",
     "Named",
+    "Overlay",
     "Proofs",
     "Proved",
     "Quantity",
@@ -295,10 +296,20 @@ class Axis:
 
 
 @dataclass(frozen=True)
+class Overlay:
+    """A region drawn over a :class:`Grid`: ``region[j][i]`` is whether the point (x[i], y[j])
+    is in it (a certificate's region, the side of a line); its outline is drawn and labelled
+    in the legend (``label``, mathtext)."""
+
+    label: str
+    region: tuple[tuple[bool, ...], ...]
+
+
+@dataclass(frozen=True)
 class Grid:
     """A map: a value over a grid of two parameters (``values[j][i]`` at ``x[i]``, ``y[j]``),
-    drawn by the report as a figure with a labelled colour bar (``label``, mathtext); the
-    caption is LaTeX text."""
+    drawn by the report as a figure with a labelled colour bar (``label``, mathtext), with the
+    outlines of its ``overlays``; the caption is LaTeX text."""
 
     key: str
     caption: str
@@ -306,13 +317,15 @@ class Grid:
     y: Axis
     values: tuple[tuple[float, ...], ...]
     label: str
+    overlays: tuple[Overlay, ...] = ()
 
     kind: ClassVar[str] = "grid"
 
     def __post_init__(self) -> None:
         shape = (len(self.y.values), len(self.x.values))
-        if len(self.values) != shape[0] or any(len(row) != shape[1] for row in self.values):
-            raise ValueError(f"grid {self.key}: values must be {shape[0]} rows of {shape[1]}")
+        for what, rows in (("values", self.values), *((o.label, o.region) for o in self.overlays)):
+            if len(rows) != shape[0] or any(len(row) != shape[1] for row in rows):
+                raise ValueError(f"grid {self.key}: {what} must be {shape[0]} rows of {shape[1]}")
 
     def json(self) -> dict[str, Any]:
         return {
@@ -332,6 +345,9 @@ class Grid:
             "y": {"key": self.y.key, "label": self.y.label, "values": list(self.y.values)},
             "label": self.label,
             "values": [list(row) for row in self.values],
+            "overlays": [
+                {"label": o.label, "region": [list(row) for row in o.region]} for o in self.overlays
+            ],
         }
 
 

@@ -16,6 +16,7 @@ import matplotlib
 import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from numeric import lstm, product_norms, rnn
 from numeric.floating import saturation_threshold
@@ -132,6 +133,10 @@ def write_figures(directory: Path, seed: int) -> list[Path]:
     return paths
 
 
+#: How the outlines of a grid's overlays are drawn, in order.
+_OUTLINES = (("black", "solid"), ("black", "dashed"), ("dimgray", "dotted"))
+
+
 def grid_figure(grid) -> Figure:
     """A :class:`~bptt_check.evidence.Grid` as a figure: the value in colour over the two
     parameters, every axis and the colour bar labelled."""
@@ -140,8 +145,10 @@ def grid_figure(grid) -> Figure:
         axes = figure.add_subplot()
         values = np.asarray(grid.values, dtype=float)
         low, high = float(np.nanmin(values)), float(np.nanmax(values))
-        # a signed value (an exponent, a log-growth) is centred on 0: red grows, blue shrinks
-        norm = TwoSlopeNorm(0.0, low, high) if low < 0 < high else None
+        # a signed value (an exponent, a log-growth) is centred on 0: red grows, blue shrinks,
+        # also when every value has one sign (a map that only vanishes is all blue)
+        margin = 1e-3 * max(abs(low), abs(high), 1e-12)
+        norm = TwoSlopeNorm(0.0, min(low, -margin), max(high, margin))
         mesh = axes.pcolormesh(
             np.asarray(grid.x.values),
             np.asarray(grid.y.values),
@@ -152,6 +159,27 @@ def grid_figure(grid) -> Figure:
         )
         axes.set_xlabel(grid.x.label)
         axes.set_ylabel(grid.y.label)
+        handles = []
+        for overlay, (colour, style) in zip(grid.overlays, _OUTLINES, strict=False):
+            region = np.asarray(overlay.region, dtype=float)
+            label = overlay.label
+            if region.sum() == 0:
+                label += " (nowhere here)"
+            elif region.sum() == region.size:
+                label += " (everywhere here)"
+            else:  # a region with an edge inside the map
+                axes.contour(
+                    np.asarray(grid.x.values),
+                    np.asarray(grid.y.values),
+                    region,
+                    levels=[0.5],
+                    colors=[colour],
+                    linestyles=[style],
+                    linewidths=1.5,
+                )
+            handles.append(Line2D([], [], color=colour, linestyle=style, label=label))
+        if handles:
+            axes.legend(handles=handles, loc="upper right", fontsize="small", framealpha=0.9)
         figure.colorbar(mesh, ax=axes, label=grid.label)
         figure.tight_layout()
     return figure

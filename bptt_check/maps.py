@@ -42,7 +42,7 @@ from numeric import Model, Spectrum, lyapunov
 if TYPE_CHECKING:  # xarray is imported when a map is made
     import xarray
 
-__all__ = ["MAPS", "PARAMETERS", "REGIMES", "lyapunov_map"]
+__all__ = ["MAPS", "PARAMETERS", "REGIMES", "grid_parameters", "lyapunov_map", "map_inputs"]
 
 #: The regimes of :meth:`numeric.Spectrum.classify`, in the order of their codes in a map.
 REGIMES: tuple[str, ...] = ("vanishes", "preserved", "explodes", "undetermined")
@@ -104,20 +104,13 @@ def _base(kind: str, n: int, m: int, seed: int) -> dict[str, np.ndarray]:
     return base
 
 
-def _chunk(
-    kind: str,
-    n: int,
-    m: int,
-    T: int,
-    B: int,
-    warmup: int | None,
-    seed: int,
-    values: Mapping[str, np.ndarray],
-) -> np.ndarray:
-    """λ_max of every run at G points as one batched call: (G, B).  ``values``: each varied
-    parameter of :data:`PARAMETERS` at the points (G,), or a fixed value; the others at their
-    defaults."""
-    G = max(np.size(value) for value in values.values())
+def grid_parameters(
+    kind: str, n: int, m: int, seed: int, values: Mapping[str, Any]
+) -> dict[str, np.ndarray]:
+    """The parameters of a map's points, with a leading grid axis G: ``values`` holds each
+    varied parameter of :data:`PARAMETERS` at the points (G,) or a fixed value, the others
+    take their defaults; the weights are the seeded directions scaled (eq. (1), (8)-(13))."""
+    G = max((np.size(value) for value in values.values()), default=1)
     value = {
         name: np.broadcast_to(np.asarray(values.get(name, default), float), (G,))
         for name, default in PARAMETERS[kind].items()
@@ -131,14 +124,39 @@ def _chunk(
                 params[name][:, :, :n] *= value["recurrent_scale"][:, None, None]
         for parameter, name in _BIASES.items():
             params[name][:] = value[parameter][:, None]
-    else:
-        params = {
-            "W": value["recurrent_scale"][:, None, None] * base["W"],
-            "U": value["input_scale"][:, None, None] * base["U"],
-        }
+        return params
+    return {
+        "W": value["recurrent_scale"][:, None, None] * base["W"],
+        "U": value["input_scale"][:, None, None] * base["U"],
+    }
+
+
+def map_inputs(
+    kind: str, n: int, m: int, T: int, B: int, seed: int
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The B seeded input sequences x_t ~ N(0, 1), (T, B, m), and starts (uniform in [-1, 1])
+    that every point of a map runs."""
     rng = np.random.default_rng([seed, 1])
     xs = rng.normal(size=(T, B, m))
     state0 = {name: rng.uniform(-1, 1, size=(B, n)) for name, _ in _model(kind).states}
+    return xs, state0
+
+
+def _chunk(
+    kind: str,
+    n: int,
+    m: int,
+    T: int,
+    B: int,
+    warmup: int | None,
+    seed: int,
+    values: Mapping[str, np.ndarray],
+) -> np.ndarray:
+    """λ_max of every run at G points as one batched call: (G, B).  ``values``: each varied
+    parameter of :data:`PARAMETERS` at the points (G,), or a fixed value; the others at their
+    defaults."""
+    params = grid_parameters(kind, n, m, seed, values)
+    xs, state0 = map_inputs(kind, n, m, T, B, seed)
     result = lyapunov(_model(kind), params, xs, state0, warmup=warmup, growth=False)
     return result.lambda_max
 

@@ -368,7 +368,7 @@ def _rnn_rows(cell: Graph, readout: Graph, names: dict[str, str]) -> tuple[_Row,
             _chain(_W),
             (adjoint["delta"], adjoint["a"], adjoint["W"]),
             "as written: one chain ending in ∂S_0/∂W, which is 0 for a fixed S_0 (the second line "
-            "leaves k free in ∂S_{k-1}/∂W; the product is bracketed here); derived: "
+            "leaves k free in ∂S_{k-1}/∂W, as printed: no brackets); derived: "
             "the adjoint recursion δ_t = ∂L_t/∂S_t + (∂S_{t+1}/∂S_t)ᵀ δ_{t+1}, summed over t",
             _DOT,
         ),

@@ -34,6 +34,13 @@ class ArticlePrinter(LatexPrinter):
         super().__init__({"symbol_names": symbol_names, **settings})
         self._names = names or {}
 
+    def _needs_mul_brackets(self, expr: sp.Basic, first: bool = False, last: bool = False) -> bool:
+        # eq. (5)-(6) print ∏_k ∂S_k/∂S_{k-1} · ∂S_{k-1}/∂W without brackets, as the article
+        # does (SymPy brackets a product that is not the last factor)
+        if isinstance(expr, sp.Product):
+            return False
+        return super()._needs_mul_brackets(expr, first=first, last=last)
+
     def _print_MatrixSymbol(self, expr: sp.Basic) -> str:
         if expr.name in self._names:
             return self._names[expr.name]

@@ -112,3 +112,29 @@ def test_every_certified_map_point_keeps_its_products_bounded():
                 assert np.abs(product).sum(axis=1).max() <= 1 + 1e-12
         # a certified point is never one the map finds exploding
         assert not (s.new_certified & (s.regime == 2)).any()
+
+
+def test_the_maps_outline_where_the_certificates_hold():
+    from bptt_check.claims_maps import lstm_slice
+    from bptt_check.evidence import Axis, Grid, Overlay
+    from bptt_check.figures import grid_figure
+
+    lstm = lstm_slice(8, 0)
+    grid = lstm.grid()
+    old, new = (np.asarray(o.region).T for o in grid.overlays)
+    np.testing.assert_array_equal(old, lstm.old_certified)
+    np.testing.assert_array_equal(new, lstm.new_certified)
+    assert (new | ~old).all()  # the per-model certificate holds wherever the global one does
+    axes = grid_figure(grid).axes[0]
+    labels = [text.get_text() for text in axes.get_legend().get_texts()]
+    assert labels[1].startswith("per-model certificate")
+    with pytest.raises(ValueError, match="must be 1 rows of 2"):
+        Grid(
+            "g",
+            "",
+            Axis("x", "x", (0, 1)),
+            Axis("y", "y", (0,)),
+            ((0, 1),),
+            "v",
+            (Overlay("o", ((True,),)),),
+        )

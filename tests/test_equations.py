@@ -25,7 +25,7 @@ AS_WRITTEN = [
     (
         5,
         1,
-        r"\frac{\partial L}{\partial W} = \frac{\partial L}{\partial O_{t}} \cdot \frac{\partial O_{t}}{\partial S_{t}} \cdot \left(\prod_{k=1}^{t} \frac{\partial {S}_{k}}{\partial {S}_{k - 1}}\right) \cdot \frac{\partial {S}_{k - 1}}{\partial W}",
+        r"\frac{\partial L}{\partial W} = \frac{\partial L}{\partial O_{t}} \cdot \frac{\partial O_{t}}{\partial S_{t}} \cdot \prod_{k=1}^{t} \frac{\partial {S}_{k}}{\partial {S}_{k - 1}} \cdot \frac{\partial {S}_{k - 1}}{\partial W}",
     ),
     (
         6,
@@ -35,7 +35,7 @@ AS_WRITTEN = [
     (
         6,
         1,
-        r"\frac{\partial L}{\partial U} = \frac{\partial L}{\partial O_{t}} \cdot \frac{\partial O_{t}}{\partial S_{t}} \cdot \left(\prod_{k=1}^{t} \frac{\partial {S}_{k}}{\partial {S}_{k - 1}}\right) \cdot \frac{\partial {S}_{k - 1}}{\partial U}",
+        r"\frac{\partial L}{\partial U} = \frac{\partial L}{\partial O_{t}} \cdot \frac{\partial O_{t}}{\partial S_{t}} \cdot \prod_{k=1}^{t} \frac{\partial {S}_{k}}{\partial {S}_{k - 1}} \cdot \frac{\partial {S}_{k - 1}}{\partial U}",
     ),
     (7, 0, r"\frac{\partial S_{t}}{\partial S_{t-1}} = W \cdot \sigma'"),
     (8, 0, r"i_{t} = \sigma\left(W_{i} \left[h_{t-1}; x_{t}\right] + b_{i}\right)"),
