@@ -341,12 +341,19 @@ def sigma_below_one(seed: int) -> Verdict:
         ),
         14,
         evidence,
-        condition=Text(
-            "a certificate κ ≤ 1 of the recurrent weights (sufficient, with its hypotheses)",
-            r"a certificate $\kappa \le 1$ of the recurrent weights (sufficient, with its "
-            r"hypotheses)",
-        ),
-        condition_latex=r"\kappa \le 1 \ \Rightarrow\ "
-        r"\left\|\frac{\partial (C_T, h_T)}{\partial (C_0, h_0)}\right\|_\infty \le 1",
+        # where the conclusion holds is evidence (the certificates above), not a condition
+        # that rescues a failed inference; only if no explosion were found would it be one
+        condition=None if verdict == "fails" else _CERTIFIED,
+        condition_latex=None if verdict == "fails" else _CERTIFIED_LATEX,
         counterexample=(robust, special),
     )
+
+
+_CERTIFIED = Text(
+    "a certificate κ ≤ 1 of the recurrent weights (sufficient, with its hypotheses)",
+    r"a certificate $\kappa \le 1$ of the recurrent weights (sufficient, with its hypotheses)",
+)
+_CERTIFIED_LATEX = (
+    r"\kappa \le 1 \ \Rightarrow\ "
+    r"\left\|\frac{\partial (C_T, h_T)}{\partial (C_0, h_0)}\right\|_\infty \le 1"
+)

@@ -93,18 +93,18 @@ def test_the_new_claim_is_registered_and_listed():
 def test_every_certified_map_point_keeps_its_products_bounded():
     """Soundness of the coverage numbers: along a run of inputs within the certificate's x_max,
     the derived state-Jacobian products of every certified point never exceed 1 in ∞-norm."""
-    from bptt_check.claims_maps import LSTM_BIASES, LSTM_SCALES, _point_params, lstm_slice
-    from bptt_check.maps import _base
+    from bptt_check.claims_maps import LSTM_BIASES, LSTM_SCALES, lstm_slice
+    from bptt_check.maps import grid_parameters
 
     rng = np.random.default_rng(0)
     for n in (1, 8):
         s = lstm_slice(n, 0)
         assert s.new_certified.sum() > s.old_certified.sum() >= 1
         assert not (s.old_certified & ~s.new_certified).any()
-        base = _base("lstm", n, 1, 0)
         xs = np.clip(rng.normal(size=(60, 1)), -s.x_max, s.x_max)
         for i, j in zip(*np.nonzero(s.new_certified), strict=True):
-            params = _point_params(base, n, LSTM_SCALES[i], LSTM_BIASES[j])
+            values = {"recurrent_scale": LSTM_SCALES[i], "forget_bias": LSTM_BIASES[j]}
+            params = {k: v[0] for k, v in grid_parameters("lstm", n, 1, 0, values).items()}
             J = lstm.state_jacobians(params, xs, rng.uniform(-1, 1, n), rng.uniform(-1, 1, n))
             product = np.eye(2 * n)
             for step in J:
