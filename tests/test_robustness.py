@@ -65,30 +65,34 @@ def test_memory_grows_linearly_in_T():
     assert large < 5 * small  # 4x the steps: linear, with room for fixed costs
 
 
-def run(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bptt_check.cli", *argv], capture_output=True, check=True
-    )
+#: One process writes the verdicts' JSON, then the report (the verdicts computed once).
+_BOTH = (
+    "import sys\n"
+    "from bptt_check.cli import main\n"
+    "folder = sys.argv[1]\n"
+    "assert main(['verify', '--seed', '5', '--json', folder + '/verdicts.json']) == 0\n"
+    "assert main(['report', '--seed', '5', '--no-pdf', '--date', '2026-11-28',\n"
+    "             '-o', folder + '/report']) == 0\n"
+)
 
 
 def test_two_processes_same_seed_same_json_and_report_bytes(tmp_path):
-    outputs = []
-    for attempt in ("a", "b"):
-        folder = tmp_path / attempt
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for folder in folders:
         folder.mkdir()
-        run("verify", "--seed", "5", "--json", str(folder / "verdicts.json"))
-        run(
-            "report",
-            "--seed",
-            "5",
-            "--no-pdf",
-            "--date",
-            "2026-11-28",
-            "-o",
-            str(folder / "report"),
+    # two independent processes, run side by side
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _BOTH, str(folder)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
-        outputs.append(folder)
-    first, second = outputs
+        for folder in folders
+    ]
+    for process in processes:
+        _, errors = process.communicate()
+        assert process.returncode == 0, errors.decode()[-2000:]
+    first, second = folders
     assert (first / "verdicts.json").read_bytes() == (second / "verdicts.json").read_bytes()
     for path in sorted((first / "report").rglob("*")):
         if path.is_file():
@@ -96,16 +100,14 @@ def test_two_processes_same_seed_same_json_and_report_bytes(tmp_path):
             assert twin.read_bytes() == path.read_bytes(), path.name
 
 
-def test_missing_pdflatex_is_said_plainly_and_the_tex_is_still_written(tmp_path):
-    import os
+def test_missing_pdflatex_is_said_plainly_and_the_tex_is_still_written(
+    tmp_path, monkeypatch, capsys
+):
+    from bptt_check.cli import main
 
-    result = subprocess.run(
-        [sys.executable, "-m", "bptt_check.cli", "report", "-o", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PATH": str(tmp_path)},
-    )
-    assert result.returncode == 0
-    assert result.stderr.splitlines()[0].startswith("pdflatex is not on PATH: writing report.tex")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pdflatex (nor anything else) on PATH
+    assert main(["report", "-o", str(tmp_path / "out")]) == 0
+    message = capsys.readouterr().err.splitlines()
+    assert any(line.startswith("pdflatex is not on PATH: writing report.tex") for line in message)
     assert (tmp_path / "out" / "report.tex").stat().st_size > 10_000
     assert not (tmp_path / "out" / "report.pdf").exists()
