@@ -117,6 +117,40 @@ class _Alias:
 
 
 @dataclass(frozen=True)
+class _ForwardWork:
+    """The buffers of one forward pass, allocated once (:meth:`Plan._forward_buffers`)."""
+
+    T: int
+    sizes: dict[str, int]
+    layouts: tuple[dict[str, slice], ...]
+    states: Arrays
+    store: Arrays
+    scratch: Arrays
+    assembly: list
+    runners: list
+    targets: list
+
+
+@dataclass(frozen=True)
+class _BackwardWork:
+    """The buffers of one backward pass, allocated once (:meth:`Plan._backward_buffers`)."""
+
+    T: int
+    stages: list
+    runners: list
+    targets: list
+    pulls: dict
+    buffers2: list
+    adjoint_runs: list
+    recorded: Arrays
+    read_values: list
+    seeds: list
+    direct: list
+    adjoints_in: list
+    zeros: Arrays
+
+
+@dataclass(frozen=True)
 class Trace:
     """What the forward pass keeps: the kept nodes at every step (``values[name]`` is
     (T, B, size)), node sizes, the stacked layouts of the affine runs, and the final state."""
@@ -393,6 +427,15 @@ class Plan:
         step by step.  With a ``pool`` the kept arrays are borrowed from it: the trace is valid
         until the pool's block ends."""
         offsets = offsets or {}
+        work = self._forward_buffers(params, sequence, initial, offsets, pool)
+        for t in range(work.T):
+            self._forward_step(work, t, sequence, offsets)
+        return self._forward_finish(work, sequence)
+
+    def _forward_buffers(self, params, sequence, initial, offsets, pool) -> _ForwardWork:
+        """Allocate every buffer of a forward pass once: a state and its previous value are
+        views of one (T + 1)-long array, kept nodes have (T, B, size) arrays, the rest is
+        scratch; the input projections of all steps; each kernel's destinations."""
         empty = np.empty if pool is None else pool.empty
         first = next(iter(sequence.values())) if sequence else next(iter(initial.values()))
         T, B = first.shape[0], first.shape[-2]
@@ -402,8 +445,6 @@ class Plan:
         sizes = self.sizes(params, {k: v.shape[-1] for k, v in {**sequence, **initial}.items()})
         layouts = self.layouts(sizes)
         projections = self._projections(params, sequence, sizes, layouts, dtype, T, B, empty)
-        # every buffer is allocated here, once: a state and its previous value are views of
-        # one (T + 1)-long array, kept nodes have (T, B, size) arrays, the rest is scratch
         states = {new: empty((T + 1, B, sizes[new]), dtype) for new in self.state_out}
         for new, prev in self.graph.state:
             states[new][0] = initial[prev]
@@ -432,47 +473,54 @@ class Plan:
             else None
             for stage in self.forward_stages
         ]
-        for t in range(T):
-            values: Arrays = {prev: states[new][t] for new, prev in self.graph.state}
-            for name, inputs in sequence.items():
-                values[name] = inputs[t]
-            for stage, run, target in zip(self.forward_stages, runners, targets, strict=True):
-                if isinstance(stage, Kernel):
-                    outs = [array[t] if timed else array for array, timed in target]
-                    run([values[n] for n in stage.inputs], outs)
-                    values.update(zip(stage.outputs, outs, strict=True))
-                    continue
-                if isinstance(stage, _Reduce):
-                    out = store[stage.name][t] if stage.name in store else scratch[stage.name]
-                    stage(values[stage.source], out)
-                    values[stage.name] = out
-                    continue
-                products, parts = assembly[stage.index]
-                for operand, weights, product in products:
-                    np.matmul(values[operand], weights, out=product)
-                for out, sources in parts.items():
-                    # each node summed into its own contiguous array: ufuncs on a strided
-                    # column block of the stacked products run slower
-                    target = store[out][t] if out in store else scratch[out]
-                    arrays = [array[t] if timed else array for array, timed in sources]
-                    if len(arrays) > 1:
-                        np.add(arrays[0], arrays[1], out=target)
-                        for array in arrays[2:]:
-                            np.add(target, array, out=target)
-                    else:
-                        np.copyto(target, arrays[0] if arrays else 0)
-                    if (out, t) in offsets:
-                        target += offsets[(out, t)]
-                    values[out] = target
-            for out in self.graph.outputs:
+        return _ForwardWork(T, sizes, layouts, states, store, scratch, assembly, runners, targets)
+
+    def _forward_step(self, work: _ForwardWork, t: int, sequence, offsets) -> None:
+        """Step t (0-based) of eq. (1) or (8)-(13): every stage of the graph, in order."""
+        states, store, scratch = work.states, work.store, work.scratch
+        values: Arrays = {prev: states[new][t] for new, prev in self.graph.state}
+        for name, inputs in sequence.items():
+            values[name] = inputs[t]
+        for stage, run, target in zip(self.forward_stages, work.runners, work.targets, strict=True):
+            if isinstance(stage, Kernel):
+                outs = [array[t] if timed else array for array, timed in target]
+                run([values[n] for n in stage.inputs], outs)
+                values.update(zip(stage.outputs, outs, strict=True))
+                continue
+            if isinstance(stage, _Reduce):
+                out = store[stage.name][t] if stage.name in store else scratch[stage.name]
+                stage(values[stage.source], out)
+                values[stage.name] = out
+                continue
+            products, parts = work.assembly[stage.index]
+            for operand, weights, product in products:
+                np.matmul(values[operand], weights, out=product)
+            for out, sources in parts.items():
+                # each node summed into its own contiguous array: ufuncs on a strided
+                # column block of the stacked products run slower
+                target = store[out][t] if out in store else scratch[out]
+                arrays = [array[t] if timed else array for array, timed in sources]
+                if len(arrays) > 1:
+                    np.add(arrays[0], arrays[1], out=target)
+                    for array in arrays[2:]:
+                        np.add(target, array, out=target)
+                else:
+                    np.copyto(target, arrays[0] if arrays else 0)
                 if (out, t) in offsets:
-                    values[out] += offsets[(out, t)]  # the stored state carries the offset
-        kept: Arrays = dict(store)
+                    target += offsets[(out, t)]
+                values[out] = target
+        for out in self.graph.outputs:
+            if (out, t) in offsets:
+                values[out] += offsets[(out, t)]  # the stored state carries the offset
+
+    def _forward_finish(self, work: _ForwardWork, sequence) -> Trace:
+        """The trace: the kept nodes over time, the states and their previous values."""
+        kept: Arrays = dict(work.store)
         kept |= {n: sequence[n] for n in self.kept if n in sequence}
         for new, prev in self.graph.state:
-            kept[new], kept[prev] = states[new][1:], states[new][:-1]
-        final = {prev: states[new][T] for new, prev in self.graph.state}
-        return Trace(kept, sizes, layouts, final)
+            kept[new], kept[prev] = work.states[new][1:], work.states[new][:-1]
+        final = {prev: work.states[new][work.T] for new, prev in self.graph.state}
+        return Trace(kept, work.sizes, work.layouts, final)
 
     def _projections(self, params, sequence, sizes, layouts, dtype, T, B, empty=np.empty):
         """For each run: the input projections of every step at once, (T, B, width), over the
@@ -601,6 +649,16 @@ class Plan:
         adjoints of the sequence inputs named in ``wanted`` are returned too.  With a ``pool``
         the per-step adjoints are borrowed from it (``per_step`` results then must not be kept
         past the pool's block)."""
+        work = self._backward_buffers(params, trace, cotangents, wanted, per_step, pool)
+        carry: Arrays = {}
+        for t in reversed(range(work.T)):
+            carry = self._backward_step(work, t, cotangents, carry)
+        return self._backward_finish(work, trace, carry, wanted, per_step)
+
+    def _backward_buffers(self, params, trace, cotangents, wanted, per_step, pool) -> _BackwardWork:
+        """Allocate every buffer of a backward pass once: the stacked adjoints of the affine runs
+        over time, two alternating sets of per-step adjoints, the pull-back matrices, and each
+        kernel's destinations at even and odd t."""
         empty = np.empty if pool is None else pool.empty
         values, sizes, layouts = trace.values, trace.sizes, trace.layouts
         T, B = values[self.graph.outputs[0]].shape[:2]
@@ -681,40 +739,72 @@ class Plan:
             if out not in self.state_out
         ]
         adjoints_in = [(adjoint_name(prev), prev) for prev in self.state_in]
-        carry: Arrays = {}
-        for t in reversed(range(T)):
-            own = buffers2[t % 2]
-            buffers: Arrays = {name: value[t] for name, value in read_values}
-            for new, prev, name in seeds:
-                seed = own[name]
-                if prev in carry and new in cotangents:
-                    np.add(cotangents[new][t], carry[prev], out=seed)
-                elif prev in carry:  # a copy: an alias could hand it on into this step's set
-                    np.copyto(seed, carry[prev])
-                else:
-                    seed = cotangents[new][t] if new in cotangents else zeros[new]
-                buffers[name] = seed
-            for name, given, zero in direct:
-                buffers[name] = zero if given is None else given[t]
-            for stage, run, target in zip(stages, runners, targets, strict=True):
-                if isinstance(stage, Kernel):
-                    outs = [array[t] if timed else array for array, timed in target[t % 2]]
-                    run([buffers[n] for n in stage.inputs], outs)
-                    buffers.update(zip(stage.outputs, outs, strict=True))
-                elif isinstance(stage, _Alias):
-                    buffers[stage.name] = buffers[stage.source]
-                elif isinstance(stage, _Reduce):
-                    out = own[stage.name]
-                    stage(buffers[stage.source], out)
-                    buffers[stage.name] = out
-                else:
-                    out = own[stage.op.name]
-                    source, matrix = pulls[stage.op.name]
-                    np.matmul(source[t], matrix, out=out)
-                    buffers[stage.op.name] = out
-            for name, past in recorded.items():
-                past[t] = buffers[name]
-            carry = {prev: buffers[name] for name, prev in adjoints_in}
+        return _BackwardWork(
+            T,
+            stages,
+            runners,
+            targets,
+            pulls,
+            buffers2,
+            adjoint_runs,
+            recorded,
+            read_values,
+            seeds,
+            direct,
+            adjoints_in,
+            zeros,
+        )
+
+    def _backward_step(
+        self, work: _BackwardWork, t: int, cotangents: Mapping[str, np.ndarray], carry: Arrays
+    ) -> Arrays:
+        """Step t of the adjoint recursion δ_t = ∂L_t/∂s_t + (∂s_{t+1}/∂s_t)ᵀ δ_{t+1} (eq. (5)-(6)
+        as derived): seed the new state's adjoint with the cotangent and the carry, run the
+        derived backward program, and return the carry for step t - 1."""
+        own = work.buffers2[t % 2]
+        zeros, pulls = work.zeros, work.pulls
+        buffers: Arrays = {name: value[t] for name, value in work.read_values}
+        for new, prev, name in work.seeds:
+            seed = own[name]
+            if prev in carry and new in cotangents:
+                np.add(cotangents[new][t], carry[prev], out=seed)
+            elif prev in carry:  # a copy: an alias could hand it on into this step's set
+                np.copyto(seed, carry[prev])
+            else:
+                seed = cotangents[new][t] if new in cotangents else zeros[new]
+            buffers[name] = seed
+        for name, given, zero in work.direct:
+            buffers[name] = zero if given is None else given[t]
+        for stage, run, target in zip(work.stages, work.runners, work.targets, strict=True):
+            if isinstance(stage, Kernel):
+                outs = [array[t] if timed else array for array, timed in target[t % 2]]
+                run([buffers[n] for n in stage.inputs], outs)
+                buffers.update(zip(stage.outputs, outs, strict=True))
+            elif isinstance(stage, _Alias):
+                buffers[stage.name] = buffers[stage.source]
+            elif isinstance(stage, _Reduce):
+                out = own[stage.name]
+                stage(buffers[stage.source], out)
+                buffers[stage.name] = out
+            else:
+                out = own[stage.op.name]
+                source, matrix = pulls[stage.op.name]
+                np.matmul(source[t], matrix, out=out)
+                buffers[stage.op.name] = out
+        for name, past in work.recorded.items():
+            past[t] = buffers[name]
+        carry = {prev: buffers[name] for name, prev in work.adjoints_in}
+        return carry
+
+    def _backward_finish(self, work: _BackwardWork, trace, carry, wanted, per_step) -> Backprop:
+        """The parameter gradients (one matmul per operand over all steps), the adjoints of the
+        initial state and of the wanted inputs, and the per-step adjoints when asked for."""
+        values, layouts, adjoint_runs, recorded = (
+            trace.values,
+            trace.layouts,
+            work.adjoint_runs,
+            work.recorded,
+        )
         grads, contributions = self._parameter_gradients(values, adjoint_runs, layouts, per_step)
         adjoints = {prev: carry[prev].copy() for prev in self.state_in}
         adjoints |= {w: recorded[adjoint_name(w)] for w in wanted}

@@ -133,8 +133,8 @@ ENGINE_MUTANTS = {
         "np.copyto(seed, carry[prev])",
     ),
     "no recurrence: the carry is zeroed (truncated BPTT)": (
-        "carry = {prev: buffers[name] for name, prev in adjoints_in}",
-        "carry = {prev: 0 * buffers[name] for name, prev in adjoints_in}",
+        "carry = {prev: buffers[name] for name, prev in work.adjoints_in}",
+        "carry = {prev: 0 * buffers[name] for name, prev in work.adjoints_in}",
     ),
     "off by one: the last step seeds with the previous step's cotangent": (
         "seed = cotangents[new][t] if new in cotangents else zeros[new]",
@@ -146,7 +146,9 @@ ENGINE_MUTANTS = {
 @pytest.mark.parametrize("planted", ENGINE_MUTANTS.values(), ids=ENGINE_MUTANTS.keys())
 def test_a_mutant_in_the_engine_time_loop_is_rejected_by_every_check(planted, monkeypatch):
     old, new = planted
-    monkeypatch.setattr(_engine.Plan, "backward", mutant(_engine.Plan.backward, old, new))
+    monkeypatch.setattr(
+        _engine.Plan, "_backward_step", mutant(_engine.Plan._backward_step, old, new)
+    )
     for problem in problems():
         for check in CHECKS:
             assert not check(problem), f"{check.__name__} accepted a mutant engine"
