@@ -117,9 +117,28 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = checks.check_vjp(model, vjp, params, xs, state0, cotangents)
     except Exception as error:  # the user's function raised, or returned the wrong thing
-        print(f"bptt-check check: FAILED: {type(error).__name__}: {error}", file=sys.stderr)
+        print(
+            f"bptt-check check: FAILED: {type(error).__name__}: {error}{_where(error, args)}",
+            file=sys.stderr,
+        )
         return 1
     print(report.message(limit=10))
     print("per step (share of each parameter at step t, and δ_(t-1) from steps t..T):")
     print(report.step_table())
     return 0 if report.passed else 1
+
+
+def _where(error: BaseException, args: argparse.Namespace) -> str:
+    """Where in the user's file the error was raised (its last frame there), if it was."""
+    import traceback
+
+    path = Path(args.target.rsplit(":", 1)[0]).resolve()
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if Path(frame.filename).resolve() == path
+    ]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f" (raised at {frame.filename}:{frame.lineno}, in {frame.name}: {frame.line})"

@@ -247,16 +247,18 @@ class Model:
             )
         check_keys(label, values, names)
         size_of = dict(self.states)
-        checked = {  # in the caller's order, so a message blames the first bad argument given
-            name: check_array(
-                self._label(f"{label}[{name!r}]"),
-                values[name],
-                (*lead, _dim(size_of[name])),
-                sizes,
-                allow_complex=allow_complex,
-            )
-            for name in values
-        }
+        checked = {}
+        for name in values:  # in the caller's order: a message blames the first bad argument
+            try:
+                checked[name] = check_array(
+                    self._label(f"{label}[{name!r}]"),
+                    values[name],
+                    (*lead, _dim(size_of[name])),
+                    sizes,
+                    allow_complex=allow_complex,
+                )
+            except ValueError as error:
+                raise ValueError(f"{error}{_batch_first_hint(values[name], lead, sizes)}") from None
         return {name: checked[name] for name in names}
 
     def _check_cotangents(self, cotangents: Any, call: _Call) -> dict[str, np.ndarray]:
@@ -522,6 +524,21 @@ class Model:
             "" if self.head is None or ys is None else f", {self.head.name}"
         )
         return Problem(title if name is None else name, point, loss_of, gradient, bptt)
+
+
+def _batch_first_hint(value: Any, lead: tuple[str, ...], sizes: Sizes) -> str:
+    """A batch-first xs (B, T, m) is read as T = B and B = T: a state whose batch size is the
+    'T' read from xs then seems wrong.  Say so."""
+    try:
+        shape = np.shape(value)
+    except ValueError:  # ragged nested lists: the message already says so
+        return ""
+    if lead and shape and "T" in sizes and shape[0] == sizes["T"] != sizes.get("B"):
+        return (
+            f"; xs is time-major, (T, B, m) = ({sizes['T']}, {sizes.get('B')}, …): "
+            "a batch-first xs (B, T, m) would need xs.transpose(1, 0, 2)"
+        )
+    return ""
 
 
 def _size(name: str, value: Any) -> int:

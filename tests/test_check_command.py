@@ -61,6 +61,9 @@ def files(tmp_path_factory):
     (folder / "elman.py").write_text(ELMAN)
     (folder / "derived.py").write_text(DERIVED)
     (folder / "broken.py").write_text("def f(:\n")
+    (folder / "raises.py").write_text(
+        "def bptt(params, xs, state0, cotangents):\n    raise RuntimeError('oops in my code')\n"
+    )
     return folder
 
 
@@ -74,6 +77,13 @@ def test_a_wrong_bptt_fails_with_the_pull_back_named(files, capsys):
     assert main(["check", f"{files}/elman.py:buggy", "--cell", "elman", "--seed", "3"]) == 1
     out = capsys.readouterr().out
     assert "recurrent pull-back" in out and "FAILED" in out
+
+
+def test_an_error_in_the_users_function_names_its_line(files, capsys):
+    assert main(["check", f"{files}/raises.py:bptt", "--cell", "elman"]) == 1
+    error = capsys.readouterr().err
+    assert "FAILED: RuntimeError: oops in my code" in error
+    assert "raises.py:2, in bptt: raise RuntimeError('oops in my code')" in error
 
 
 @pytest.mark.parametrize(("function", "cell", "status"), [

@@ -164,6 +164,11 @@ def _with(params, key, value):
             r"state0\['h'\] must have shape \(B, n\) = \(2, 3\), got shape \(2, 4\)",
         ),
         (
+            lambda: GRU.forward(GRU_PARAMS, np.zeros((B, T, m)), {"h": np.zeros((B, n))}),
+            r"state0\['h'\] must have shape \(B, n\) = \(4, 3\), got shape \(2, 3\); xs is "
+            r"time-major, .*xs.transpose\(1, 0, 2\)",
+        ),
+        (
             lambda: GRU.forward(_with(GRU_PARAMS, "W_in", np.zeros((n, m + 1))), XS, H0),
             r"params\['W_in'\] must have shape \(n, m\) = \(3, 2\), got shape \(3, 3\)",
         ),
@@ -211,6 +216,7 @@ def _with(params, key, value):
         "state0-wrong-key",
         "state0-not-dict",
         "state0-h-too-wide-blames-state",
+        "xs-batch-first-hint",
         "W_in-too-wide-blames-weight",
         "W_hn-ndim3",
         "params-missing-b_hn",

@@ -143,7 +143,7 @@ def check_gradient_arrays(
             )
         if array.shape != shape:
             hint = ""
-            if array.shape == shape[1:]:
+            if shape[:1] == (1,) and array.shape == shape[1:]:
                 hint = f" (the point is batched: pass {label}[{key!r}][None])"
             elif array.shape[1:] == shape and array.shape[:1] == (1,):
                 hint = f" (the point is unbatched: pass {label}[{key!r}][0])"

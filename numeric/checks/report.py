@@ -177,7 +177,9 @@ class Report:
 
     def __str__(self) -> str:
         status = "passed" if self.passed else f"FAILED {len(self.failures)} of"
-        text = f"{self.check}: {status} {len(self.comparisons)} comparisons; worst: {self.worst}"
+        count = len(self.comparisons)
+        noun = "comparison" if count == 1 else "comparisons"
+        text = f"{self.check}: {status} {count} {noun}; worst: {self.worst}"
         return f"{text}\n{self.summary}" if self.summary else text
 
 
