@@ -147,9 +147,19 @@ class Report:
         for t, report in self.by_step().items():
             w = report.worst
             status = "ok    " if report.passed else "FAILED"
+            wrong = sorted({c.parameter for c in report.failures})
+            shares = [p for p in wrong if not p.startswith("∂L/∂")]
+            adjoints = [p for p in wrong if p.startswith("∂L/∂")]
+            detail = ""
+            if wrong:  # which part of the step is wrong: its own shares, the state's adjoint
+                detail = (
+                    f" (wrong: {', '.join(adjoints + [f'share of {p}' for p in shares])}"
+                    + ("; its own shares right" if adjoints and not shares else "")
+                    + ")"
+                )
             lines.append(
-                f"t={t:<3} {status} {len(report.failures)}/{len(report.comparisons)} failed; "
-                f"worst {w.where}: |err| {w.abs_error:.2e} vs tol {w.tolerance:.2e}"
+                f"t={t:<3} {status} {len(report.failures)}/{len(report.comparisons)} failed"
+                f"{detail}; worst {w.where}: |err| {w.abs_error:.2e} vs tol {w.tolerance:.2e}"
             )
         return "\n".join(lines)
 
