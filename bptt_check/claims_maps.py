@@ -6,7 +6,9 @@ an LSTM of eq. (8)-(13) with :func:`bptt_check.maps.lyapunov_map`, and on the sa
 no-explosion certificates of :mod:`bptt_check.region` (the global κ with f_max = 0.9 and the
 per-model :func:`~bptt_check.region.certify`), each counted only where its hypotheses hold on
 the map's inputs; :func:`elman_grid` gives λ_max of ∂S_T/∂S_0 of eq. (1) over (recurrent
-scale, input scale), whose line γ‖W‖₂ = 1 is where the norm bound stops certifying vanishing.
+scale, input scale), whose line γ‖W‖₂ = 1 is where the norm bound stops certifying vanishing;
+:func:`gated_grid` gives, beside the LSTM maps, the LSTM of 1997 (no forget gate: the constant
+error carousel) over (recurrent scale, b_i) and the GRU over (recurrent scale, b_z).
 
 The sizes are small (16 × 16 points, T = 300, B = 4 runs): the maps of the report, not the
 sweeps of ``benchmarks/lyapunov_maps.py``.
@@ -20,10 +22,19 @@ from functools import cache
 import numpy as np
 
 from .evidence import Axis, Grid, Overlay
-from .maps import REGIMES, grid_parameters, lyapunov_map, map_inputs
+from .maps import MAPS, REGIMES, grid_parameters, lyapunov_map, map_inputs
 from .region import certify, kappa
 
-__all__ = ["ELMAN", "LSTM_BIASES", "LSTM_SCALES", "LstmSlice", "elman_grid", "lstm_slice"]
+__all__ = [
+    "ELMAN",
+    "GATED",
+    "LSTM_BIASES",
+    "LSTM_SCALES",
+    "LstmSlice",
+    "elman_grid",
+    "gated_grid",
+    "lstm_slice",
+]
 
 #: The LSTM maps' axes: recurrent scales (denser near 0, where a certificate can hold) and b_f.
 LSTM_SCALES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 12.0)
@@ -161,3 +172,55 @@ def elman_grid(kind: str, seed: int, n: int = 8) -> tuple[Grid, float]:
     right = np.asarray(scales) > critical
     explodes = ds.regime.values[right] == REGIMES.index("explodes")
     return grid, float(explodes.mean()) if right.any() else 0.0
+
+
+#: The maps beside the LSTM's (same recurrent scales, the bias axis on the LSTM's b_f values):
+#: the 1997 LSTM over b_i and the GRU over b_z; each: (what λ_max is of, bias label, caption).
+GATED = {
+    "lstm-1997": (
+        r"$\partial (C_T, h_T)/\partial (C_0, h_0)$",
+        "input-gate bias $b_i$",
+        r"of the LSTM of 1997 (eq. (8)-(13) without the forget gate) over the scale of its "
+        r"recurrent weights (the spectral norm of each $W_g^{(h)}$) and the input-gate bias "
+        r"$b_i$.  Its cell path is the constant error carousel "
+        r"$C_t = C_{t-1} + i_t \odot \tilde{C}_t$, $\partial C_t/\partial C_{t-1} = I$ on "
+        r"that path; yet the total Jacobian also carries the path through $h_{t-1}$: with the "
+        r"recurrent weights on, most points grow slowly ($\lambda_{\max}$ of order "
+        r"$10^{-2}$ per step or less) rather than being preserved",
+    ),
+    "gru": (
+        r"$\partial h_T/\partial h_0$",
+        "update-gate bias $b_z$",
+        r"of a GRU (PyTorch's) over the scale of its recurrent weights (the spectral norm of "
+        r"each of $W_{hr}, W_{hz}, W_{hn}$) and the update-gate bias $b_z$.  With "
+        r"$h_t = (1 - z_t) \odot \tilde{h}_t + z_t \odot h_{t-1}$, an update gate $z_t$ near 1 "
+        r"keeps $h$: $\lambda_{\max}$ rises towards 0 from below as $b_z$ grows; only large "
+        r"recurrent weights with a small $b_z$ explode",
+    ),
+}
+
+
+@cache
+def gated_grid(kind: str, seed: int, n: int = 8) -> tuple[Grid, dict[str, float]]:
+    """λ_max of the map ``kind`` (a key of :data:`GATED`) with ``n`` units over
+    (:data:`LSTM_SCALES`, :data:`LSTM_BIASES`), and each regime's share of its points."""
+    of, label, caption = GATED[kind]
+    ds = lyapunov_map(kind, LSTM_SCALES, LSTM_BIASES, n=n, T=T_MAP, B=B_MAP, seed=seed)
+    shares = {regime: float(np.mean(ds.regime.values == i)) for i, regime in enumerate(REGIMES)}
+    counts = {regime: int(np.sum(ds.regime.values == i)) for i, regime in enumerate(REGIMES)}
+    verbs = {"vanishes": "vanish", "preserved": "preserved", "explodes": "explode"}
+    said = ", ".join(
+        f"{count} {verbs.get(regime, regime)}" for regime, count in counts.items() if count
+    )
+    grid = Grid(
+        f"{kind.replace('-', '_')}_map_n{n}",
+        rf"The top Lyapunov exponent $\lambda_{{\max}}$ of {of} with $n = {n}$ "
+        + caption
+        + rf" (inputs $x_t \sim N(0, 1)$, mean of {B_MAP} runs of $T = {T_MAP}$ steps; red "
+        rf"explodes, blue vanishes; of its {ds.regime.size} points: {said}).",
+        Axis("recurrent_scale", "recurrent scale", LSTM_SCALES),
+        Axis(MAPS[kind][1], label, LSTM_BIASES),
+        tuple(tuple(round(float(v), 9) for v in row) for row in ds.lambda_max.values.T),
+        r"$\lambda_{\max}$ (nats per step)",
+    )
+    return grid, shares

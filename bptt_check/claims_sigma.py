@@ -10,7 +10,8 @@ multiply the recurrent weights W_g^{(h)} without bound.  The counterexample is
 with the number that shows it is one (λ_max from other starts).  Where the conclusion does hold
 is evidence, not a condition: the Lyapunov maps of :mod:`bptt_check.claims_maps` and the
 certificates of :mod:`bptt_check.region`, each with its coverage of the measured
-non-exploding region.
+non-exploding region; beside the LSTM maps, the 1997 LSTM's (no forget gate: ∂C_t/∂C_{t−1} = I
+on the cell path, yet the path through h remains) and a GRU's (z_t near 1 keeps h).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from numeric.floating import FORMULAS, extremes, saturation_threshold, underflow
 
 from .claims_common import GROWTH_LSTM, lstm_model
 from .claims_lstm import DIGITS, FORMULA_LATEX, HORIZONS, _mp_growth, _params, exploding_lstm
-from .claims_maps import OLD_F_MAX, lstm_slice
+from .claims_maps import GATED, OLD_F_MAX, gated_grid, lstm_slice
 from .evidence import (
     Column,
     Example,
@@ -41,10 +42,11 @@ from .evidence import (
 )
 from .explosion import THRESHOLD, robust_exploding_lstm
 
-__all__ = ["MAP_SIZES", "sigma_below_one"]
+__all__ = ["GATED_N", "MAP_SIZES", "sigma_below_one"]
 
-#: The hidden sizes of the LSTM maps.
+#: The hidden sizes of the LSTM maps, and of the 1997 LSTM's and the GRU's beside them.
 MAP_SIZES = (1, 8)
+GATED_N = 8
 
 
 def _robust(seed: int) -> tuple[Example, bool]:
@@ -241,7 +243,9 @@ def _maps(seed: int) -> tuple[tuple, list]:
             for s in slices
         ),
     )
-    return (*(s.grid() for s in slices), shares, coverage), slices
+    # beside the LSTM maps: the 1997 LSTM (the constant error carousel) and a GRU, n = 8
+    beside = tuple(gated_grid(kind, seed, GATED_N)[0] for kind in GATED)
+    return (*(s.grid() for s in slices), *beside, shares, coverage), slices
 
 
 def _certificates(x_max: float) -> tuple:

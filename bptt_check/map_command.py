@@ -5,7 +5,7 @@ A map is λ_max of ∂s_T/∂s_0 = J_T ⋯ J_1 (eq. (7), (14)) over a 2-D grid o
 The sweep is described by a TOML spec (:func:`parse_spec`)::
 
     name = "lstm-small"       # optional: the output folder is bptt-map-<name>
-    map = "lstm"              # elman-sigmoid | elman-tanh | lstm
+    map = "lstm"              # elman-sigmoid | elman-tanh | lstm | lstm-1997 | gru
     n = 1                     # hidden size (default 8)
     m = 1                     # input size (default 1)
     T = 500                   # steps (default 500); warmup = 50 optional (default T // 10)
@@ -29,7 +29,9 @@ The sweep is described by a TOML spec (:func:`parse_spec`)::
 
 The parameters a map can vary are :data:`bptt_check.maps.PARAMETERS` (``recurrent_scale``,
 ``input_scale`` for the Elman maps; ``recurrent_scale``, ``forget_bias``, ``input_gate_bias``,
-``output_gate_bias``, ``cell_bias`` for the LSTM); an axis without ``name`` varies the map's
+``output_gate_bias``, ``cell_bias`` for the LSTM, the same without ``forget_bias`` for the 1997
+LSTM; ``recurrent_scale``, ``reset_gate_bias``, ``update_gate_bias``, ``input_candidate_bias``,
+``hidden_candidate_bias`` for the GRU); an axis without ``name`` varies the map's
 default coordinate (:data:`bptt_check.maps.MAPS`).
 
 The grid is cut into rectangular chunks of at most ``chunk`` points, each one batched
@@ -135,6 +137,46 @@ spacing = "log"
 
 [y]
 name = "forget_bias"
+start = -4
+stop = 6
+count = 32
+"""
+
+BUILTINS["lstm-1997-n8"] = f"""\
+# LSTM of 1997, eq. (8)-(13) without the forget gate, 8 units: C_t = C_(t-1) + i_t * C~_t, the
+# constant error carousel; lambda_max over (the spectral norm of every recurrent block W_g^(h),
+# the input gate bias b_i)
+map = "lstm-1997"
+n = 8
+{_COMMON}
+[x]
+name = "recurrent_scale"
+start = 0.125
+stop = 16
+count = 32
+spacing = "log"
+
+[y]
+name = "input_gate_bias"
+start = -4
+stop = 6
+count = 32
+"""
+BUILTINS["gru-n8"] = f"""\
+# GRU (PyTorch's), 8 units: lambda_max over (the spectral norm of W_hr, W_hz, W_hn, the update
+# gate bias b_z); z_t near 1 keeps h_t = h_(t-1)
+map = "gru"
+n = 8
+{_COMMON}
+[x]
+name = "recurrent_scale"
+start = 0.125
+stop = 16
+count = 32
+spacing = "log"
+
+[y]
+name = "update_gate_bias"
 start = -4
 stop = 6
 count = 32

@@ -12,6 +12,13 @@ parameter sets:
 * ``"lstm"`` — eq. (8)-(13), over (``recurrent_scale``: the spectral norm of every recurrent
   block W_g^{(h)}, each a seeded direction of norm 1; ``forget_bias``: b_f), input blocks from
   the seeded initialisation, the other biases 0.
+* ``"lstm-1997"`` — the LSTM of Hochreiter & Schmidhuber (1997), eq. (8)-(13) without the forget
+  gate: C_t = C_{t−1} + i_t ⊙ C̃_t, the constant error carousel (∂C_t/∂C_{t−1} = I on the cell
+  path), over (``recurrent_scale``, ``input_gate_bias``: b_i); there is no forget bias.
+* ``"gru"`` — PyTorch's GRU (:func:`derivations.cells.gru`, ``"torch"``), over
+  (``recurrent_scale``: the spectral norm of each of W_hr, W_hz, W_hn, seeded directions of
+  norm 1; ``update_gate_bias``: b_z, where z_t → 1 keeps h_t = h_{t−1}), input blocks from
+  the seeded initialisation, the other biases 0.
 
 Every point runs the same B seeded input sequences x_t ~ N(0, 1) and starts (uniform in
 [-1, 1]): ``lambda_runs`` holds each run's λ_max, ``lambda_max`` their mean, ``lambda_se`` its
@@ -52,12 +59,16 @@ MAPS: dict[str, tuple[str, str]] = {
     "elman-sigmoid": ("recurrent_scale", "input_scale"),
     "elman-tanh": ("recurrent_scale", "input_scale"),
     "lstm": ("recurrent_scale", "forget_bias"),
+    "lstm-1997": ("recurrent_scale", "input_gate_bias"),
+    "gru": ("recurrent_scale", "update_gate_bias"),
 }
 
 #: The parameters a map's grid can vary, with their values where they are not varied:
 #: ``recurrent_scale``, ``input_scale`` (spectral norms of the seeded directions, see above)
-#: and the LSTM's biases b_f, b_i, b_o, b_c (``forget_bias``, ``input_gate_bias``,
-#: ``output_gate_bias``, ``cell_bias``; the input blocks stay as initialised).
+#: the LSTM's biases b_f, b_i, b_o, b_c (``forget_bias``, ``input_gate_bias``,
+#: ``output_gate_bias``, ``cell_bias``; the 1997 LSTM has no b_f) and the GRU's b_r, b_z, b_in,
+#: b_hn (``reset_gate_bias``, ``update_gate_bias``, ``input_candidate_bias``,
+#: ``hidden_candidate_bias``); the input blocks stay as initialised.
 PARAMETERS: dict[str, dict[str, float]] = {
     "elman-sigmoid": {"recurrent_scale": 1.0, "input_scale": 1.0},
     "elman-tanh": {"recurrent_scale": 1.0, "input_scale": 1.0},
@@ -68,6 +79,19 @@ PARAMETERS: dict[str, dict[str, float]] = {
         "output_gate_bias": 0.0,
         "cell_bias": 0.0,
     },
+    "lstm-1997": {
+        "recurrent_scale": 1.0,
+        "input_gate_bias": 0.0,
+        "output_gate_bias": 0.0,
+        "cell_bias": 0.0,
+    },
+    "gru": {
+        "recurrent_scale": 1.0,
+        "reset_gate_bias": 0.0,
+        "update_gate_bias": 0.0,
+        "input_candidate_bias": 0.0,
+        "hidden_candidate_bias": 0.0,
+    },
 }
 
 _BIASES = {
@@ -75,6 +99,18 @@ _BIASES = {
     "input_gate_bias": "b_i",
     "output_gate_bias": "b_o",
     "cell_bias": "b_c",
+    "reset_gate_bias": "b_r",
+    "update_gate_bias": "b_z",
+    "input_candidate_bias": "b_in",
+    "hidden_candidate_bias": "b_hn",
+}
+
+#: Each gated map's recurrent blocks: the LSTMs' W_g act on [h_{t-1}; x_t] (the first n columns
+#: are W_g^{(h)}), the GRU's W_hr, W_hz, W_hn on h_{t-1} alone.
+_RECURRENT = {
+    "lstm": ("W_i", "W_f", "W_c", "W_o"),
+    "lstm-1997": ("W_i", "W_c", "W_o"),
+    "gru": ("W_hr", "W_hz", "W_hn"),
 }
 
 #: sup of the activation's derivative: σ' ≤ ¼, tanh' ≤ 1 (the γ of ‖J_t‖₂ ≤ γ‖W‖₂, eq. (7)).
@@ -85,6 +121,10 @@ _GAMMA = {"elman-sigmoid": 0.25, "elman-tanh": 1.0}
 def _model(kind: str) -> Model:
     if kind == "lstm":
         return Model(cells.lstm())
+    if kind == "lstm-1997":
+        return Model(cells.lstm(forget_gate=False))
+    if kind == "gru":
+        return Model(cells.gru("torch"))
     return Model(cells.elman(kind.removeprefix("elman-")))
 
 
@@ -96,11 +136,11 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
 def _base(kind: str, n: int, m: int, seed: int) -> dict[str, np.ndarray]:
     """The seeded directions the coordinates scale."""
     rng = np.random.default_rng(seed)
-    if kind != "lstm":
+    if kind not in _RECURRENT:
         return {"W": _unit(rng.normal(size=(n, n))), "U": _unit(rng.normal(size=(n, m)))}
     base = _model(kind).init(n, m, seed=seed)
-    for gate in "ifco":
-        base[f"W_{gate}"][:, :n] = _unit(rng.normal(size=(n, n)))
+    for name in _RECURRENT[kind]:
+        base[name][:, :n] = _unit(rng.normal(size=(n, n)))
     return base
 
 
@@ -116,14 +156,15 @@ def grid_parameters(
         for name, default in PARAMETERS[kind].items()
     }
     base = _base(kind, n, m, seed)
-    if kind == "lstm":
+    if kind in _RECURRENT:
         params = {}
         for name, array in base.items():
             params[name] = np.broadcast_to(array, (G, *array.shape)).copy()
-            if name.startswith("W_"):
+            if name in _RECURRENT[kind]:
                 params[name][:, :, :n] *= value["recurrent_scale"][:, None, None]
         for parameter, name in _BIASES.items():
-            params[name][:] = value[parameter][:, None]
+            if parameter in value:
+                params[name][:] = value[parameter][:, None]
         return params
     return {
         "W": value["recurrent_scale"][:, None, None] * base["W"],

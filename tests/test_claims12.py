@@ -138,3 +138,39 @@ def test_the_maps_outline_where_the_certificates_hold():
             "v",
             (Overlay("o", ((True,),)),),
         )
+
+
+def test_the_1997_lstm_and_the_gru_maps_stand_beside_the_lstm_maps():
+    """sigma-below-one shows, beside the LSTM maps, the 1997 LSTM's (the carousel: λ_max = 0 to
+    within ln 2 / (2 (T − warmup)) at recurrent scale 0, slow growth elsewhere) and the GRU's
+    (b_z = 6, z ≈ 1: λ_max just below 0 at every scale); two points of each re-run by
+    numeric.lyapunov."""
+    from bptt_check.claims_maps import B_MAP, LSTM_BIASES, LSTM_SCALES, T_MAP
+    from bptt_check.evidence import Grid
+    from bptt_check.maps import MAPS, grid_parameters, map_inputs
+    from derivations import cells
+    from numeric import Model, lyapunov
+
+    v = verify(["sigma-below-one"])[0]
+    keys = [e.key for e in v.evidence if isinstance(e, Grid)]
+    assert keys == ["lstm_map_n1", "lstm_map_n8", "lstm_1997_map_n8", "gru_map_n8"]
+    grids = {e.key: e for e in v.evidence if isinstance(e, Grid)}
+    carousel = np.array(grids["lstm_1997_map_n8"].values)  # [bias][scale]
+    gru = np.array(grids["gru_map_n8"].values)
+    assert LSTM_SCALES[0] == 0.0 and LSTM_BIASES[-1] == 6.0
+    assert np.abs(carousel[:, 0]).max() <= np.log(2) / (2 * (T_MAP - T_MAP // 10))
+    assert (carousel[:, 1:] > 0).mean() > 0.5 and carousel.max() < 0.05
+    assert gru[-1].max() < 0 and gru[-1].min() > 2 * np.log(1 / (1 + np.exp(-6.0)))
+    assert (np.diff(gru[:, 0]) > 0).all()  # at scale 0, z = σ(W_iz x + b_z) rises with b_z
+    assert "constant error carousel" in grids["lstm_1997_map_n8"].caption
+    assert "$z_t$ near 1" in grids["gru_map_n8"].caption
+    for kind, cell, values in (
+        ("lstm-1997", cells.lstm(forget_gate=False), carousel),
+        ("gru", cells.gru("torch"), gru),
+    ):
+        xs, state0 = map_inputs(kind, 8, 1, T_MAP, B_MAP, 0)
+        for i, j in ((3, 5), (14, 2)):
+            point = {"recurrent_scale": LSTM_SCALES[i], MAPS[kind][1]: LSTM_BIASES[j]}
+            params = {k: p[0] for k, p in grid_parameters(kind, 8, 1, 0, point).items()}
+            lam = lyapunov(Model(cell), params, xs, state0, growth=False).lambda_max
+            assert values[j][i] == pytest.approx(lam.mean(), rel=1e-8, abs=1e-9)

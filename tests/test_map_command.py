@@ -161,7 +161,20 @@ def test_a_store_of_another_spec_is_refused_not_mixed(tmp_path, monkeypatch, cap
 
 def test_the_builtins_are_the_article_maps_and_listed(capsys):
     specs = {name: parse_spec(text, f"builtin:{name}") for name, text in BUILTINS.items()}
-    assert set(specs) == {"elman-sigmoid", "elman-tanh", "lstm-n1", "lstm-n8"}
+    assert set(specs) == {
+        "elman-sigmoid",
+        "elman-tanh",
+        "lstm-n1",
+        "lstm-n8",
+        "lstm-1997-n8",
+        "gru-n8",
+    }
+    assert (specs["lstm-1997-n8"].map, specs["lstm-1997-n8"].y_name) == (
+        "lstm-1997",
+        "input_gate_bias",
+    )
+    assert (specs["gru-n8"].map, specs["gru-n8"].y_name) == ("gru", "update_gate_bias")
+    assert all(len(specs[k].x) * len(specs[k].y) == 32 * 32 for k in ("lstm-1997-n8", "gru-n8"))
     assert [specs["lstm-n1"].n, specs["lstm-n8"].n] == [1, 8]
     assert specs["elman-sigmoid"].map == "elman-sigmoid" and specs["lstm-n8"].name == "lstm-n8"
     assert specs["elman-tanh"].x[0] == 0.125 and specs["elman-tanh"].x[-1] == pytest.approx(8)
@@ -176,7 +189,7 @@ def test_the_builtins_are_the_article_maps_and_listed(capsys):
     ("edits", "match"),
     [
         (("map = ", "mapp = "), "mapp is not a key of a map spec"),
-        (('"lstm"', '"gru"'), "map must be one of"),
+        (('"lstm"', '"elman-relu"'), "map must be one of"),
         (("T = 50", "T = 0"), "T must be an integer >= 1, got 0"),
         (("B = 2", "B = 2.5"), "B must be an integer >= 1, got 2.5"),
         (("seed = 3", "seed = -1"), "seed must be an integer >= 0"),

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from bptt_check.maps import MAPS, PARAMETERS, REGIMES, lyapunov_map
+from bptt_check.maps import MAPS, PARAMETERS, REGIMES, grid_parameters, lyapunov_map, map_inputs
+from derivations import cells
+from numeric import Model, lyapunov
 
 
 def test_a_map_has_its_coordinates_and_a_closed_form_column():
@@ -59,7 +61,7 @@ def test_the_same_seed_gives_the_same_numbers_on_a_distributed_cluster():
 @pytest.mark.parametrize(
     ("changes", "match"),
     [
-        ({"kind": "gru"}, "kind must be one of"),
+        ({"kind": "elman-relu"}, "kind must be one of"),
         ({"x": []}, "x must be a non-empty 1-D sequence"),
         ({"y": [[1.0]]}, "y must be a non-empty 1-D sequence"),
         ({"x": [1.0, 1.0]}, "x must not repeat a value"),
@@ -123,3 +125,55 @@ def test_any_two_parameters_can_vary_and_the_others_are_fixed():
 def test_bad_axes_or_fixed_values_raise_value_error(changes, match):
     with pytest.raises(ValueError, match=match):
         lyapunov_map("lstm", [1.0], [0.0], n=1, T=10, B=1, **changes)
+
+
+def _zero_input_lambda(kind: str, model: Model, values: dict, n: int = 3, T: int = 60):
+    """λ_max of each run at one point of the map ``kind`` driven by x_t = 0 from its starts."""
+    params = {k: v[0] for k, v in grid_parameters(kind, n, 1, 0, values).items()}
+    _, state0 = map_inputs(kind, n, 1, T, 2, 0)
+    return lyapunov(model, params, np.zeros((T, 2, 1)), state0, growth=False).lambda_max
+
+
+def test_the_1997_lstm_at_recurrent_scale_0_preserves_the_cell_path_exactly():
+    """No forget gate, W_g^(h) = 0, x_t = 0, b_c = 0: C̃_t = 0, so C_t = C_0 and
+    J = [[I, 0], [D, 0]] (D = diag(o tanh'(C_0))) is idempotent: λ_max = 0 for any b_i.
+    With a forget gate (b_f = 0, f = ½) the same point vanishes at ln ½ (to O(1/T): C_t = C_0/2^t
+    moves D_t, so the product is no longer idempotent)."""
+    model = Model(cells.lstm(forget_gate=False))
+    for b_i in (-2.0, 3.0):
+        values = {"recurrent_scale": 0.0, "input_gate_bias": b_i}
+        lam = _zero_input_lambda("lstm-1997", model, values)
+        np.testing.assert_allclose(lam, 0.0, rtol=0, atol=1e-12)
+    forget = _zero_input_lambda("lstm", Model(cells.lstm()), {"recurrent_scale": 0.0})
+    np.testing.assert_allclose(forget, np.log(0.5), rtol=0, atol=1e-5)
+
+
+def test_the_gru_at_recurrent_scale_0_vanishes_at_ln_sigma_of_its_update_bias():
+    """W_hr = W_hz = W_hn = 0, x_t = 0: J = diag(z) with z = σ(b_z), so λ_max = ln σ(b_z):
+    z near 1 keeps h (λ_max → 0), z near 0 forgets it."""
+    model = Model(cells.gru("torch"))
+    for b_z in (-2.0, 0.0, 4.0):
+        lam = _zero_input_lambda("gru", model, {"recurrent_scale": 0.0, "update_gate_bias": b_z})
+        np.testing.assert_allclose(lam, -np.log1p(np.exp(-b_z)), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(("kind", "cell"), [("lstm-1997", cells.lstm(False)), ("gru", cells.gru())])
+def test_the_new_maps_agree_with_numeric_lyapunov_point_by_point(kind, cell):
+    """Each point of a map is one numeric.lyapunov run of the map's parameters and inputs."""
+    n, T, B, seed = 2, 40, 2, 5
+    xs_, ys_ = [0.5, 3.0], [-1.0, 2.0]
+    ds = lyapunov_map(kind, xs_, ys_, n=n, T=T, B=B, seed=seed, chunk=3)
+    assert ds.lambda_max.dims == MAPS[kind] and ds.attrs["cell"] == cell.name
+    xs, state0 = map_inputs(kind, n, 1, T, B, seed)
+    model, y_name = Model(cell), MAPS[kind][1]
+    for scale in xs_:
+        for bias in ys_:
+            values = {"recurrent_scale": scale, y_name: bias}
+            params = {k: v[0] for k, v in grid_parameters(kind, n, 1, seed, values).items()}
+            recurrent = [k for k in params if k.startswith("W_h")] or ["W_i", "W_c", "W_o"]
+            for name in recurrent:  # each recurrent block has spectral norm = the scale
+                assert np.linalg.norm(params[name][:, :n], 2) == pytest.approx(scale, rel=1e-12)
+            lam = lyapunov(model, params, xs, state0, growth=False).lambda_max
+            point = ds.lambda_runs.sel(recurrent_scale=scale, **{y_name: bias}).values
+            np.testing.assert_allclose(point, lam, rtol=1e-10, atol=1e-12)
+    assert not np.allclose(ds.lambda_max.values[0], ds.lambda_max.values[1])
