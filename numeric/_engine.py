@@ -381,8 +381,10 @@ class Plan:
         operands: tuple[str, ...],
         index: int,
     ) -> np.ndarray:
+        """The column block of ``params[weight]`` that multiplies ``operands[index]`` (the
+        W_g^{(h)} of W_g [h_{t-1}; x_t]); a leading grid axis, if any, is kept."""
         start = sum(sizes[o] for o in operands[:index])
-        return params[weight][:, start : start + sizes[operands[index]]]
+        return params[weight][..., start : start + sizes[operands[index]]]
 
     def _stacked(
         self, run: _AffineRun, operand: str, params, sizes, layout, dtype, columns=None

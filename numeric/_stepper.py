@@ -33,6 +33,7 @@ from derivations.adjoint import jacobian_terms
 from derivations.graph import Affine, Graph
 from derivations.matrices import Diag, WeightBlock
 
+from ._engine import Plan
 from ._kernels import Kernel
 
 __all__ = ["Runner", "Stepper", "stepper"]
@@ -93,18 +94,6 @@ class Runner:
         with np.errstate(over="ignore"):  # e^{-x} = inf inside σ(x) for x < -709
             self.function([values[name] for name in self.kernel.inputs], outs, self.work)
         return dict(zip(self.kernel.outputs, outs, strict=True))
-
-
-def _block(
-    params: Mapping[str, np.ndarray],
-    sizes: Mapping[str, int],
-    weight: str,
-    operands: tuple[str, ...],
-    index: int,
-) -> np.ndarray:
-    """The column block of ``params[weight]`` (G, rows, cols) that multiplies one operand."""
-    start = sum(sizes[o] for o in operands[:index])
-    return params[weight][:, :, start : start + sizes[operands[index]]]
 
 
 class Stepper:
@@ -181,7 +170,7 @@ class Stepper:
             for step in run.steps:
                 for weight, operands in step.terms:
                     for index, operand in enumerate(operands):
-                        block = _block(matrices, sizes, weight, operands, index)
+                        block = Plan.block(matrices, sizes, weight, operands, index)
                         by_operand[operand][:, :, layout[step.out]] += block.transpose(0, 2, 1)
                 if step.bias is not None:
                     bias = np.zeros((G, 1, start)) if bias is None else bias
@@ -194,7 +183,9 @@ class Stepper:
             for _, tail in named:
                 for factor in tail:
                     if isinstance(factor, WeightBlock):
-                        block = _block(matrices, sizes, factor.name, factor.operands, factor.index)
+                        block = Plan.block(
+                            matrices, sizes, factor.name, factor.operands, factor.index
+                        )
                         factors[factor] = np.ascontiguousarray(block.transpose(0, 2, 1))
                     elif isinstance(factor, sp.MatrixSymbol):
                         transposed = matrices[factor.name].transpose(0, 2, 1)

@@ -46,7 +46,7 @@ from .checks import BPTT, Problem
 
 __all__ = ["Model"]
 
-#: Losses whose formula takes log y or log(1 - y): their targets must lie in [0, 1].
+#: Losses that take the logarithm of the target (or of one minus it): targets lie in [0, 1].
 _PROBABILITY_TARGETS = ("bce", "literal", "ce-article")
 
 
