@@ -53,6 +53,20 @@ class Sizes(dict):
         return f"({names})" if dims == names else f"({names}) = ({dims})"
 
 
+#: Rows (first axis) checked for NaN and inf at a time: no mask as large as a long sequence.
+_FINITE_CHUNK = 256
+
+
+def _all_finite(array: np.ndarray) -> bool:
+    """Whether every entry is finite, checked a block of rows at a time (memory flat in T)."""
+    if array.ndim == 0:
+        return bool(np.isfinite(array))
+    return all(
+        np.isfinite(array[start : start + _FINITE_CHUNK]).all()
+        for start in range(0, len(array), _FINITE_CHUNK)
+    )
+
+
 def _bind(name: str, spec: tuple[str, ...], shape: tuple[int, ...], sizes: Sizes) -> None:
     """Check ``shape`` against ``spec``, binding each size name the first time it can be solved
     for (a dimension with one unbound name); a mismatch or an unsolvable size names ``name``."""
@@ -119,7 +133,7 @@ def check_array(
             f"float64 only: pass {name}.astype(numpy.float64)"
         )
     elif kind in "iuf":
-        array = array.astype(np.float64)
+        array = array.astype(np.float64, copy=False)  # float64 input is used as it is
     else:
         raise ValueError(
             f"{name} must be a numeric array of shape {sizes.describe(spec)}, "
@@ -128,7 +142,7 @@ def check_array(
     if array.ndim != len(spec):
         raise ValueError(f"{name} must have shape {sizes.describe(spec)}, got shape {array.shape}")
     _bind(name, spec, array.shape, sizes)
-    if kind != "O" and not np.all(np.isfinite(array)):
+    if kind != "O" and not _all_finite(array):
         raise ValueError(f"{name} must be finite, got NaN or inf")
     return array
 

@@ -35,12 +35,11 @@ from typing import Any
 import numpy as np
 
 from ._stepper import stepper
-from ._validation import Sizes, check_array, check_keys, is_batched
+from ._validation import Sizes, check_array, check_keys
 from .model import Model, _dim
 
 __all__ = ["Spectrum", "lyapunov"]
 
-_CHUNK = 256  # steps of xs checked for finiteness at a time (no copy of the whole sequence)
 
 
 @dataclass(frozen=True)
@@ -133,40 +132,12 @@ def _check_int(name: str, value: Any, low: int, high: int | None, detail: str = 
 
 
 def _check_sequence(model: Model, xs: Any, sizes: Sizes) -> tuple[dict[str, np.ndarray], bool]:
-    """The sequence inputs (T, B, size), bound into ``sizes``; float64 arrays are not copied
-    (the memory of a run must not grow with T), and are checked finite a chunk at a time."""
-    if len(model.sequence) == 1 and not isinstance(xs, Mapping):
-        items = {model.sequence[0]: ("xs", xs)}
-    else:
-        if not isinstance(xs, Mapping):
-            raise ValueError(
-                f"xs must be a dict with keys {list(model.sequence)} (this cell has "
-                f"{len(model.sequence)} sequence inputs), got {type(xs).__name__}"
-            )
-        check_keys("xs", xs, model.sequence)
-        items = {name: (f"xs[{name!r}]", xs[name]) for name in model.sequence}
-    batched, sequence = None, {}
-    for name, (label, value) in items.items():
-        dim = _dim(model.cell.sizes[name])
-        if batched is None:
-            batched = is_batched(label, value, (f"(T, B, {dim})", f"(T, {dim})"))
-        spec = ("T", "B", dim) if batched else ("T", dim)
-        array = value if isinstance(value, np.ndarray) else None
-        if array is None or array.dtype != np.float64 or array.ndim != len(spec) or not len(array):
-            array = check_array(label, value, spec, sizes)  # converts, or explains what is wrong
-        else:
-            before = Sizes(sizes)
-            try:
-                check_array(label, array[:1], spec, sizes)  # the shape, without a copy
-            except ValueError:
-                check_array(label, array, spec, before)  # the message for the whole array
-                raise
-            sizes["T"] = len(array)
-            for start in range(0, len(array), _CHUNK):
-                if not np.isfinite(array[start : start + _CHUNK]).all():
-                    raise ValueError(f"{label} must be finite, got NaN or inf")
-        sequence[name] = array if batched else array[:, None, :]
-    return sequence, bool(batched)
+    """The sequence inputs (T, B, size), bound into ``sizes`` by the model's own validation
+    (float64 input is not copied and is checked a block at a time: memory flat in T)."""
+    sequence, batched = model._check_sequence(xs, sizes, False)
+    if not batched:
+        sequence = {name: array[:, None, :] for name, array in sequence.items()}
+    return sequence, batched
 
 
 def _check_params(model: Model, params: Any, sizes: Sizes) -> tuple[dict[str, np.ndarray], bool]:

@@ -233,3 +233,18 @@ def _with(params, key, value):
 def test_bad_calls_raise_value_error_naming_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_float64_inputs_are_used_as_given_and_never_written():
+    model = Model(cells.gru("torch"), "linear", "mse")
+    rng, params, xs, state0 = _inputs(model, seed=7)
+    ys = rng.normal(size=(T, B, k))
+    cotangents = {"h": rng.normal(size=(T, B, n))}
+    arrays = [xs, ys, *params.values(), *state0.values(), *cotangents.values()]
+    before = [a.copy() for a in arrays]
+    model.value_and_grad(params, xs, ys, state0)
+    model.vjp(params, xs, state0, cotangents)
+    problem = model.problem(params, xs, state0, ys=ys)
+    assert checks.complex_step(problem) and checks.per_step(problem)
+    for array, copy in zip(arrays, before, strict=True):
+        np.testing.assert_array_equal(array, copy)
