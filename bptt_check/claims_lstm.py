@@ -208,5 +208,6 @@ def eq14(seed: int) -> Verdict:
         ),
         condition_latex=r"\left.\frac{\partial C_t}{\partial C_{t-1}}\right|_{h_{t-1}} "
         r"= \operatorname{diag}(f_t)",
+        finding="missing-condition" if verdict == "holds-if" else "wrong-derivation",
         counterexample=(example,),
     )

@@ -43,7 +43,7 @@ def _model_equation(number: int, proofs: list, renamed: dict[str, str]) -> Verdi
         Proofs("exact_proofs", tuple(proofs)),
     )
     if agree and all(p.holds for p in proofs):
-        return Verdict(f"eq{number}", "holds", _DEFINITION, number, evidence)
+        return Verdict(f"eq{number}", "holds", _DEFINITION, number, evidence, finding="definition")
     failed = [p.name for p in proofs if not p.holds]
     return Verdict(
         f"eq{number}",
@@ -53,6 +53,7 @@ def _model_equation(number: int, proofs: list, renamed: dict[str, str]) -> Verdi
         ),
         number,
         evidence,
+        finding="wrong-formula",
         counterexample=(
             Example(
                 "failed_proofs",
@@ -243,5 +244,6 @@ def eq3(seed: int) -> Verdict:
         ),
         condition_latex=r"L = -\sum_{t} O_t^{\top} \log \hat{O}_t,\qquad "
         r"\hat{O}_t = \operatorname{softmax}(z_t)",
+        finding="missing-condition" if verdict == "holds-if" else "wrong-formula",
         counterexample=(counterexample,),
     )

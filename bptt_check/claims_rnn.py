@@ -149,6 +149,7 @@ def eq4(seed: int) -> Verdict:
         ),
         condition_latex=r"\frac{\partial L_t}{\partial V} = \frac{\partial L_t}{\partial O_t}"
         r"\cdot \frac{\partial O_t}{\partial V}",
+        finding="missing-condition" if verdict == "holds-if" else "wrong-derivation",
         counterexample=(example,),
     )
 
@@ -284,6 +285,7 @@ def _chain(number: int, name: str) -> Verdict:
             ),
             table,
         ),
+        finding="wrong-derivation" if verdict == "fails" else "sound",
         counterexample=(example,),
     )
 
@@ -395,5 +397,6 @@ def eq7(seed: int) -> Verdict:
             r"diagonal)",
         ),
         condition_latex=r"n = 1",
+        finding="missing-condition" if verdict == "holds-if" else "wrong-derivation",
         counterexample=(example,),
     )

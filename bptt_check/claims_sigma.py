@@ -352,6 +352,7 @@ def sigma_below_one(seed: int) -> Verdict:
         # that rescues a failed inference; only if no explosion were found would it be one
         condition=None if verdict == "fails" else _CERTIFIED,
         condition_latex=None if verdict == "fails" else _CERTIFIED_LATEX,
+        finding="invalid-inference" if verdict == "fails" else "missing-condition",
         counterexample=(robust, special),
     )
 

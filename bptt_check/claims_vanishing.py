@@ -416,6 +416,7 @@ def vanish_explode(seed: int) -> Verdict:
         ),
         condition_latex=r"\left\|\frac{\partial S_t}{\partial S_k}\right\|_2 \le "
         r"\left(\gamma \|W\|_2\right)^{t-k} \to 0,\quad \gamma = \sup \sigma' = \tfrac14",
+        finding="missing-condition" if inside and outside else "invalid-inference",
         counterexample=(pointwise, spectral),
     )
 
@@ -521,5 +522,6 @@ def forget_near_one(seed: int) -> Verdict:
             r"with $z_f$ large enough for $\prod_t f_t \ge \rho$ over $T$ steps",
         ),
         condition_latex=r"z_f \ge \log\frac{\rho^{1/T}}{1-\rho^{1/T}}",
+        finding="missing-condition" if holds and confirmed else "invalid-inference",
         counterexample=(example,),
     )

@@ -39,6 +39,7 @@ __all__ = [
     "Column",
     "ConfirmationError",
     "Example",
+    "FINDINGS",
     "Grid",
     "Item",
     "Named",
@@ -57,6 +58,23 @@ __all__ = [
 SCHEMA = 2
 
 Kind = Literal["holds", "holds-if", "fails"]
+
+#: The kinds of finding a verdict is, with what each means: a wrong derivation, a missing
+#: condition, a wording slip and a definition are different findings, and are counted apart.
+FINDINGS: dict[str, str] = {
+    "definition": "a definition: nothing to derive, and it agrees with the model",
+    "sound": "a correct derivation or statement",
+    "missing-condition": "right only under a condition the article does not state",
+    "wrong-formula": "a formula that is wrong as written",
+    "wrong-derivation": "a derivation that does not give the quantity it names",
+    "invalid-inference": "a conclusion that does not follow from its premise",
+    "wording": "a notation or wording slip; the mathematics it stands for is right",
+}
+_FINDINGS_OF = {
+    "holds": {"definition", "sound"},
+    "holds-if": {"missing-condition", "wording"},
+    "fails": {"wrong-formula", "wrong-derivation", "invalid-inference", "wording"},
+}
 
 
 @dataclass(frozen=True)
@@ -369,10 +387,16 @@ class Verdict:
     condition: Text | None = None
     condition_latex: str | None = None
     counterexample: tuple[Example, ...] = ()
+    finding: str = ""  # a key of FINDINGS: the kind of finding this verdict is
 
     def __post_init__(self) -> None:
         if self.verdict not in ("holds", "holds-if", "fails"):
             raise ValueError(f"{self.id}: unknown verdict {self.verdict!r}")
+        if self.finding not in _FINDINGS_OF[self.verdict]:
+            raise ValueError(
+                f"{self.id}: finding must be one of {sorted(_FINDINGS_OF[self.verdict])} for a "
+                f"{self.verdict!r} verdict, got {self.finding!r}"
+            )
         if self.verdict == "holds-if" and not self.condition:
             raise ValueError(f"{self.id}: holds-if needs its condition")
         if self.verdict != "holds" and not self.counterexample:
@@ -414,6 +438,7 @@ class Verdict:
         out: dict[str, Any] = {
             "id": self.id,
             "verdict": self.verdict,
+            "finding": self.finding,
             "reason": self.reason.plain,
             "reason_latex": self.reason.latex,
             "as_written_latex": self.as_written_latex,

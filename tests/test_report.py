@@ -231,7 +231,9 @@ def test_a_new_claim_renders_through_the_same_types(monkeypatch):
     )
     reason = Text("the top exponent is positive", r"the top exponent $\lambda_1$ is positive")
     evidence = (exponents, share, _a_map())
-    v = Verdict("lyapunov-map", "fails", reason, 14, evidence, counterexample=(lstm,))
+    v = Verdict(
+        "lyapunov-map", "fails", reason, 14, evidence, counterexample=(lstm,), finding="wording"
+    )
     source = render([v], 0, "undated", [])
     assert r"\includegraphics[width=0.7\linewidth]{figures/lyapunov-map-top-exponent.pdf}" in source
     assert r"\label{claim:lyapunov-map}" in source and r"$\lambda_1$ [per step]" in source
