@@ -162,6 +162,6 @@ def product_is_training(seed: int) -> Verdict:
         ),
         14,
         (statement, length, table),
-        finding="wording",
+        finding="wording" if verdict == "fails" else "sound",
         counterexample=(example,),
     )

@@ -38,6 +38,7 @@ __all__ = [
     "Axis",
     "Column",
     "ConfirmationError",
+    "Curve",
     "Example",
     "FINDINGS",
     "Grid",
@@ -47,6 +48,7 @@ __all__ = [
     "Proofs",
     "Proved",
     "Quantity",
+    "Series",
     "Statement",
     "Table",
     "Text",
@@ -369,7 +371,76 @@ class Grid:
         }
 
 
-Item = Quantity | Table | Proofs | Statement | Example | Grid
+@dataclass(frozen=True)
+class Series:
+    """One line of a :class:`Curve`: ``y[i]`` at the curve's ``x[i]`` (NaN where not
+    measured), an optional standard error ``se`` (drawn as a band), its legend ``label``
+    (mathtext) and whether it is measured (markers) or computed from a theory (a line)."""
+
+    label: str
+    y: tuple[float, ...]
+    se: tuple[float, ...] | None = None
+    theory: bool = False
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A value against one parameter: one or more :class:`Series` over ``x``, drawn by the
+    report as a line plot (``y_label`` mathtext, ``log_y`` a log scale) with horizontal
+    reference lines ``hlines`` (value, mathtext label), and the vertical lines ``vlines``
+    (value, label) at exact positions; the caption is LaTeX text."""
+
+    key: str
+    caption: str
+    x: Axis
+    series: tuple[Series, ...]
+    y_label: str
+    hlines: tuple[tuple[float, str], ...] = ()
+    vlines: tuple[tuple[float, str], ...] = ()
+    log_x: bool = False
+    log_y: bool = False
+
+    kind: ClassVar[str] = "curve"
+
+    def __post_init__(self) -> None:
+        for line in self.series:
+            for what, values in (("y", line.y), ("se", line.se)):
+                if values is not None and len(values) != len(self.x.values):
+                    raise ValueError(
+                        f"curve {self.key}: series {line.label!r} {what} must have "
+                        f"{len(self.x.values)} values, got {len(values)}"
+                    )
+
+    def json(self) -> dict[str, Any]:
+        return {
+            self.key: {
+                self.x.key: list(self.x.values),
+                **{line.label: list(line.y) for line in self.series},
+            }
+        }
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "caption_latex": self.caption,
+            "x": {"key": self.x.key, "label": self.x.label, "values": list(self.x.values)},
+            "y_label": self.y_label,
+            "series": [
+                {
+                    "label": line.label,
+                    "y": list(line.y),
+                    "se": None if line.se is None else list(line.se),
+                    "theory": line.theory,
+                }
+                for line in self.series
+            ],
+            "hlines": [list(h) for h in self.hlines],
+            "vlines": [list(v) for v in self.vlines],
+        }
+
+
+Item = Quantity | Table | Proofs | Statement | Example | Grid | Curve
 
 
 @dataclass(frozen=True)

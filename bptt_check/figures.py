@@ -185,6 +185,46 @@ def grid_figure(grid) -> Figure:
     return figure
 
 
+def curve_figure(curve) -> Figure:
+    """A :class:`~bptt_check.evidence.Curve` as a line plot: measured series with markers and
+    their standard-error bands, theory as lines, the reference lines at their exact values."""
+    with matplotlib.rc_context(_STYLE):
+        figure = Figure()
+        axes = figure.add_subplot()
+        x = np.asarray(curve.x.values, dtype=float)
+        for line in curve.series:
+            y = np.asarray(line.y, dtype=float)
+            if line.theory:
+                axes.plot(x, y, linestyle="solid", label=line.label)
+            else:
+                axes.plot(x, y, marker="o", markersize=3, linestyle="dotted", label=line.label)
+                if line.se is not None:
+                    se = np.asarray(line.se, dtype=float)
+                    axes.fill_between(x, y - 2 * se, y + 2 * se, alpha=0.2, linewidth=0)
+        for value, label in curve.hlines:
+            axes.axhline(value, color="gray", linewidth=0.8, linestyle="dashed", label=label)
+        for value, label in curve.vlines:
+            axes.axvline(value, color="black", linewidth=0.8, linestyle="dashdot", label=label)
+        if curve.log_x:
+            axes.set_xscale("log")
+        if curve.log_y:
+            axes.set_yscale("log")
+        axes.set_xlabel(curve.x.label)
+        axes.set_ylabel(curve.y_label)
+        axes.tick_params(right=True, top=True)
+        axes.legend(fontsize="small", framealpha=0.9)
+        figure.tight_layout()
+    return figure
+
+
+def write_curve(curve, path: Path) -> Path:
+    """Draw ``curve`` into ``path`` (a vector PDF with fixed metadata: same curve, same
+    bytes)."""
+    with matplotlib.rc_context(_STYLE):
+        curve_figure(curve).savefig(path, metadata=_METADATA)
+    return path
+
+
 def write_grid(grid, path: Path) -> Path:
     """Draw ``grid`` into ``path`` (a vector PDF with fixed metadata: same grid, same bytes)."""
     with matplotlib.rc_context(_STYLE):
