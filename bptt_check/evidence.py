@@ -459,6 +459,7 @@ class Verdict:
     condition_latex: str | None = None
     counterexample: tuple[Example, ...] = ()
     finding: str = ""  # a key of FINDINGS: the kind of finding this verdict is
+    takeaway: Text | None = None  # what a student should take away, written by the check
 
     def __post_init__(self) -> None:
         if self.verdict not in ("holds", "holds-if", "fails"):
@@ -511,6 +512,7 @@ class Verdict:
             "verdict": self.verdict,
             "finding": self.finding,
             "reason": self.reason.plain,
+            **({"takeaway": self.takeaway.plain} if self.takeaway else {}),
             "reason_latex": self.reason.latex,
             "as_written_latex": self.as_written_latex,
             "derived_latex": self.derived_latex,
