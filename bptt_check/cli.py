@@ -33,11 +33,16 @@ __all__ = ["main"]
 _VERDICTS = ("holds", "holds-if", "fails")
 
 
+def _width() -> int:
+    """Columns to fill: the terminal's; piped, COLUMNS or 80 (``shutil.get_terminal_size``)."""
+    return max(shutil.get_terminal_size((80, 24)).columns, 24)
+
+
 def _equations(args: argparse.Namespace) -> int:
     from derivations.equations import equation, equations
-    from derivations.printing import pretty
+    from derivations.printing import pretty, unicode_math
 
-    width = max(shutil.get_terminal_size().columns, 24)  # the math needs 20 columns
+    width = _width()  # the math needs 20 columns
     numbers = args.number or sorted(equations())
     for number in numbers:
         eq = equation(number)
@@ -53,20 +58,34 @@ def _equations(args: argparse.Namespace) -> int:
             for line in getattr(eq, reading):
                 print(textwrap.indent(pretty(line, eq.names, width - 4, **settings), "    "))
         if eq.note:
-            note = f"note: {eq.note}"
-            print(textwrap.fill(note, width, initial_indent="  ", subsequent_indent="    "))
+            note = f"note: {unicode_math(eq.note)}"
+            print(_fill(note, width, "  ", "    "))
     return 0
+
+
+def _fill(text: str, width: int, first: str = "", rest: str = "") -> str:
+    """``text`` wrapped to ``width`` columns between words, never inside one."""
+    return textwrap.fill(
+        text,
+        width,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
 def _prove(args: argparse.Namespace) -> int:
     from derivations.proofs import standard_proofs
 
+    proofs = standard_proofs()
+    width = max(len(p.label) for p in proofs)
     failed = 0
-    for proof in standard_proofs():
-        failures = proof.failures
-        failed += bool(failures)
-        status = "holds" if not failures else f"FAILS at {', '.join(failures[:4])}"
-        print(f"{proof.name:<48} {status}")
+    for proof in proofs:
+        failed += not proof.holds
+        print(f"{proof.label:<{width}}  {proof.outcome()}")
+    count = f"{len(proofs)} proofs, {len(proofs) - failed} hold"
+    print(count + (f", {failed} fail" if failed else ""))
     return 1 if failed else 0
 
 
@@ -94,15 +113,88 @@ def _seed(text: str) -> int:
     return int(text)
 
 
-def _table(verdicts: Sequence, stream: TextIO) -> None:
-    """A header row, one row per verdict, and the count of each kind."""
-    width = max([len("claim"), *(len(v.id) for v in verdicts)])
-    print(f"{'claim':<{width}}  {'verdict':<8}  reason", file=stream)
-    for v in verdicts:
-        print(f"{v.id:<{width}}  {v.verdict:<8}  {v.reason}", file=stream)
+#: Below this many columns, one block per claim instead of a table.
+_TABLE_COLUMNS = 100
+
+
+def _finding(v) -> str:
+    finding = getattr(v, "finding", "")
+    return finding.replace("-", " ") if finding else ""
+
+
+def _table(verdicts: Sequence, stream: TextIO, width: int | None = None) -> None:
+    """The verdicts in ``width`` columns (the terminal's by default): a table of claim,
+    verdict, finding and reason (wrapped in its column) when wide, else one block per claim
+    (its id, verdict and finding, then the reason indented); then the count of each kind.
+
+    Every line fits ``width``; a line breaks between words, never inside one."""
+    from derivations.printing import unicode_math
+
+    width = _width() if width is None else width
+    reasons = [unicode_math(str(v.reason)) for v in verdicts]
+    ids = max([len("claim"), *(len(v.id) for v in verdicts)])
+    findings = max([len("finding"), *(len(_finding(v)) for v in verdicts)])
+    left = ids + 2 + 8 + 2 + findings + 2
+    if width >= _TABLE_COLUMNS and width - left >= 30:
+        pad = " " * left
+        print(f"{'claim':<{ids}}  {'verdict':<8}  {'finding':<{findings}}  reason", file=stream)
+        for v, reason in zip(verdicts, reasons, strict=True):
+            head = f"{v.id:<{ids}}  {v.verdict:<8}  {_finding(v):<{findings}}  "
+            print(_fill(reason, width, head, pad), file=stream)
+    else:
+        for v, reason in zip(verdicts, reasons, strict=True):
+            finding = f" ({_finding(v)})" if _finding(v) else ""
+            print(_fill(f"{v.id}: {v.verdict}{finding}", width, "", "  "), file=stream)
+            print(_fill(reason, width, "  ", "  "), file=stream)
     counts = ", ".join(f"{sum(v.verdict == k for v in verdicts)} {k}" for k in _VERDICTS)
     plural = "" if len(verdicts) == 1 else "s"
-    print(f"{len(verdicts)} claim{plural}: {counts}", file=stream)
+    print(_fill(f"{len(verdicts)} claim{plural}: {counts}", width), file=stream)
+
+
+class _Progress:
+    """One line on stderr that says what runs (tqdm), cleared when done; nothing at all when
+    stderr is not a terminal."""
+
+    def __init__(self) -> None:
+        self._bar = None
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def claim(self, number: int, total: int, identifier: str) -> None:
+        """``verify``'s progress: claim ``number`` of ``total`` starts."""
+        bar = self._open(total)
+        if bar is not None:
+            bar.update(number - 1 - bar.n)
+            bar.set_postfix_str(f"checking {identifier}", refresh=True)
+
+    def say(self, message: str) -> None:
+        """A stage of ``report``: the line shows ``message``."""
+        bar = self._open(None)
+        if bar is not None:
+            bar.set_description_str(message.strip(), refresh=True)
+
+    def _open(self, total: int | None):  # -> tqdm | None
+        if self._bar is None and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            bar_format = (
+                "{desc}" if total is None else "{l_bar}{bar:20}| {n_fmt}/{total_fmt} {postfix}"
+            )
+            self._bar = tqdm(
+                total=total,
+                file=sys.stderr,
+                leave=False,
+                bar_format=bar_format,
+                desc="verify" if total is not None else "",
+                dynamic_ncols=True,
+            )
+        return self._bar
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()  # leave=False: the line is cleared
+            self._bar = None
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -120,11 +212,9 @@ def _verify(args: argparse.Namespace) -> int:
             print(f"bptt-check verify: {error}", file=sys.stderr)
             return 1
 
-    def progress(number: int, total: int, identifier: str) -> None:
-        print(f"[{number}/{total}] checking {identifier} …", file=sys.stderr, flush=True)
-
     try:
-        verdicts = verify(args.claims, args.seed, progress)
+        with _Progress() as progress:
+            verdicts = verify(args.claims, args.seed, progress.claim)
     except Exception as error:  # a check that cannot run is reported, not a traceback
         print(
             f"bptt-check verify: a check could not run: {type(error).__name__}: {error}",
@@ -151,9 +241,6 @@ def _report(args: argparse.Namespace) -> int:
 
     from .report import ReportError, build_report
 
-    def progress(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-
     pdf = not args.no_pdf
     if pdf and shutil.which("pdflatex") is None:
         print(
@@ -162,7 +249,10 @@ def _report(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     try:
-        build_report(Path(args.output), args.seed, pdf=pdf, date=args.date, progress=progress)
+        with _Progress() as progress:
+            build_report(
+                Path(args.output), args.seed, pdf=pdf, date=args.date, progress=progress.say
+            )
     except (ReportError, OSError) as error:
         print(f"bptt-check report: {error}", file=sys.stderr)
         return 1

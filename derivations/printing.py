@@ -12,6 +12,8 @@ as ``C_{t-1}``).
 
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 from sympy.matrices.expressions import BlockMatrix, HadamardProduct, MatAdd, MatMul
 from sympy.printing.latex import LatexPrinter
@@ -23,7 +25,14 @@ from sympy.printing.pretty.stringpict import line_width, prettyForm, stringPict
 from .graph import Graph
 from .notation import Chain, Concat, Partial
 
-__all__ = ["ArticlePrettyPrinter", "ArticlePrinter", "latex", "pretty", "unicode_name"]
+__all__ = [
+    "ArticlePrettyPrinter",
+    "ArticlePrinter",
+    "latex",
+    "pretty",
+    "unicode_math",
+    "unicode_name",
+]
 
 
 class ArticlePrinter(LatexPrinter):
@@ -109,12 +118,41 @@ _SUB = dict(
 _SUP = dict(zip("0123456789+-=()T", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᵀ", strict=True))
 
 
+#: What a subscript may hold to be set in Unicode: an index in time or over steps (t, t-1, k,
+#: j, 0, …).  A name (the gate of W_f, W_i; λ_max) keeps its underscore, so that the four gates
+#: of eq. (8)-(12) look alike: W_i, W_f, W_c, W_o (Unicode has ᵢ and ₒ but no f or c).
+_INDEX = set("0123456789tjk+-−=(),")
+
+
 def _script(text: str, table: dict[str, str], mark: str) -> str:
-    """``text`` as Unicode sub/superscripts when every character has one, else ``_x``/``_(x)``."""
-    text = text.replace(" ", "")
-    if text and all(c in table for c in text):
+    """``text`` as Unicode sub/superscripts when every character has one (a subscript: when it
+    is an index, :data:`_INDEX`), else ``_x``/``_(x)``."""
+    text = text.replace(" ", "").replace("−", "-")
+    index = mark != "_" or all(c in _INDEX for c in text)
+    if text and index and all(c in table for c in text):
         return "".join(table[c] for c in text)
-    return f"{mark}{text}" if len(text) == 1 else f"{mark}({text})"
+    return f"{mark}{text}" if len(text) == 1 or text.isalnum() else f"{mark}({text})"
+
+
+#: A subscript in plain text: ``h_(t-1)``, ``h_{t-1}``, ``f_t``, ``λ_max``.
+_PLAIN_SUBSCRIPT = re.compile(r"(?<=[^\s_^(])_(\([^()]*\)|\{[^{}]*\}|[A-Za-z0-9]+)")
+
+
+def unicode_math(text: str) -> str:
+    """Plain text with the one notation of the terminal: an index as Unicode subscripts,
+    whichever way it was written (``h_(t-1)``, ``h_{t−1}`` → ``hₜ₋₁``); a name keeps its
+    underscore (``W_f``, ``λ_max``).
+
+    >>> unicode_math("through h_(t−1) = o_{t-1} tanh(C_(t-1)); f_t ≤ 1 and W_f, λ_max")
+    'through hₜ₋₁ = oₜ₋₁ tanh(Cₜ₋₁); fₜ ≤ 1 and W_f, λ_max'
+    """
+
+    def subscript(match: re.Match) -> str:
+        body = match.group(1)
+        inner = body[1:-1] if body[0] in "({" else body
+        return _script(inner, _SUB, "_")
+
+    return _PLAIN_SUBSCRIPT.sub(subscript, text)
 
 
 def unicode_name(name: str) -> str:
@@ -283,6 +321,7 @@ class ArticlePrettyPrinter(PrettyPrinter):
             return out
         if isinstance(expr, MatMul) and len(expr.args) > 1:
             out = []
+            after_sum = False
             for factor in expr.args:
                 inner = self.pieces(factor) if isinstance(factor, sp.Add | MatAdd) else []
                 if len(inner) > 1:  # a sum in brackets: its terms may go on separate lines
@@ -298,12 +337,20 @@ class ArticlePrettyPrinter(PrettyPrinter):
                     if isinstance(factor, sp.Add | MatAdd | HadamardProduct):
                         form = prettyForm(*form.parens())
                     inner = [("", form)]
-                out += [("⋅" if out else "", inner[0][1]), *inner[1:]]
+                # a line may break after the bracket closing a sum, before the next factor
+                dot = _Break("⋅") if after_sum else "⋅"
+                out += [(dot if out else "", inner[0][1]), *inner[1:]]
+                after_sum = len(inner) > 1
             return out
         return [("", self._print(expr))]
 
 
 _EMPTY = prettyForm("")
+
+
+class _Break(str):
+    """A separator before which a line may break although it is not a sum's sign: the ``⋅``
+    after the bracket of ``(a + b)⋅M``."""
 
 
 def _negative(term: sp.Basic) -> bool:
@@ -363,13 +410,18 @@ def pretty(
 
 
 def _pack(pieces: list[tuple[str, prettyForm]], width: int) -> list[str]:
-    """Greedily fill lines of at most ``width`` with the pieces; continuations are indented.
+    """Greedily fill lines of at most ``width`` with the pieces; continuations are indented
+    (after ``lhs = `` when that is narrow, else by 4).
 
-    Terms (pieces after ``=``, ``+``, ``-``) are kept whole where they fit on a line; a wider
-    term breaks between its factors (``⋅``)."""
+    A line breaks only between the terms of a sum (before ``=``, ``+``, ``-``) or after the
+    bracket of a sum that multiplies the next factor; a term is never cut, unless it alone is
+    wider than a line (then between its factors, and SymPy's ``↪`` as the last resort)."""
+    first_sep = next((i for i, (s, _) in enumerate(pieces) if s == " = "), None)
+    lead = pieces[0][1].width() + 3 if first_sep == 1 else 4
+    indent = " " * (lead if lead <= width // 3 else 4)
     groups: list[list[tuple[str, prettyForm]]] = []
     for sep, form in pieces:
-        if not groups or sep.strip() in ("+", "-", "="):
+        if not groups or sep.strip() in ("+", "-", "=") or isinstance(sep, _Break):
             groups.append([(sep, form)])
         else:
             groups[-1].append((sep, form))
@@ -377,12 +429,11 @@ def _pack(pieces: list[tuple[str, prettyForm]], width: int) -> list[str]:
     for group in groups:
         parts = [group[0][1], *(part for sep, form in group[1:] for part in (sep, form))]
         whole = prettyForm(*stringPict.next(*parts))
-        fits = whole.width() + len(group[0][0]) + 8 <= width
+        fits = whole.width() + len(group[0][0].lstrip()) + len(indent) <= width
         units += [(group[0][0], whole)] if fits or len(group) == 1 else group
     pieces = units
     rows: list[prettyForm] = []
     current: prettyForm | None = None
-    indent = ""
     for sep, form in pieces:
         if current is None:
             current = prettyForm(*stringPict.next(sep.lstrip(), form))
@@ -391,10 +442,6 @@ def _pack(pieces: list[tuple[str, prettyForm]], width: int) -> list[str]:
         if joined.width() <= width:
             current = joined
             continue
-        if not rows:  # continuations line up after "lhs = ", or after 4 spaces if that is wide
-            first_sep = next((i for i, (s, _) in enumerate(pieces) if s == " = "), None)
-            lead = pieces[0][1].width() + 3 if first_sep == 1 else 4
-            indent = " " * (lead if lead <= width // 3 else 4)
         rows.append(current)
         current = prettyForm(*stringPict.next(indent + sep.lstrip(), form))
     if current is not None:

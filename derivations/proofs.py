@@ -16,7 +16,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import sympy as sp
@@ -40,6 +40,7 @@ from .rnn import rnn_cell, rnn_readout
 __all__ = [
     "CellProofs",
     "Proof",
+    "cell_title",
     "cell_vjp",
     "lstm_bptt",
     "lstm_total_cell_derivative",
@@ -49,6 +50,36 @@ __all__ = [
     "standard_proofs",
     "state_jacobian_proof",
 ]
+
+
+#: How the docs name the library's cells and the losses of eq. (3).
+_CELLS = {
+    "elman": "Elman RNN",
+    "lstm": "LSTM",
+    "lstm[no forget gate]": "LSTM of 1997 (no forget gate)",
+    "gru[torch]": "GRU (PyTorch)",
+    "gru[cho]": "GRU (Cho et al. 2014)",
+}
+_WORDS = {"sigmoid": "σ", "tanh": "tanh", "bias": "bias"}
+_LOSS_WORDS = {"bce": "BCE", "ce": "cross-entropy", "literal": "eq. (3) as written"}
+
+
+def cell_title(name: str, loss: str | None = None) -> str:
+    """A cell of :mod:`derivations.cells` named as the docs name it, with the loss of eq. (3)
+    when given: ``elman[sigmoid]`` with ``bce`` is ``Elman RNN (σ, BCE)``.
+
+    >>> cell_title("elman[tanh, bias]"), cell_title("lstm"), cell_title("my-rnn")
+    ('Elman RNN (tanh, bias)', 'LSTM', 'my-rnn')
+    """
+    if name in _CELLS:
+        return _CELLS[name] if loss is None else f"{_CELLS[name]} ({_LOSS_WORDS.get(loss, loss)})"
+    head, _, rest = name.partition("[")
+    if head not in _CELLS or not rest.endswith("]"):
+        return name
+    words = [_WORDS.get(w.strip(), w.strip()) for w in rest[:-1].split(",")]
+    if loss is not None:
+        words.append(_LOSS_WORDS.get(loss, loss))
+    return f"{_CELLS[head]} ({', '.join(words)})"
 
 
 def _vanishes(expr: sp.Expr) -> bool:
@@ -64,6 +95,9 @@ class Proof:
     name: str
     derived: Mapping[str, sp.Matrix]
     reference: Mapping[str, sp.Matrix]
+    #: what the proof is called in words, as the docs name cells ("Elman RNN (σ, BCE) …");
+    #: ``name`` stays the key of the evidence's JSON
+    title: str = field(default="", compare=False)
 
     @property
     def failures(self) -> tuple[str, ...]:
@@ -85,17 +119,41 @@ class Proof:
     def holds(self) -> bool:
         return not self.failures
 
-    def __repr__(self) -> str:
-        """The name and the outcome, never the matrices:
+    def __bool__(self) -> bool:
+        return self.holds
 
-        >>> rnn_delta_recursion(n=1, T=2)
-        Proof('RNN n=1 T=2: delta recursion', holds)
-        """
+    @property
+    def label(self) -> str:
+        """The title in words (the name when it has none)."""
+        return self.title or self.name
+
+    def outcome(self) -> str:
+        """``holds``, or ``fails at N entries: W[0,0], …`` (the first three)."""
         failures = self.failures
         if not failures:
-            return f"Proof({self.name!r}, holds)"
+            return "holds"
         shown = ", ".join(failures[:3]) + (", …" if len(failures) > 3 else "")
-        return f"Proof({self.name!r}, fails at {len(failures)} entries: {shown})"
+        noun = "entry" if len(failures) == 1 else "entries"
+        return f"fails at {len(failures)} {noun}: {shown}"
+
+    def __repr__(self) -> str:
+        """The title and the outcome on one line, never the matrices:
+
+        >>> rnn_delta_recursion(n=1, T=2)
+        Proof('RNN n=1 T=2: δ recursion', holds)
+        """
+        return f"Proof({self.label!r}, {self.outcome()})"
+
+    def _repr_html_(self) -> str:
+        """The proof in a notebook: its title, outcome and what was compared."""
+        from ._display import proof_html
+
+        return proof_html(self)
+
+    def _repr_latex_(self) -> str:
+        from ._display import proof_latex
+
+        return proof_latex(self)
 
 
 def _gradient(loss: sp.Expr, variables: sp.Matrix) -> sp.Matrix:
@@ -154,7 +212,9 @@ def rnn_bptt(
     derived = {"W": grads["W"], "U": grads["U"], "V": grad_v, "S_0": carry["S_prev"]}
     reference = {name: _gradient(model.loss, model.params[name]) for name in ("W", "U", "V")}
     reference["S_0"] = _gradient(model.loss, model.s0)
-    return Proof(f"RNN[{activation}, {loss}] n={n} m={m} k={k} T={T}: BPTT", derived, reference)
+    title = f"{cell_title(model.cell.name, loss)} n={n} m={m} k={k} T={T}: BPTT"
+    name = f"RNN[{activation}, {loss}] n={n} m={m} k={k} T={T}: BPTT"
+    return Proof(name, derived, reference, title)
 
 
 def rnn_delta_recursion(
@@ -175,7 +235,8 @@ def rnn_delta_recursion(
         delta = model.direct(t)[0]["S"] + delta
         delta = to_explicit(step_jacobian, model.steps[t], model.params, _dims(n)).T * delta
     reference = _gradient(model.loss, model.s0)
-    return Proof(f"RNN n={n} T={T}: delta recursion", {"S_0": delta}, {"S_0": reference})
+    name, title = f"RNN n={n} T={T}: delta recursion", f"RNN n={n} T={T}: δ recursion"
+    return Proof(name, {"S_0": delta}, {"S_0": reference}, title)
 
 
 @cache
@@ -210,7 +271,8 @@ def cell_vjp(cell: Graph, n: int, T: int, m: int = 1) -> Proof:
     derived = {**grads, **{f"{prev}[0]": carry[prev] for prev in state_inputs}}
     reference = {name: _gradient(loss, value) for name, value in params.items()}
     reference |= {f"{prev}[0]": _gradient(loss, initial[prev]) for prev in state_inputs}
-    return Proof(f"{cell.name} n={n} m={m} T={T}: VJP", derived, reference)
+    title = f"{cell_title(cell.name)} n={n} m={m} T={T}: VJP"
+    return Proof(f"{cell.name} n={n} m={m} T={T}: VJP", derived, reference, title)
 
 
 def lstm_bptt(n: int, T: int, m: int = 1) -> Proof:
@@ -238,7 +300,8 @@ def state_jacobian_proof(cell: Graph, n: int, m: int = 1) -> Proof:
             key = f"d{new}/d{prev}"
             reference[key] = values[new].jacobian(values[prev])
             derived[key] = to_explicit(block, values, params, _dims(n, m))
-    return Proof(f"{cell.name} n={n} m={m}: state Jacobian", derived, reference)
+    title = f"{cell_title(cell.name)} n={n} m={m}: state Jacobian"
+    return Proof(f"{cell.name} n={n} m={m}: state Jacobian", derived, reference, title)
 
 
 @cache
@@ -256,7 +319,10 @@ def lstm_total_cell_derivative(n: int, m: int = 1) -> Proof:
     derived = to_explicit(total_cell_derivative(), values, params, _dims(n, m))
     reference = values["C"].jacobian(c_prev)
     return Proof(
-        f"LSTM n={n}: total dC_t/dC_(t-1)", {"dC/dC_prev": derived}, {"dC/dC_prev": reference}
+        f"LSTM n={n}: total dC_t/dC_(t-1)",
+        {"dC/dC_prev": derived},
+        {"dC/dC_prev": reference},
+        f"LSTM n={n}: total dCₜ/dCₜ₋₁",
     )
 
 
@@ -296,6 +362,16 @@ class CellProofs:
     def __repr__(self) -> str:
         status = "holds" if self.holds else f"FAILS at {', '.join(self.failures[:4])}"
         return f"CellProofs({self.cell}: {len(self.proofs)} proofs, {status})"
+
+    def _repr_html_(self) -> str:
+        from ._display import proofs_html
+
+        return proofs_html(self, self.proofs)
+
+    def _repr_latex_(self) -> str:
+        from ._display import proofs_latex
+
+        return proofs_latex(self.proofs)
 
 
 def prove(

@@ -116,8 +116,27 @@ def test_prove_reports_every_standard_proof(capsys):
 
     assert main(["prove"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == len(standard_proofs())
-    assert all(line.endswith("holds") for line in lines)
+    proofs = standard_proofs()
+    assert len(lines) == len(proofs) + 1
+    assert all(line.endswith("holds") for line in lines[:-1])
+    assert lines[-1] == f"{len(proofs)} proofs, {len(proofs)} hold"
+    # cells named as the docs name them, not by their graph's name
+    assert lines[0].startswith("Elman RNN (σ, BCE) n=1 m=1 k=1 T=1: BPTT  ")
+    assert not any("[" in line for line in lines)
+
+
+def test_prove_counts_a_failed_proof(capsys, monkeypatch):
+    from dataclasses import replace
+
+    from derivations.proofs import rnn_bptt
+
+    good = rnn_bptt(n=1, T=1)
+    bad = replace(good, derived={k: v + sp.ones(*v.shape) for k, v in good.derived.items()})
+    monkeypatch.setattr("derivations.proofs.standard_proofs", lambda: [good, bad])
+    assert main(["prove"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].endswith("fails at 4 entries: W[0,0], U[0,0], V[0,0], …")
+    assert lines[-1] == "2 proofs, 1 hold, 1 fail"
 
 
 def test_a_proof_prints_as_one_short_line():
@@ -126,12 +145,14 @@ def test_a_proof_prints_as_one_short_line():
     from derivations.proofs import rnn_bptt
 
     proof = rnn_bptt(n=1, T=2)
-    assert repr(proof) == "Proof('RNN[sigmoid, bce] n=1 m=1 k=1 T=2: BPTT', holds)"
+    assert repr(proof) == "Proof('Elman RNN (σ, BCE) n=1 m=1 k=1 T=2: BPTT', holds)"
+    assert proof.name == "RNN[sigmoid, bce] n=1 m=1 k=1 T=2: BPTT"  # the JSON's key
     wrong = replace(proof, derived={k: v + sp.ones(*v.shape) for k, v in proof.derived.items()})
     assert repr(wrong) == (
-        "Proof('RNN[sigmoid, bce] n=1 m=1 k=1 T=2: BPTT', fails at 4 entries: "
+        "Proof('Elman RNN (σ, BCE) n=1 m=1 k=1 T=2: BPTT', fails at 4 entries: "
         "W[0,0], U[0,0], V[0,0], …)"
     )
+    assert bool(proof) and not wrong
 
 
 # ---- verify: the table, its counts, and --json paths ---------------------------------------
@@ -164,13 +185,22 @@ def fake_verify(monkeypatch):
     return calls
 
 
-def test_verify_prints_a_header_and_the_counts(fake_verify, capsys):
+def test_verify_prints_a_header_and_the_counts(fake_verify, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")
     assert main(["verify"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["claim", "verdict", "reason"]
+    assert lines[0].split() == ["claim", "verdict", "finding", "reason"]
     assert lines[1].split()[:2] == ["eq1", "holds"] and lines[3].split()[:2] == ["eq14", "fails"]
     assert lines[-1] == "4 claims: 2 holds, 1 holds-if, 1 fails"
     assert len(lines) == 6
+
+
+def test_verify_below_100_columns_prints_a_block_per_claim(fake_verify, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["verify"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["eq1: holds", "  reason of eq1"]
+    assert lines[-1] == "4 claims: 2 holds, 1 holds-if, 1 fails"
 
 
 def test_verify_json_to_stdout_keeps_the_table_on_stderr(fake_verify, capsys):
