@@ -54,7 +54,7 @@ CSS = """
 .bc { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; line-height: 1.45;
   color: #1b1b1b; max-width: 52rem; }
 .bc math { font-size: 1.05em; }
-.bc .verdict { font-weight: 600; padding: 0 0.35em; border-radius: 0.25em; }
+.bc .verdict { font-weight: 600; padding: 0 0.35em; border-radius: 0.25em; white-space: nowrap; }
 .bc .holds { color: #0b6b2b; background: #e5f4ea; }
 .bc .holds-if { color: #7a5200; background: #fbf1dc; }
 .bc .fails { color: #a1141b; background: #fbe5e6; }
@@ -65,6 +65,7 @@ CSS = """
 .bc th { border-bottom: 2px solid #999; font-weight: 600; }
 .bc caption { caption-side: top; text-align: left; padding: 0.2em 0; }
 .bc .eq { overflow-x: auto; margin: 0.3em 0 0.3em 1em; }
+.bc .eq math { display: inline math; math-style: normal; }
 .bc .eq .cont { padding-left: 2em; }
 .bc blockquote { margin: 0.5em 0; padding: 0.3em 0.8em; border-left: 3px solid #bbb;
   background: #f6f6f6; }
