@@ -278,7 +278,10 @@ def item_html(item: Any, figures: bool = True) -> str:
     """One evidence item (or a :class:`Verdict`) as HTML; ``figures=False`` leaves maps and
     curves as their captions."""
     if isinstance(item, Verdict):
-        return verdict_html(item, figures=figures)
+        from . import registry
+
+        title = text_html(registry.get(item.id).title.latex)
+        return f"<h4>{title}</h4>\n{verdict_html(item, figures=figures)}"
     if isinstance(item, Quantity):
         return _quantities([item])
     if isinstance(item, Proofs):
@@ -365,9 +368,16 @@ def repr_html(obj: Any, body: str) -> str:
     )
 
 
+def _in_text(words: str) -> str:
+    """Words inside math: ``\\text{…}`` with LaTeX's special characters escaped."""
+    for character in "{}_^#&%$":
+        words = words.replace(character, f"\\{character}")
+    return rf"\text{{{words}}}"
+
+
 def _latex_table(header: list[str], rows: list[list[str]]) -> str:
     spec = "l" * len(header)
-    lines = [" & ".join(rf"\text{{{h}}}" for h in header)]
+    lines = [" & ".join(_in_text(h) for h in header)]
     lines += [" & ".join(row) for row in rows]
     return rf"\begin{{array}}{{{spec}}}" + r" \\ ".join(lines) + r"\end{array}"
 
@@ -378,14 +388,14 @@ def _math_value(data: Any) -> str:
     parts = text.split("$")
     if len(parts) == 3 and not parts[0] and not parts[2]:
         return parts[1]
-    return rf"\text{{{plain(text)}}}"
+    return _in_text(plain(text))
 
 
 def item_latex(item: Any) -> str:
     """An evidence item as LaTeX for a notebook: math as ``$\\displaystyle …$``, words as
     text beside it."""
     if isinstance(item, Quantity):
-        symbol = item.symbol or rf"\text{{{item.key}}}"
+        symbol = item.symbol or _in_text(item.key)
         return rf"$\displaystyle {symbol} = {_math_value(item.value)}$"
     if isinstance(item, Statement):
         formula = rf" $\displaystyle {item.formula}$" if item.formula else ""
@@ -396,20 +406,18 @@ def item_latex(item: Any) -> str:
         return item.caption + rf" $\displaystyle {_latex_table(header, rows)}$"
     if isinstance(item, Proofs | Proved):
         proofs = item.proofs if isinstance(item, Proofs) else (item,)
-        rows = [
-            [rf"\text{{{p.name}}}", r"\text{holds}" if p.holds else r"\text{fails}"] for p in proofs
-        ]
+        rows = [[_in_text(p.name), r"\text{holds}" if p.holds else r"\text{fails}"] for p in proofs]
         return rf"$\displaystyle {_latex_table(['proof', 'result'], rows)}$"
     if isinstance(item, Example):
         quantities = [*item.params, *item.inputs, *item.quantities]
-        rows = [[q.symbol or rf"\text{{{q.key}}}", _math_value(q.value)] for q in quantities]
+        rows = [[q.symbol or _in_text(q.key), _math_value(q.value)] for q in quantities]
         return (
             f"{item.title}: {item.model}" + rf" $\displaystyle {_latex_table(['', 'value'], rows)}$"
         )
     if isinstance(item, Grid | Curve):
         return item.caption
     if isinstance(item, Verdict):
-        return rf"$\text{{{item.id}: {item.verdict}}}$ — {item.reason.latex}"
+        return f"${_in_text(f'{item.id}: {item.verdict}')}$ — {item.reason.latex}"
     if isinstance(item, Text):
         return item.latex
     raise ValueError(f"no LaTeX for {type(item).__name__}")

@@ -79,6 +79,27 @@ _FINDINGS_OF = {
 }
 
 
+def _one_line(self: Any) -> str:
+    """A one-line repr (:func:`bptt_check.display.one_line`)."""
+    from .display import one_line
+
+    return one_line(self)
+
+
+def _html(self: Any) -> str:
+    """Notebook HTML: the escaped text repr, then the rendered item (xarray's convention)."""
+    from .display import item_html, repr_html
+
+    return repr_html(self, item_html(self))
+
+
+def _latex(self: Any) -> str:
+    """Notebook LaTeX: math as ``$\\displaystyle …$`` (SymPy's convention)."""
+    from .display import item_latex
+
+    return item_latex(self)
+
+
 @dataclass(frozen=True)
 class Text:
     """A sentence in two forms: plain Unicode for the terminal and JSON, LaTeX for the report."""
@@ -88,6 +109,10 @@ class Text:
 
     def __str__(self) -> str:
         return self.plain
+
+    __repr__ = _one_line
+    _repr_html_ = _html
+    _repr_latex_ = _latex
 
 
 @dataclass(frozen=True)
@@ -134,6 +159,10 @@ class Quantity:
             "value": _plain(self.value),
             **({"mpmath": self.mpmath} if self.mpmath is not None else {}),
         }
+
+    __repr__ = _one_line
+    _repr_html_ = _html
+    _repr_latex_ = _latex
 
 
 @dataclass(frozen=True)
@@ -196,6 +225,10 @@ class Table:
             "rows": [[_plain(v) for v in row] for row in self.rows],
         }
 
+    __repr__ = _one_line
+    _repr_html_ = _html
+    _repr_latex_ = _latex
+
 
 @dataclass(frozen=True)
 class Proved:
@@ -205,6 +238,10 @@ class Proved:
     statement: str
     sizes: dict[str, int]
     holds: bool
+
+    __repr__ = _one_line
+    _repr_html_ = _html
+    _repr_latex_ = _latex
 
 
 @dataclass(frozen=True)
@@ -233,6 +270,10 @@ class Proofs:
             ],
         }
 
+    __repr__ = _one_line
+    _repr_html_ = _html
+    _repr_latex_ = _latex
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -255,6 +296,10 @@ class Statement:
             "text_latex": self.text.latex,
             "formula_latex": self.formula,
         }
+
+    __repr__ = _one_line
+    _repr_html_ = _html
+    _repr_latex_ = _latex
 
 
 @dataclass(frozen=True)
@@ -303,6 +348,10 @@ class Example:
             "inputs": [q.describe() for q in self.inputs],
             "quantities": [q.describe() for q in self.quantities],
         }
+
+    __repr__ = _one_line
+    _repr_html_ = _html
+    _repr_latex_ = _latex
 
 
 @dataclass(frozen=True)
@@ -369,6 +418,10 @@ class Grid:
                 {"label": o.label, "region": [list(row) for row in o.region]} for o in self.overlays
             ],
         }
+
+    __repr__ = _one_line
+    _repr_html_ = _html
+    _repr_latex_ = _latex
 
 
 @dataclass(frozen=True)
@@ -438,6 +491,10 @@ class Curve:
             "hlines": [list(h) for h in self.hlines],
             "vlines": [list(v) for v in self.vlines],
         }
+
+    __repr__ = _one_line
+    _repr_html_ = _html
+    _repr_latex_ = _latex
 
 
 Item = Quantity | Table | Proofs | Statement | Example | Grid | Curve
@@ -534,6 +591,10 @@ class Verdict:
             )
             out["counterexample_items"] = [example.describe() for example in examples]
         return out
+
+    __repr__ = _one_line
+    _repr_html_ = _html
+    _repr_latex_ = _latex
 
 
 class ConfirmationError(RuntimeError):

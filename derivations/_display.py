@@ -71,7 +71,7 @@ def proofs_html(obj: Any, proofs: Iterable[Any]) -> str:
 
 def _text(words: str) -> str:
     """Words inside LaTeX math: ``\\text{…}`` with LaTeX's special characters escaped."""
-    for character in "\\{}_^#&%$":
+    for character in "{}_^#&%$":
         words = words.replace(character, f"\\{character}")
     return rf"\text{{{words}}}"
 

@@ -139,7 +139,8 @@ _PLAIN_SUBSCRIPT = re.compile(r"(?<=[^\s_^(])_(\([^()]*\)|\{[^{}]*\}|[A-Za-z0-9]
 
 
 def unicode_math(text: str) -> str:
-    """Plain text with the one notation of the terminal: an index as Unicode subscripts,
+    """Plain text about eq. (1)-(14) in the one notation of the terminal: an index as Unicode
+    subscripts,
     whichever way it was written (``h_(t-1)``, ``h_{t−1}`` → ``hₜ₋₁``); a name keeps its
     underscore (``W_f``, ``λ_max``).
 

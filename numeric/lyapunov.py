@@ -41,7 +41,6 @@ from .model import Model, _dim
 __all__ = ["Spectrum", "lyapunov"]
 
 
-
 @dataclass(frozen=True)
 class Spectrum:
     """The result of :func:`lyapunov`: the growth rates of ∂s_T/∂s_0 (eq. (5)-(7), (14)).
@@ -100,6 +99,23 @@ class Spectrum:
         labels[high < -tol] = "vanishes"
         labels[(low >= -tol) & (high <= tol)] = "preserved"
         return labels
+
+    def __repr__(self) -> str:
+        """One line: λ_max (or its range over the grid), k, T and the number of runs."""
+        from ._display import spectrum_line
+
+        return spectrum_line(self)
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the mean exponents ± standard error and each point's class."""
+        from ._display import spectrum_html
+
+        return spectrum_html(self)
+
+    def _repr_latex_(self) -> str:
+        from ._display import spectrum_latex
+
+        return spectrum_latex(self)
 
 
 def _orthonormalize(V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -192,6 +192,23 @@ class Report:
         text = f"{self.check}: {status} {count} {noun}; worst: {self.worst}"
         return f"{text}\n{self.summary}" if self.summary else text
 
+    def __repr__(self) -> str:
+        """One line: the check and its outcome, never the comparisons."""
+        from .._display import report_line
+
+        return report_line(self)
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the outcome and a table of the worst comparisons."""
+        from .._display import report_html
+
+        return report_html(self)
+
+    def _repr_latex_(self) -> str:
+        from .._display import report_latex
+
+        return report_latex(self)
+
 
 def row(
     check: str,
