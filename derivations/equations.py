@@ -351,7 +351,8 @@ def _rnn_rows(cell: Graph, readout: Graph, names: dict[str, str]) -> tuple[_Row,
             (_written_loss(),),
             (_loss_sum("bce"),),
             "the article leaves open which of O_t, Ô_t is the output; derived: binary "
-            "cross-entropy with targets y (readings 'literal' and 'ce' in derivations.rnn.LOSSES)",
+            "cross-entropy with targets y (the other readings, −O log y as printed and the "
+            "cross-entropy −y log O, are checked beside it)",
             {"order": "none"},
         ),
         _Row(
