@@ -179,7 +179,7 @@ class _Progress:
             from tqdm import tqdm
 
             bar_format = (
-                "{desc}" if total is None else "{l_bar}{bar:20}| {n_fmt}/{total_fmt} {postfix}"
+                "{desc}" if total is None else "{l_bar}{bar:20}| {n_fmt}/{total_fmt}{postfix}"
             )
             self._bar = tqdm(
                 total=total,
@@ -256,11 +256,10 @@ def _report(args: argparse.Namespace) -> int:
     except (ReportError, OSError) as error:
         print(f"bptt-check report: {error}", file=sys.stderr)
         return 1
-    written = (
-        "report.tex and report.pdf"
-        if (Path(args.output) / "report.pdf").exists()
-        else ("report.tex")
-    )
+    names = [
+        n for n in ("report.tex", "report.html", "report.pdf") if (Path(args.output) / n).exists()
+    ]
+    written = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
     print(f"wrote {written} in {args.output}/")
     return 0
 
