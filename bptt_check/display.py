@@ -63,7 +63,9 @@ CSS = """
 .bc th, .bc td { border-bottom: 1px solid #ddd; padding: 0.2em 0.6em; text-align: left;
   vertical-align: top; }
 .bc th { border-bottom: 2px solid #999; font-weight: 600; }
-.bc caption { caption-side: top; text-align: left; padding: 0.2em 0; }
+.bc .caption { margin-bottom: 0.2em; }
+.bc .long { display: inline-block; max-width: 100%; overflow-x: auto; overflow-y: hidden;
+  vertical-align: middle; }
 .bc .eq { overflow-x: auto; margin: 0.3em 0 0.3em 1em; }
 .bc .eq math { display: inline math; math-style: normal; }
 .bc .eq .cont { padding-left: 2em; }
@@ -96,8 +98,17 @@ def text_html(latex_text: str) -> str:
         return html.escape(latex_text)
     out = []
     for index, part in enumerate(parts):
-        out.append(mathml(part) if index % 2 else html.escape(_words(part), quote=False))
+        if index % 2 == 0:
+            out.append(html.escape(_words(part), quote=False))
+        elif len(part) > _LONG_INLINE:  # may be wider than a phone: it scrolls on its own
+            out.append(f'<span class="long">{mathml(part)}</span>')
+        else:
+            out.append(mathml(part))
     return "".join(out)
+
+
+#: Inline math longer than this (in LaTeX characters) is set in a box of its own that scrolls.
+_LONG_INLINE = 40
 
 
 _TEXT_MARKS = {"~": "\u00a0", "---": "—", "--": "–", "``": "“", "''": "”", r"\%": "%", r"\&": "&"}
@@ -195,9 +206,10 @@ def _digits_html(text: str) -> str:
 def _table(header: list[str], rows: list[list[str]], caption: str = "") -> str:
     head = "".join(f"<th>{h}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    cap = f"<caption>{caption}</caption>" if caption else ""
-    table = f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-    return f'<div class="scroll">{table}</div>'
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    # the caption above the table, not in it: a table that scrolls on a phone keeps it in view
+    cap = f'<p class="caption">{caption}</p>' if caption else ""
+    return f'{cap}<div class="scroll">{table}</div>'
 
 
 def _with_unit(header: str, unit: str) -> str:
