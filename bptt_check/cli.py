@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import logging
 import os
+import re
 import shutil
 import sys
 import textwrap
@@ -63,16 +64,25 @@ def _equations(args: argparse.Namespace) -> int:
     return 0
 
 
+#: A relation or operator between spaces binds its two sides: ``n > 1`` is not broken.
+_BINDS = re.compile(r" ([=<>≤≥≠≈→·×+−]) ")
+
+
 def _fill(text: str, width: int, first: str = "", rest: str = "") -> str:
-    """``text`` wrapped to ``width`` columns between words, never inside one."""
-    return textwrap.fill(
-        text,
-        width,
-        initial_indent=first,
-        subsequent_indent=rest,
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
+    """``text`` wrapped to ``width`` columns between words, never inside one, nor at the
+    spaces around ``=``, ``<``, ``≤``, … (a line does not end in ``n`` and go on with ``> 1``)."""
+    for words in (_BINDS.sub("\u00a0\\1\u00a0", text), text):
+        wrapped = textwrap.fill(
+            words,
+            width,
+            initial_indent=first,
+            subsequent_indent=rest,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        if max(map(len, wrapped.splitlines()), default=0) <= width:
+            break  # else a bound run is wider than the line: wrap at every space instead
+    return wrapped.replace("\u00a0", " ")
 
 
 def _prove(args: argparse.Namespace) -> int:

@@ -62,6 +62,8 @@ def test_verify_shows_every_row_whole(verdicts, columns):
     assert list(read) == [v.id for v in verdicts]
     for v in verdicts:  # every word whole and in order: lines break only between words
         assert read[v.id].split() == unicode_math(str(v.reason)).split(), v.id
+    # ... and never beside a relation: no line ends with "n" to go on with "> 1"
+    assert not [line for line in lines if re.search(r"(^|\s)[=<>≤≥·]$|^\s*[=<>≤≥·]\s", line)]
     if columns < 100:
         assert "eq7: holds-if (missing condition)" in lines
     else:
