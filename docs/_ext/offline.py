@@ -12,10 +12,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from sphinx.util import logging
-
-logger = logging.getLogger(__name__)
-
 _LOADS = {"script": "src", "link": "href", "img": "src", "iframe": "src", "source": "src"}
 _EXTERNAL = ("http://", "https://", "//")
 
@@ -31,7 +27,7 @@ class _Loads(HTMLParser):
             if value and value.strip().lower().startswith(_EXTERNAL):
                 if name == attribute or name == "srcset":
                     self.found.append(f"<{tag} {name}={value!r}>")
-            if name == "style" and value and "url(" in value and "//" in value:
+            if name == "style" and value and "url(" in value and "//" in value.replace(" ", ""):
                 self.found.append(f"<{tag} style={value!r}>")
 
 
@@ -43,6 +39,9 @@ def external_loads(html: str) -> list[str]:
 
 
 def _check(app: Any, exception: Exception | None) -> None:
+    from sphinx.util import logging  # here: the scanner above is plain Python, tested alone
+
+    logger = logging.getLogger(__name__)
     if exception is not None or app.builder.format != "html":
         return
     outdir = Path(app.outdir)
