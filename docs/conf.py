@@ -19,6 +19,12 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE / "_ext"))
 
 import bptt_check  # noqa: E402  (after the path of the local extensions)
+import sphinx.ext.autosummary  # noqa: E402
+
+# The summary line of an API table is a docstring's first sentence; this project's docstrings
+# cite the article as "eq. (7)", which is no sentence end (as "e.g." is not).
+if "eq." not in sphinx.ext.autosummary.WELL_KNOWN_ABBREVIATIONS:
+    sphinx.ext.autosummary.WELL_KNOWN_ABBREVIATIONS += ("eq.", "Eq.")
 
 project = "bptt-check"
 author = "the bptt-check authors"
