@@ -18,8 +18,9 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE / "_ext"))
 
-import bptt_check  # noqa: E402  (after the path of the local extensions)
 import sphinx.ext.autosummary  # noqa: E402
+
+import bptt_check  # noqa: E402  (after the path of the local extensions)
 
 # The summary line of an API table is a docstring's first sentence; this project's docstrings
 # cite the article as "eq. (7)", which is no sentence end (as "e.g." is not).
