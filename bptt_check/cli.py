@@ -29,7 +29,7 @@ from typing import TextIO
 
 from . import __version__
 
-__all__ = ["main"]
+__all__ = ["main", "parser"]
 
 _VERDICTS = ("holds", "holds-if", "fails")
 
@@ -272,6 +272,11 @@ def _report(args: argparse.Namespace) -> int:
     written = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
     print(f"wrote {written} in {args.output}/")
     return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The ``bptt-check`` command line's parser (the docs' CLI page is generated from it)."""
+    return _parser()
 
 
 def _parser() -> argparse.ArgumentParser:
