@@ -157,6 +157,7 @@ class Table:
     columns: tuple[Column, ...]
     rows: tuple[tuple[Any, ...], ...]
     layout: Literal["rows", "columns"] = "rows"
+    appendix: bool = False  # reference detail: a renderer sets it apart from the claim's text
 
     kind: ClassVar[str] = "table"
 
@@ -194,6 +195,7 @@ class Table:
                 {"key": c.key, "header_latex": c.header, "unit_latex": c.unit} for c in self.columns
             ],
             "rows": [[_plain(v) for v in row] for row in self.rows],
+            "appendix": self.appendix,
         }
 
 
@@ -381,6 +383,7 @@ class Series:
     y: tuple[float, ...]
     se: tuple[float, ...] | None = None
     theory: bool = False
+    group: str = ""  # series of one group (a measurement and its bound) share one colour
 
 
 @dataclass(frozen=True)
@@ -432,6 +435,7 @@ class Curve:
                     "y": list(line.y),
                     "se": None if line.se is None else list(line.se),
                     "theory": line.theory,
+                    "group": line.group,
                 }
                 for line in self.series
             ],
