@@ -474,7 +474,8 @@ def test_a_new_claim_renders_through_the_same_types(monkeypatch):
         "lyapunov-map", "fails", reason, 14, evidence, counterexample=(lstm,), finding="wording"
     )
     source = render([v], 0)
-    assert r"\includegraphics[width=0.72\linewidth]{figures/lyapunov-map-top-exponent.pdf}" in source
+    figure = r"\includegraphics[width=0.72\linewidth]{figures/lyapunov-map-top-exponent.pdf}"
+    assert figure in source
     assert r"\label{claim:lyapunov-map}" in source and r"$\lambda_1$ [per step]" in source
     assert r"$1 \times 10^{23}$" in source and r"$\begin{bmatrix}1 & 2\end{bmatrix}$" in source
     keys = ("lyapunov_exponents", "forget_bias", "share_exploding", "robust_lstm", "growth_at")
