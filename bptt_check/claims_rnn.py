@@ -340,6 +340,7 @@ def _chain(number: int, name: str, extra: tuple = ()) -> Verdict:
         ),
         number,
         (
+            _paths_statement(name, paths),
             proofs,
             Statement(
                 "second_line",
@@ -355,7 +356,6 @@ def _chain(number: int, name: str, extra: tuple = ()) -> Verdict:
                 rf"\frac{{\partial S_{{k-1}}}}{{\partial {name}}}",
             ),
             table,
-            _paths_statement(name, paths),
             *extra,
         ),
         finding="wrong-derivation" if verdict == "fails" else "sound",
@@ -393,7 +393,10 @@ def path_terms(seed: int, n: int = 8, T: int = 60) -> Curve:
         )
         series.append(
             Series(
-                rf"bound $({scale:g})^{{t-k}}$", tuple(float(scale**k) for k in lag), theory=True
+                rf"bound $({scale:g})^{{t-k}}$",
+                tuple(float(scale**k) for k in lag),
+                theory=True,
+                group=group,
             )
         )
     return Curve(

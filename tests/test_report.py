@@ -324,9 +324,9 @@ def test_report_fragments_pinned(report):
     lines = (report / "report.tex").read_text(encoding="utf-8").splitlines()
     assert r"\section{Equation (7): RNN step Jacobian}\label{claim:eq7}" in lines
     assert (
-        r"\hyperref[claim:eq7]{(7) RNN step Jacobian} & \textcolor{holdsif}{\verdict{holds-if}} "
-        r"& missing condition & right for a scalar state; for $n > 1$ the Jacobian is "
-        r"$\operatorname{diag}(\sigma'(a_t))\,W$, not $W \operatorname{diag}(\sigma')$ \\"
+        r"\hyperref[claim:eq7]{(7) RNN step Jacobian} & \textcolor{holdsif}{\verdict{holds-if}}"
+        r"\newline missing condition & right for a scalar state; for $n > 1$ the Jacobian is "
+        r"$\operatorname{diag}(\sigma'(a_t))\,W$, not $W \operatorname{diag}(\sigma')$ \\[0.4ex]"
     ) in lines
     assert r"\[ \frac{\partial S_{t}}{\partial S_{t-1}} = W \cdot \sigma' \]" in lines
     assert r"\date{2026-11-28}" in lines
