@@ -245,6 +245,7 @@ def cell_path_products() -> Curve:
                 rf"$z_f = {z}$, $f_t = {1 / (1 + np.exp(-z)):.3f}$",
                 tuple(float((1 / (1 + np.exp(-z))) ** t) for t in T),
                 theory=True,
+                key=f"z_f_{z}",
             )
             for z in (1, 2, 3, 5, 7)
         ),

@@ -389,7 +389,12 @@ def path_terms(seed: int, n: int = 8, T: int = 60) -> Curve:
         norms = product_norms(rnn.state_jacobians({"W": W, "U": U}, xs, s0))
         group = f"{scale:g}"
         series.append(
-            Series(rf"$\gamma\|W\|_2 = {scale:g}$", tuple(map(float, norms)), group=group)
+            Series(
+                rf"$\gamma\|W\|_2 = {scale:g}$",
+                tuple(map(float, norms)),
+                group=group,
+                key=f"norm_at_{scale:g}",
+            )
         )
         series.append(
             Series(
@@ -397,6 +402,7 @@ def path_terms(seed: int, n: int = 8, T: int = 60) -> Curve:
                 tuple(float(scale**k) for k in lag),
                 theory=True,
                 group=group,
+                key=f"bound_at_{scale:g}",
             )
         )
     return Curve(
@@ -545,9 +551,11 @@ def activation_slopes() -> Curve:
         r"multiplies by at most $\gamma\|W\|_2$, and by much less where $\sigma$ saturates.",
         Axis("x", r"$x$", tuple(map(float, x))),
         (
-            Series(r"$\sigma$", tuple(map(float, s)), theory=True),
-            Series(r"$\sigma'$", tuple(map(float, s * (1 - s))), theory=True),
-            Series(r"$\tanh'$", tuple(map(float, 1 - np.tanh(x) ** 2)), theory=True),
+            Series(r"$\sigma$", tuple(map(float, s)), theory=True, key="sigma"),
+            Series(r"$\sigma'$", tuple(map(float, s * (1 - s))), theory=True, key="sigma_prime"),
+            Series(
+                r"$\tanh'$", tuple(map(float, 1 - np.tanh(x) ** 2)), theory=True, key="tanh_prime"
+            ),
         ),
         r"$\sigma(x)$, $\sigma'(x)$, $\tanh'(x)$",
         hlines=((0.25, r"$\gamma = 1/4$"),),

@@ -384,6 +384,7 @@ class Series:
     se: tuple[float, ...] | None = None
     theory: bool = False
     group: str = ""  # series of one group (a measurement and its bound) share one colour
+    key: str = ""  # its key in the JSON (the label when empty)
 
 
 @dataclass(frozen=True)
@@ -418,7 +419,7 @@ class Curve:
         return {
             self.key: {
                 self.x.key: list(self.x.values),
-                **{line.label: list(line.y) for line in self.series},
+                **{line.key or line.label: list(line.y) for line in self.series},
             }
         }
 
@@ -436,6 +437,7 @@ class Curve:
                     "se": None if line.se is None else list(line.se),
                     "theory": line.theory,
                     "group": line.group,
+                    "key": line.key or line.label,
                 }
                 for line in self.series
             ],
