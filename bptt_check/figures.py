@@ -55,7 +55,7 @@ def write_figures(verdicts, directory: Path) -> dict[tuple[str, str], Path]:
     (claim id, item key).  Each is a :class:`matplotlib.figure.Figure` of its own: pyplot and
     the user's backend are left alone."""
     from .evidence import Curve, Grid
-    from .report import figure_file
+    from .report_items import figure_file
 
     paths = {}
     for v in verdicts:

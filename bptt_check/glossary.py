@@ -110,12 +110,14 @@ GLOSSARY: tuple[tuple[str, Text], ...] = (
     (
         "explodes, vanishes",
         Text(
-            "a model explodes when its estimate of λ_max over independent runs is more than two "
-            "standard errors above 0, vanishes when it is more than two below 0; otherwise it "
-            "is undetermined",
-            r"a model explodes when its estimate of $\lambda_{\max}$ over independent runs is "
-            r"more than two standard errors above 0, vanishes when it is more than two below 0; "
-            r"otherwise it is undetermined",
+            "the 2-standard-error rule: over independent runs, a model explodes when the mean "
+            "λ_max minus two standard errors is above 10⁻³ nats per step, vanishes when the "
+            "mean plus two standard errors is below −10⁻³, is preserved when both lie within "
+            "±10⁻³; otherwise the runs cannot tell (undetermined)",
+            r"the 2-standard-error rule: over independent runs, a model explodes when the mean "
+            r"$\lambda_{\max}$ minus two standard errors is above $10^{-3}$ nats per step, "
+            r"vanishes when the mean plus two standard errors is below $-10^{-3}$, is preserved "
+            r"when both lie within $\pm 10^{-3}$; otherwise the runs cannot tell (undetermined)",
         ),
     ),
     (

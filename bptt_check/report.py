@@ -1,5 +1,11 @@
 """``bptt-check report``: the article's derivation checked line by line, as LaTeX and PDF.
 
+The report renders; it computes nothing.  :func:`build_report` runs each claim's check once
+(:func:`bptt_check.verdicts.verify`); everything after that reads the verdicts alone: the
+figures are their Grid and Curve items (:mod:`bptt_check.figures`), the sections their
+reasons, findings, takeaways and items (:mod:`bptt_check.report_items`), the article's quotes
+come from :mod:`bptt_check.registry` and the terms from :mod:`bptt_check.glossary`.
+
 The report is built in a temporary folder next to the target and moved into place only when
 every file is written (and, with pdflatex on PATH, compiled): a failure leaves no half-written
 report.  Same seed and versions → the same bytes: no clock is read (the date is the caller's),
@@ -16,20 +22,11 @@ from importlib.metadata import version
 from pathlib import Path
 
 from . import __version__, registry
-from .evidence import (
-    FINDINGS,
-    Curve,
-    Example,
-    Grid,
-    Proofs,
-    Quantity,
-    Statement,
-    Table,
-    Verdict,
-)
+from .evidence import FINDINGS, Verdict
 from .glossary import GLOSSARY
-from .latex import cjk, digits, matrix, tex, value
+from .latex import cjk, tex
 from .output import OutputError, folder_target, publish_folder, staged_folder
+from .report_items import appendix_items, evidence, example, figure_file
 from .verdicts import verify
 
 __all__ = ["ReportError", "build_report", "figure_file", "render", "write_figures"]
@@ -43,11 +40,6 @@ EPOCH = "1767225600"
 
 class ReportError(RuntimeError):
     """The report could not be written or compiled (the message is one line)."""
-
-
-def figure_file(identifier: str, key: str) -> str:
-    """The file name of the figure of evidence item ``key`` of claim ``identifier``."""
-    return f"{identifier}-{key.replace('_', '-')}.pdf"
 
 
 # ---- equations ------------------------------------------------------------------------------
@@ -74,224 +66,6 @@ def _readings(number_: int) -> dict[str, list[str]]:
         reading: [_equation(d) for d in eq.displays(reading)]
         for reading in ("as_written", "as_derived")
     }
-
-
-# ---- evidence -------------------------------------------------------------------------------
-
-#: Tables of the science checks that are reference detail (floating-point behaviour), set in
-#: the appendix until their checks mark them with ``Table.appendix``.
-_APPENDIX_TABLES = {"sigma_in_floating_point", "formulas"}
-#: Columns that hold a share (a fraction of points), shown as percentages, by table key, until
-#: their checks mark them.
-_SHARES = {
-    "map_shares": {"explodes", "vanishes", "undetermined"},
-    "certificate_coverage": {"global_kappa", "per_model"},
-    "explodes_right_of_the_line": {"share_exploding"},
-}
-#: An example with more parameter entries than this shows them in the appendix.
-_LONG_PARAMETERS = 12
-
-
-def _math(symbol: str) -> str:
-    return f"${symbol}$" if symbol else ""
-
-
-def _header(header: str, unit: str) -> str:
-    return f"{header} [{unit}]" if unit else header
-
-
-def _keep(lines: int) -> str:
-    """Start a new page unless ``lines`` lines are left (a table stays with its caption)."""
-    return rf"\needspace{{{min(lines, 18)}\baselineskip}}"
-
-
-def _row(cells: list[str]) -> str:
-    """A table row; a row holding a matrix gets room below it."""
-    end = r" \\[0.8ex]" if any("bmatrix" in cell for cell in cells) else r" \\"
-    return " & ".join(cells) + end
-
-
-def _tabularx(spec: str, header: list[str], rows: list[list[str]]) -> str:
-    lines = [
-        _keep(len(rows) + 4),
-        r"\par\noindent\begin{tabularx}{\linewidth}{@{}" + spec + "@{}}",
-        r"\toprule",
-        " & ".join(header) + r" \\",
-        r"\midrule",
-        *map(_row, rows),
-        r"\bottomrule",
-        r"\end{tabularx}\par",
-    ]
-    return "\n".join(lines)
-
-
-def _quantities(quantities: list[Quantity]) -> str:
-    confirmed = any(q.mpmath is not None for q in quantities)
-    rows = []
-    for q in quantities:
-        row = [_math(q.symbol), _header(q.meaning, q.unit), value(q.value)]
-        if confirmed:
-            row.append(digits(q.mpmath) if q.mpmath is not None else "")
-        rows.append(row)
-    header = ["", "meaning", "value"] + (["mpmath, 30 digits"] if confirmed else [])
-    spec = "lXl" + (r">{\raggedright\arraybackslash}p{4.4cm}" if confirmed else "")
-    return _tabularx(spec, header, rows)
-
-
-def _proofs(item: Proofs) -> str:
-    rows = [
-        [
-            p.statement,
-            ", ".join(f"${k} = {v}$" for k, v in p.sizes.items()) or "symbolic",
-            r"\textcolor{holds}{holds}" if p.holds else r"\textcolor{fails}{fails}",
-        ]
-        for p in item.proofs
-    ]
-    intro = r"\emph{Exact proofs} (symbolic identities at explicit sizes, not samples):"
-    return _keep(len(rows) + 6) + intro + "\n" + _tabularx("Xll", ["proved", "at", "result"], rows)
-
-
-def _percent(cell) -> str:
-    if isinstance(cell, int | float) and not isinstance(cell, bool):
-        return rf"${100 * cell:.3g}\,\%$"
-    return value(cell)
-
-
-def _table(item: Table) -> str:
-    header = [_header(c.header, c.unit) for c in item.columns]
-    shares = _SHARES.get(item.key, set())
-    rows = [
-        [
-            _percent(cell) if c.key in shares else value(cell)
-            for c, cell in zip(item.columns, row, strict=True)
-        ]
-        for row in item.rows
-    ]
-    widths = [
-        max(len(_visible(cell)) for cell in column) for column in zip(header, *rows, strict=True)
-    ]
-    if sum(widths) > 80:  # too wide for the line: the widest column wraps, the rest stay
-        widest = widths.index(max(widths))
-        spec = "".join(
-            r">{\raggedright\arraybackslash}X" if i == widest else "l" for i in range(len(widths))
-        )
-        begin, end = r"\begin{tabularx}{\linewidth}{@{}" + spec + "@{}}", r"\end{tabularx}"
-    else:
-        begin, end = r"\begin{tabular}{@{}" + "l" * len(widths) + "@{}}", r"\end{tabular}"
-    body = [
-        r"\par\noindent" + begin,
-        r"\toprule",
-        " & ".join(header) + r" \\",
-        r"\midrule",
-        *map(_row, rows),
-        r"\bottomrule",
-        end + r"\par",
-    ]
-    return _keep(len(rows) + 6) + "\n" + item.caption + "\n" + "\n".join(body)
-
-
-def _visible(latex: str) -> str:
-    """About what ``latex`` prints: commands and braces left out (for a column's width)."""
-    import re
-
-    return re.sub(r"\\[A-Za-z]+|[{}$^_]", "", latex)
-
-
-def _statement(item: Statement) -> str:
-    text = item.text.latex[0].upper() + item.text.latex[1:]
-    return text + (rf":\[ {item.formula} \]" if item.formula else ".")
-
-
-def _zero(q: Quantity) -> bool:
-    return isinstance(q.value, list) and all(v == 0 for v in _flat(q.value))
-
-
-def _flat(data) -> list:
-    return [x for v in data for x in _flat(v)] if isinstance(data, list) else [data]
-
-
-def _long(example: Example) -> bool:
-    """Whether the example's parameters are too many for its claim's section."""
-    return sum(len(_flat(q.value)) for q in example.params) > _LONG_PARAMETERS
-
-
-def _parameter_rows(example: Example, full: bool) -> list[list[str]]:
-    zeros = [q for q in example.params if _zero(q)]
-    shown = [q for q in example.params if not _zero(q)]
-    rows = [
-        [_math(q.symbol), "parameter", matrix(q.value) if full else value(q.value)] for q in shown
-    ]
-    if zeros:
-        names = ", ".join(q.symbol for q in zeros)
-        rows.append([f"${names}$", "parameters", "all $0$"])
-    return rows
-
-
-def _example(example: Example, label: str, appendix: str = "") -> str:
-    """A model example: what it shows, the model, a table of its numbers (parameters that are
-    0 in one row; many parameters in the appendix ``appendix``, a label) and of what it
-    exhibits, with the mpmath confirmations."""
-    if appendix and _long(example):
-        names = ", ".join(_math(q.symbol) for q in example.params)
-        rows = [[names, "parameters", rf"in the appendix, page~\pageref{{{appendix}}}"]]
-    else:
-        rows = _parameter_rows(example, full=False)
-    rows += [[_math(q.symbol), _header(q.meaning, q.unit), value(q.value)] for q in example.inputs]
-    title = example.title[0].upper() + example.title[1:]
-    parts = [
-        _keep(len(rows) + len(example.quantities) + 10),
-        rf"\emph{{{label}: {title}.}} Model: {example.model}.",
-    ]
-    if rows:
-        parts.append(_tabularx("lXl", ["", "input", "value"], rows))
-    if example.quantities:
-        parts.append(_quantities(list(example.quantities)))
-    return "\n".join(parts)
-
-
-def _figure(identifier: str, item: Grid | Curve) -> str:
-    """A map or a curve as a numbered figure in the text (not floating: it stays beside the
-    claim it supports), its caption saying what to look at."""
-    path = figure_file(identifier, item.key)
-    return "\n".join(
-        [
-            _keep(24),
-            r"\begin{center}",
-            rf"\includegraphics[width=0.72\linewidth]{{figures/{path}}}",
-            r"\end{center}",
-            rf"\refstepcounter{{figure}}\label{{figure:{path.removesuffix('.pdf')}}}"
-            rf"\textbf{{Figure~\thefigure.}} {item.caption}",
-        ]
-    )
-
-
-def _in_appendix(item) -> bool:
-    return isinstance(item, Table) and (item.appendix or item.key in _APPENDIX_TABLES)
-
-
-def _evidence(identifier: str, items) -> list[str]:
-    """Each item as LaTeX, consecutive quantities in one table (appendix items left out)."""
-    out, pending = [], []
-    for item in (*items, None):
-        if isinstance(item, Quantity):
-            pending.append(item)
-            continue
-        if pending:
-            out.append(_quantities(pending))
-            pending = []
-        if _in_appendix(item):
-            continue
-        if isinstance(item, Proofs):
-            out.append(_proofs(item))
-        elif isinstance(item, Table):
-            out.append(_table(item))
-        elif isinstance(item, Statement):
-            out.append(_statement(item))
-        elif isinstance(item, Example):
-            out.append(_example(item, "Example"))
-        elif isinstance(item, Grid | Curve):
-            out.append(_figure(identifier, item))
-    return out
 
 
 # ---- sections -------------------------------------------------------------------------------
@@ -330,24 +104,9 @@ def _appendix_label(identifier: str) -> str:
     return f"appendix:{identifier}"
 
 
-def _appendix_items(v: Verdict) -> list[str]:
-    """What of ``v`` goes to the appendix: reference tables, the parameters of examples with
-    many of them."""
-    out = [_table(item) for item in v.evidence if _in_appendix(item)]
-    for example in (*v.counterexample, *(i for i in v.evidence if isinstance(i, Example))):
-        if _long(example):
-            title = example.title[0].upper() + example.title[1:]
-            out.append(
-                rf"\emph{{The parameters of the example: {title}.}}"
-                + "\n"
-                + _tabularx("lXl", ["", "", "value"], _parameter_rows(example, full=True))
-            )
-    return out
-
-
 def _verdict_fields(v: Verdict) -> dict:
     claim = registry.get(v.id)
-    appendix = _appendix_items(v)
+    appendix = appendix_items(v)
     label = _appendix_label(v.id) if appendix else ""
     return {
         "verdict": v.verdict,
@@ -360,9 +119,9 @@ def _verdict_fields(v: Verdict) -> dict:
         "takeaway": v.takeaway.latex if v.takeaway else "",
         "quote": [cjk(line) for line in claim.quote],
         "translation": tex(claim.translation),
-        "evidence": _evidence(v.id, v.evidence),
+        "evidence": evidence(v.id, v.evidence),
         "counterexamples": [
-            _example(
+            example(
                 e, "Counterexample" if len(v.counterexample) == 1 else f"Counterexample {i}", label
             )
             for i, e in enumerate(v.counterexample, 1)

@@ -407,6 +407,8 @@ def test_reference_tables_are_in_the_appendix_with_tolerances_as_math(report):
     assert r"$10^{-12} \max|g| + \varepsilon (20|L| + 4|g|) + O(h^2)$" in appendix
     assert "1e-12" not in source and r"$\times$ max" not in source
     assert "float16" in appendix and "float16" not in body  # σ in floating point
+    sigma = _section(source, "sigma-below-one")
+    assert r"\,\%$" in sigma  # the maps' shares as percentages
 
 
 def test_the_numerical_checks_are_evidence_of_the_gradient_claims():
