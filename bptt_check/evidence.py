@@ -143,6 +143,7 @@ class Column:
     key: str
     header: str
     unit: str = ""
+    percent: bool = False  # its values are shares (fractions of 1), shown as percentages
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,8 @@ class Table:
             "key": self.key,
             "caption_latex": self.caption,
             "columns": [
-                {"key": c.key, "header_latex": c.header, "unit_latex": c.unit} for c in self.columns
+                {"key": c.key, "header_latex": c.header, "unit_latex": c.unit, "percent": c.percent}
+                for c in self.columns
             ],
             "rows": [[_plain(v) for v in row] for row in self.rows],
             "appendix": self.appendix,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .evidence import Text
 
-__all__ = ["GLOSSARY"]
+__all__ = ["FINDING_NAMES", "GLOSSARY"]
 
 
 def _same(text: str) -> Text:
@@ -147,3 +147,16 @@ GLOSSARY: tuple[tuple[str, Text], ...] = (
         ),
     ),
 )
+
+
+#: Each kind of finding (:data:`bptt_check.evidence.FINDINGS`) as a noun, singular and plural,
+#: for the counts of a summary ("2 wrong derivations").
+FINDING_NAMES: dict[str, tuple[str, str]] = {
+    "definition": ("definition", "definitions"),
+    "sound": ("sound statement", "sound statements"),
+    "missing-condition": ("missing condition", "missing conditions"),
+    "wrong-formula": ("wrong formula", "wrong formulas"),
+    "wrong-derivation": ("wrong derivation", "wrong derivations"),
+    "invalid-inference": ("invalid inference", "invalid inferences"),
+    "wording": ("wording slip", "wording slips"),
+}

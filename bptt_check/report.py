@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import __version__, registry
 from .evidence import FINDINGS, Verdict
-from .glossary import GLOSSARY
+from .glossary import FINDING_NAMES, GLOSSARY
 from .latex import cjk, tex
 from .output import OutputError, folder_target, publish_folder, staged_folder
 from .report_items import appendix_items, evidence, example, figure_file
@@ -70,17 +70,6 @@ def _readings(number_: int) -> dict[str, list[str]]:
 
 # ---- sections -------------------------------------------------------------------------------
 
-#: Each kind of finding as a count's noun, singular and plural.
-_KINDS = {
-    "definition": ("definition", "definitions"),
-    "sound": ("sound statement", "sound statements"),
-    "missing-condition": ("missing condition", "missing conditions"),
-    "wrong-formula": ("wrong formula", "wrong formulas"),
-    "wrong-derivation": ("wrong derivation", "wrong derivations"),
-    "invalid-inference": ("invalid inference", "invalid inferences"),
-    "wording": ("wording slip", "wording slips"),
-}
-
 
 def _title(identifier: str) -> str:
     """A section title: LaTeX in the text, plain in the PDF's bookmarks."""
@@ -111,7 +100,7 @@ def _verdict_fields(v: Verdict) -> dict:
     return {
         "verdict": v.verdict,
         "colour": _COLOURS[v.verdict],
-        "finding": tex(_KINDS[v.finding][0]),
+        "finding": tex(FINDING_NAMES[v.finding][0]),
         "finding_means": tex(FINDINGS[v.finding]),
         "reason": v.reason.latex,
         "condition": v.condition.latex if v.condition else "",
@@ -204,7 +193,7 @@ def _findings(verdicts: list[Verdict]) -> list[dict]:
     for kind in FINDINGS:
         chosen = [v for v in verdicts if v.finding == kind]
         if chosen:
-            singular, plural = _KINDS[kind]
+            singular, plural = FINDING_NAMES[kind]
             out.append(
                 {
                     "count": len(chosen),
@@ -261,7 +250,7 @@ def render(verdicts: list[Verdict], seed: int, date: str = "") -> str:
                     "name": _name(v.id),
                     "verdict": v.verdict,
                     "colour": _COLOURS[v.verdict],
-                    "finding": tex(_KINDS[v.finding][0]),
+                    "finding": tex(FINDING_NAMES[v.finding][0]),
                     "reason": v.reason.latex,
                 }
                 for v in verdicts

@@ -25,7 +25,7 @@ def figure_file(identifier: str, key: str) -> str:
 #: the appendix until their checks mark them with ``Table.appendix``.
 _APPENDIX_TABLES = {"sigma_in_floating_point", "formulas"}
 #: Columns that hold a share (a fraction of points), shown as percentages, by table key, until
-#: their checks mark them.
+#: their checks mark them with ``Column.percent``.
 _SHARES = {
     "map_shares": {"explodes", "vanishes", "undetermined"},
     "certificate_coverage": {"global_kappa", "per_model"},
@@ -105,7 +105,7 @@ def _table(item: Table) -> str:
     shares = _SHARES.get(item.key, set())
     rows = [
         [
-            _percent(cell) if c.key in shares else value(cell)
+            _percent(cell) if c.percent or c.key in shares else value(cell)
             for c, cell in zip(item.columns, row, strict=True)
         ]
         for row in item.rows

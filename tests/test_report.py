@@ -517,3 +517,24 @@ def test_a_map_is_drawn_with_every_axis_labelled_and_the_same_bytes(tmp_path):
     }
     with pytest.raises(ValueError, match="2 rows of 3"):
         type(grid)("g", "", grid.x, grid.y, ((1.0, 2.0),), "")
+
+
+def test_a_share_column_prints_as_a_percentage_and_reference_tables_go_to_the_appendix():
+    """Column.percent and Table.appendix are data a check sets; the renderer follows them."""
+    from bptt_check.evidence import FINDINGS, Column, Table
+    from bptt_check.glossary import FINDING_NAMES
+    from bptt_check.report_items import appendix_items, evidence
+
+    shares = Table(
+        "shares",
+        "Shares.",
+        (Column("n", "$n$"), Column("explodes", "explodes", percent=True)),
+        ((8, 0.15625),),
+    )
+    printed = "\n".join(evidence("x", (shares,)))
+    assert r"$15.6\,\%$" in printed and "0.15625" not in printed
+    detail = Table("detail", "Detail.", (Column("a", "a"),), ((1.0,),), appendix=True)
+    assert evidence("x", (detail,)) == []
+    v = verified.verdict("eq14")
+    assert any("Every check passed" in part for part in appendix_items(v))
+    assert set(FINDING_NAMES) == set(FINDINGS)  # every kind of finding has its noun
