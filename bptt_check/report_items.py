@@ -201,7 +201,7 @@ def _figure(identifier: str, item: Grid | Curve) -> str:
             rf"\includegraphics[width=0.72\linewidth]{{figures/{path}}}",
             r"\end{center}",
             rf"\refstepcounter{{figure}}\label{{figure:{path.removesuffix('.pdf')}}}"
-            rf"\textbf{{Figure~\thefigure.}} {item.caption}",
+            rf"\textbf{{Figure~\thefigure.}} {item.caption}\par\medskip",
         ]
     )
 
