@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .evidence import Proved, Quantity
+from .evidence import Column, Named, Proved, Quantity, Table, confirm
 
 __all__ = [
     "GROWTH_LSTM",
     "GROWTH_RNN",
+    "TOLERANCES",
     "lstm_model",
+    "numerical_checks",
     "proved",
     "rnn_model",
     "symbol",
@@ -88,3 +90,110 @@ def lstm_model(params: dict[str, Any], xs: list, h0: list, c0: list) -> Model:
             Quantity("T", len(xs), "T", "time steps"),
         ),
     }
+
+
+#: Each check of :mod:`numeric.checks`: its name in words, and its tolerance as math (g the
+#: gradient, L the loss, ε the float64 machine epsilon 2^{-52}, h the step; the relative
+#: factors are those of numeric.checks, whose reason text ``why`` states them in plain text).
+TOLERANCES = {
+    "complex-step": (
+        "complex step",
+        r"$10^{-12} \max|g| + \varepsilon (20|L| + 4|g|) + O(h^2)$",
+    ),
+    "central-difference": (
+        "central difference",
+        r"$10\,(|D(h) - D(2h)| + \varepsilon|L|/h) + \varepsilon(20|L| + 4|g|)$",
+    ),
+    "direction": (
+        "one random direction $d$",
+        r"$10^{-12} \sum_i |g_i d_i| + \varepsilon (20|L| + 4|g|) + O(h^2)$",
+    ),
+    "taylor": ("Taylor remainder rate", r"rate $\ge 1.8$ against $2$"),
+    "per-step": (
+        "each step's share $g_t$",
+        r"$10^{-10} \max|g_t| + 20\varepsilon|L| \sum_b |x_b| + 4\varepsilon|g_t|$",
+    ),
+    "high-precision": (
+        "mpmath, 50 digits",
+        r"$10^{-40} \max|g| + 10^{-50} \max(1, |L|)$",
+    ),
+}
+
+
+def numerical_checks(model: str, seed: int) -> Table:
+    """Every check of :mod:`numeric.checks` on a seeded ``model`` (``"rnn"``: (1)-(3) with
+    binary cross-entropy; ``"lstm"``: (8)-(13)), n = 3, m = 2, T = 5, B = 2: the worst
+    comparison of each against its tolerance, as an appendix table.  A check that fails is an
+    independent confirmation disagreeing with the derived gradients: it raises."""
+    import numpy as np
+
+    from numeric import checks, lstm, rnn
+
+    rng = np.random.default_rng(seed)
+    n, m, k, T, B = 3, 2, 2, 5, 2
+    if model == "rnn":
+        name = "RNN (1)-(3)"
+        problem = rnn.problem(
+            {
+                "W": rng.uniform(-1, 1, (n, n)),
+                "U": rng.uniform(-1, 1, (n, m)),
+                "V": rng.uniform(-1, 1, (k, n)),
+            },
+            rng.uniform(-1, 1, (T, B, m)),
+            rng.uniform(0, 1, (T, B, k)),
+            rng.uniform(-1, 1, (B, n)),
+        )
+    elif model == "lstm":
+        name = "LSTM (8)-(13)"
+        problem = lstm.problem(
+            {
+                **{f"W_{g}": rng.uniform(-1, 1, (n, n + m)) for g in "ifco"},
+                **{f"b_{g}": rng.uniform(-1, 1, n) for g in "ifco"},
+            },
+            rng.uniform(-1, 1, (T, B, m)),
+            rng.uniform(-1, 1, (B, n)),
+            rng.uniform(-1, 1, (B, n)),
+            rng.normal(size=(T, B, n)),
+        )
+    else:
+        raise ValueError(f"model must be 'rnn' or 'lstm', got {model!r}")
+    rows = []
+    for check in (
+        checks.complex_step,
+        checks.central_difference,
+        checks.direction,
+        checks.taylor,
+        checks.per_step,
+        checks.high_precision,
+    ):
+        report = check(problem)
+        worst = report.worst
+        confirm(report.passed, f"{name}: {worst}")
+        words, rule = TOLERANCES[report.check]
+        rows.append(
+            (
+                Named(report.check, words),
+                len(report.comparisons),
+                float(f"{worst.abs_error:.2e}"),
+                float(f"{worst.tolerance:.2e}"),
+                Named(worst.why, rule),
+            )
+        )
+    return Table(
+        f"numerical_checks_{model}",
+        rf"The derived gradients of the {name}, $n = {n}$, $m = {m}$, $T = {T}$, batch "
+        rf"$B = {B}$, seed {seed}, checked numerically: each check's number of comparisons and "
+        r"its worst comparison $|a - r|$ (the analytic value $a$ against its reference $r$; "
+        r"for the Taylor check, $a$ is the rate at which the first-order remainder falls and "
+        r"$r = 2$) against its tolerance.  In the tolerances $g$ is the gradient entry, $L$ "
+        r"the loss, $h$ the step and $\varepsilon = 2^{-52}$.  Every check passed.",
+        (
+            Column("check", "check"),
+            Column("comparisons", "comparisons"),
+            Column("worst_error", r"largest $|a - r|$"),
+            Column("tolerance", "tolerance"),
+            Column("rule", "tolerance rule"),
+        ),
+        tuple(rows),
+        appendix=True,
+    )

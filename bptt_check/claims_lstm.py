@@ -19,18 +19,21 @@ from derivations.proofs import lstm_total_cell_derivative, state_jacobian_proof
 from numeric import lstm, product_norms
 
 from . import reference
-from .claims_common import GROWTH_LSTM, lstm_model, proved
+from .claims_common import GROWTH_LSTM, lstm_model, numerical_checks, proved
 from .evidence import (
+    Axis,
+    Curve,
     Example,
     Proofs,
     Quantity,
+    Series,
     Statement,
     Text,
     Verdict,
     confirm,
 )
 
-__all__ = ["exploding_lstm"]
+__all__ = ["cell_path_products", "exploding_lstm"]
 
 DIGITS = 30
 #: The formulas of σ of :data:`numeric.floating.FORMULAS`, as LaTeX text.
@@ -201,7 +204,7 @@ def eq14(seed: int) -> Verdict:
             r"the one-step partial adds the gates' dependence on $h_{t-1}$",
         ),
         14,
-        (proofs, products),
+        (proofs, products, cell_path_products(), numerical_checks("lstm", seed)),
         condition=Text(
             "h_(t-1) is held fixed: the partial along the cell path alone",
             r"$h_{t-1}$ is held fixed: the partial derivative along the cell path alone",
@@ -210,4 +213,43 @@ def eq14(seed: int) -> Verdict:
         r"= \operatorname{diag}(f_t)",
         finding="missing-condition" if verdict == "holds-if" else "wrong-derivation",
         counterexample=(example,),
+        takeaway=Text(
+            "f_t is the Jacobian along the cell path alone; the gradient multiplies the full "
+            "state Jacobian ∂(C_t, h_t)/∂(C_(t−1), h_(t−1)), which also carries the path "
+            "through h_(t−1) and the gates.",
+            r"$f_t$ is the Jacobian along the cell path alone; the gradient multiplies the "
+            r"full state Jacobian $\partial (C_t, h_t)/\partial (C_{t-1}, h_{t-1})$, which "
+            r"also carries the path through $h_{t-1}$ and the gates.",
+        ),
+    )
+
+
+#: The half-life line of :func:`cell_path_products`: the share of the gradient the cell path
+#: keeps (the ρ of the claim that f_t near 1 keeps the gradient).
+RHO = 0.5
+
+
+def cell_path_products() -> Curve:
+    """What (14) predicts along the cell path: ∏_(t ≤ T) f_t = σ(z_f)^T for constant forget
+    pre-activations z_f, T = 1 … 1000, with the line ρ = 1/2."""
+    T = np.unique(np.round(np.geomspace(1, 1000, 61)))
+    return Curve(
+        "cell_path_products",
+        r"What (14) predicts along the cell path: $\prod_{t \le T} f_t = \sigma(z_f)^T$ for "
+        r"constant forget pre-activations $z_f$, with the line $\rho = 1/2$.  Look at where "
+        r"each curve crosses the line: the nearer $f_t$ is to 1, the longer the cell path "
+        r"keeps half of its gradient; the path through $h_{t-1}$ is not in this picture.",
+        Axis("T", r"$T$", tuple(map(float, T))),
+        tuple(
+            Series(
+                rf"$z_f = {z}$, $f_t = {1 / (1 + np.exp(-z)):.3f}$",
+                tuple(float((1 / (1 + np.exp(-z))) ** t) for t in T),
+                theory=True,
+                key=f"z_f_{z}",
+            )
+            for z in (1, 2, 3, 5, 7)
+        ),
+        r"$\prod_{t \leq T} f_t$",
+        hlines=((RHO, rf"$\rho = {RHO:g}$"),),
+        log_x=True,
     )

@@ -25,6 +25,22 @@ _DEFINITION = Text(
 )
 
 
+_TAKEAWAY = {
+    "rnn": Text(
+        "A definition of the model the rest of the article differentiates; the article's δ "
+        "is the sigmoid σ.",
+        r"A definition of the model the rest of the article differentiates; the article's "
+        r"$\delta$ is the sigmoid $\sigma$.",
+    ),
+    "lstm": Text(
+        "The LSTM as it is usually written: a definition, nothing to derive; the gradient "
+        "questions start at (14).",
+        "The LSTM as it is usually written: a definition, nothing to derive; the gradient "
+        "questions start at (14).",
+    ),
+}
+
+
 def _model_equation(number: int, proofs: list, renamed: dict[str, str]) -> Verdict:
     eq = equation(number)
     written, derived = eq.latex("as_written"), eq.latex("as_derived")
@@ -43,7 +59,15 @@ def _model_equation(number: int, proofs: list, renamed: dict[str, str]) -> Verdi
         Proofs("exact_proofs", tuple(proofs)),
     )
     if agree and all(p.holds for p in proofs):
-        return Verdict(f"eq{number}", "holds", _DEFINITION, number, evidence, finding="definition")
+        return Verdict(
+            f"eq{number}",
+            "holds",
+            _DEFINITION,
+            number,
+            evidence,
+            finding="definition",
+            takeaway=_TAKEAWAY["rnn" if number <= 2 else "lstm"],
+        )
     failed = [p.name for p in proofs if not p.holds]
     return Verdict(
         f"eq{number}",
@@ -119,9 +143,12 @@ def eq13(seed: int) -> Verdict:
     return _lstm_equation(13)
 
 
-#: The target distribution of the example of eq. (3): not uniform, so that a wrong reading
-#: cannot be stationary by symmetry.
+#: The target of the example of eq. (3): each entry in (0, 1) and summing to 1 (a target for σ
+#: outputs and for a softmax alike), not uniform, so that no reading is stationary by symmetry.
 _TARGET = (sp.Rational(1, 2), sp.Rational(1, 3), sp.Rational(1, 6))
+
+#: The binary cross-entropy the derived gradients of (4)-(6) use (LaTeX math).
+BCE = r"L = -\sum_{t} \left[y_t^{\top}\log O_t + (1-y_t)^{\top}\log(1-O_t)\right]"
 
 
 def _softmax(z: tuple) -> list:
@@ -129,74 +156,110 @@ def _softmax(z: tuple) -> list:
     return [sp.exp(v) / total for v in z]
 
 
-def eq3(seed: int) -> Verdict:
-    """Eq. (3), L = -Σ_t O_t log Ô_t, read as the article writes it: the hat marks the
-    prediction, here a softmax output Ô_t = softmax(z_t), and O_t the target distribution."""
-    z = sp.symbols("z1:4")
-    q = _TARGET
-    p = _softmax(z)
-    at_target = {v: sp.log(t) for v, t in zip(z, q, strict=True)}  # softmax(z) = q there
-    losses = {
-        # the hat marks the prediction: O_t the target, Ô_t = softmax(z_t) the model's output
-        "prediction_hat": -sum(t * sp.log(o) for t, o in zip(q, p, strict=True)),
-        # O_t the output of (2), Ô_t the target: −Σ O log Ô is linear in the output
-        "output_o": -sum(o * sp.log(t) for t, o in zip(q, p, strict=True)),
+def _losses(z: tuple, y: tuple) -> dict[str, tuple[str, str, sp.Expr, dict]]:
+    """Each reading of (3) at one step with three output units: its words, its output, the
+    loss, and the logits at which the output equals the target y."""
+    sigma = [1 / (1 + sp.exp(-v)) for v in z]
+    soft = _softmax(z)
+    at_sigma = {v: sp.log(t / (1 - t)) for v, t in zip(z, y, strict=True)}  # σ(z) = y
+    at_soft = {v: sp.log(t) for v, t in zip(z, y, strict=True)}  # softmax(z) = y
+    return {
+        "as_written": (
+            r"as written, $-\sum_j O_j \log \hat{O}_j$ with $O$ the output of (2), "
+            r"$\hat{O} = y$ the target",
+            r"$\sigma$",
+            -sum(o * sp.log(t) for o, t in zip(sigma, y, strict=True)),
+            at_sigma,
+        ),
+        "swapped_softmax": (
+            r"arguments swapped, $-\sum_j y_j \log O_j$",
+            "softmax",
+            -sum(t * sp.log(o) for o, t in zip(soft, y, strict=True)),
+            at_soft,
+        ),
+        "swapped_sigma": (
+            r"arguments swapped, $-\sum_j y_j \log O_j$",
+            r"$\sigma$",
+            -sum(t * sp.log(o) for o, t in zip(sigma, y, strict=True)),
+            at_sigma,
+        ),
+        "binary_cross_entropy": (
+            r"binary cross-entropy, $-\sum_j [y_j \log O_j + (1 - y_j)\log(1 - O_j)]$",
+            r"$\sigma$",
+            -sum(t * sp.log(o) + (1 - t) * sp.log(1 - o) for o, t in zip(sigma, y, strict=True)),
+            at_sigma,
+        ),
     }
+
+
+def eq3(seed: int) -> Verdict:
+    """Eq. (3), L = -Σ_t O_t log Ô_t, read as the article writes it: (2) defines O_t as the
+    output, so Ô_t is the target — the arguments of a cross-entropy swapped."""
+    z = sp.symbols("z1:4")
+    y = _TARGET
+    losses = _losses(z, y)
     slopes = {
-        name: [sp.nsimplify(sp.simplify(sp.diff(loss, v).subs(at_target))) for v in z]
-        for name, loss in losses.items()
+        name: [sp.nsimplify(sp.simplify(sp.diff(loss, v).subs(at))) for v in z]
+        for name, (_, _, loss, at) in losses.items()
     }
     proper = {name: all(g == 0 for g in grad) for name, grad in slopes.items()}
-    readings = {
-        "prediction_hat": r"$\hat{O}_t$ the prediction, $O_t$ the target",
-        "output_o": r"$O_t$ the output of (2), $\hat{O}_t$ the target",
-    }
+    # as written, L is linear in the output O: its second derivative in O is 0
+    outputs = sp.symbols("O1:4")
+    written_in_O = -sum(o * sp.log(t) for o, t in zip(outputs, y, strict=True))
+    linear = all(sp.diff(written_in_O, a, b) == 0 for a in outputs for b in outputs)
     table = Table(
         "proper_loss",
-        r"Each reading of (3) at one step with three classes and a softmax output "
-        r"$\operatorname{softmax}(z_t)$: the slope in the logits $z_t$ where the output equals "
-        r"the target $(1/2, 1/3, 1/6)$ (exact, by SymPy); a proper loss is stationary there.",
+        r"Each reading of (3) at one step with three output units, the target "
+        r"$y = (1/2, 1/3, 1/6)$: the slope in the logits $z = V S_t$ where the output equals "
+        r"the target (exact, by SymPy).  A loss that can be trained to the target is "
+        r"stationary there (a proper loss).",
         (
             Column("reading", "reading"),
-            Column("dL_dz_at_target_latex", r"$\partial L/\partial z_t$ there"),
-            Column("proper_loss", "proper loss"),
+            Column("output", "output $O$"),
+            Column("dL_dz_at_target_latex", r"$\partial L/\partial z$ at $O = y$"),
+            Column("proper_loss", "proper"),
         ),
         tuple(
             (
-                Named(name, readings[name]),
+                Named(name, words),
+                Named(output, output),
                 Named(
                     ", ".join(str(g) for g in slopes[name]),
                     "$(" + ", ".join(f"{float(g):.4g}" for g in slopes[name]) + ")$",
                 ),
                 proper[name],
             )
-            for name in losses
+            for name, (words, output, _, _) in losses.items()
         ),
         layout="columns",
     )
-    literal = [float(g) for g in slopes["output_o"]]
-    with mpmath.workdps(30):  # the output-O reading's slope in z_1, written out in mpmath
+    literal = [float(g) for g in slopes["as_written"]]
+    with mpmath.workdps(30):  # the written loss's slope in z_1, written out in mpmath
         target = [mpmath.mpf(1) / 2, mpmath.mpf(1) / 3, mpmath.mpf(1) / 6]
 
         def written(z1):
-            zs = [z1, mpmath.log(target[1]), mpmath.log(target[2])]
-            total = mpmath.fsum(mpmath.exp(v) for v in zs)
+            zs = [z1, *(mpmath.log(t / (1 - t)) for t in target[1:])]
             return -mpmath.fsum(
-                mpmath.exp(v) / total * mpmath.log(t) for v, t in zip(zs, target, strict=True)
+                mpmath.log(t) / (1 + mpmath.exp(-v)) for v, t in zip(zs, target, strict=True)
             )
 
-        slope = mpmath.diff(written, mpmath.log(target[0]))
+        slope = mpmath.diff(written, mpmath.log(target[0] / (1 - target[0])))
     counterexample = Example(
         "output_reading",
-        r"read with $O_t$ the output of (2), the loss pushes a perfect prediction away: it is "
-        r"linear in the output",
-        r"the loss $-\sum_j O_j \log \hat{O}_j$ at one step, $O = \operatorname{softmax}(z)$, "
-        r"three classes",
+        r"as written, the loss is linear in the output and pushes a perfect prediction away",
+        r"the loss $-\sum_j O_j \log \hat{O}_j$ of (3) at one step, $O = \sigma(z)$ the output "
+        r"of (2), $\hat{O} = y$ the target, three output units",
         inputs=(
-            Quantity("target", [float(t) for t in q], r"\hat{O}", "the target"),
-            Quantity("O", [float(t) for t in q], "O", "the output, equal to the target"),
+            Quantity("target", [float(t) for t in y], r"\hat{O} = y", "the target"),
+            Quantity("O", [float(t) for t in y], "O", "the output, equal to the target"),
         ),
         quantities=(
+            Quantity(
+                "linear_in_output",
+                linear,
+                r"\partial^2 L/\partial O^2 = 0",
+                "the loss is linear in the output",
+            ),
             Quantity(
                 "dL_dz",
                 literal,
@@ -212,38 +275,57 @@ def eq3(seed: int) -> Verdict:
             ),
         ),
     )
-    different = Statement(
-        "binary_cross_entropy",
+    corrected = Statement(
+        "corrected",
         Text(
-            "binary cross-entropy −Σ[y log O + (1−y) log(1−O)], which the derived gradients of "
-            "(4)-(6) use with the sigmoid outputs of (2), is a different formula, not a reading "
-            "of (3)",
-            r"binary cross-entropy, which the derived gradients of (4)-(6) use with the sigmoid "
-            r"outputs of (2), is a different formula, not a reading of (3)",
+            "corrected: the target outside the log, the prediction inside: −Σ_t y_tᵀ log O_t "
+            "for a softmax output O_t (a distribution over classes)",
+            r"corrected, the target outside the log and the prediction inside, for a softmax "
+            r"output $O_t$ (a distribution over classes)",
         ),
-        r"-\sum_{t,j} \left[y_{tj}\log O_{tj} + (1-y_{tj})\log(1-O_{tj})\right]",
+        r"L = -\sum_{t} y_t^{\top}\log O_t,\qquad O_t = \operatorname{softmax}(V S_t)",
     )
-    verdict = "holds-if" if proper["prediction_hat"] and not proper["output_o"] else "fails"
+    used = Statement(
+        "loss_used",
+        Text(
+            "the loss of this report: the derived gradients of (4)-(6) use binary "
+            "cross-entropy, the loss for the σ outputs of (2) (each output unit a probability "
+            "of its own, not one entry of a distribution); with it ∂L/∂(V S_t) = O_t − y_t, "
+            "and every number labelled 'derived' below is computed with it",
+            r"the loss of this report: the derived gradients of (4)--(6) use binary "
+            r"cross-entropy, the loss for the $\sigma$ outputs of (2) (each output unit a "
+            r"probability of its own, not one entry of a distribution); with it "
+            r"$\partial L/\partial (V S_t) = O_t - y_t$, and every number labelled "
+            r"``derived'' below is computed with it",
+        ),
+        BCE,
+    )
+    wrong = linear and not proper["as_written"]
+    right = proper["swapped_softmax"] and proper["binary_cross_entropy"]
+    verdict = "fails" if wrong and right else "holds"
     return Verdict(
         "eq3",
         verdict,
         Text(
-            "only as the cross-entropy of a softmax prediction Ô_t against a target O_t (the hat "
-            "marks the prediction); with O_t the output of (2), as (2) defines it, −Σ O log Ô "
-            "is not minimised at O = Ô",
-            r"only as the cross-entropy of a softmax prediction $\hat{O}_t$ against a target "
-            r"$O_t$ (the hat marks the prediction); with $O_t$ the output of (2), as (2) defines "
-            r"it, $-\sum_t O_t \log \hat{O}_t$ is not minimised at $O_t = \hat{O}_t$",
+            "as written the arguments are swapped: (2) makes O_t the output, so "
+            "−Σ O_t log Ô_t is linear in the prediction and is not minimised where the "
+            "prediction equals the target; corrected, −Σ y_t log O_t for a softmax output, "
+            "binary cross-entropy for the σ outputs of (2)",
+            r"as written the arguments are swapped: (2) makes $O_t$ the output, so "
+            r"$-\sum_t O_t \log \hat{O}_t$ is linear in the prediction and is not minimised "
+            r"where the prediction equals the target; corrected, $-\sum_t y_t^{\top} \log O_t$ "
+            r"for a softmax output, binary cross-entropy for the $\sigma$ outputs of (2)",
         ),
         3,
-        (table, different),
-        condition=Text(
-            "Ô_t = softmax(z_t) is the model's prediction and O_t the target distribution",
-            r"$\hat{O}_t = \operatorname{softmax}(z_t)$ is the model's prediction and $O_t$ the "
-            r"target distribution",
-        ),
-        condition_latex=r"L = -\sum_{t} O_t^{\top} \log \hat{O}_t,\qquad "
-        r"\hat{O}_t = \operatorname{softmax}(z_t)",
-        finding="missing-condition" if verdict == "holds-if" else "wrong-formula",
+        (table, corrected, used),
+        finding="wrong-formula" if verdict == "fails" else "definition",
         counterexample=(counterexample,),
+        takeaway=Text(
+            "In a cross-entropy the target multiplies the log of the prediction, never the "
+            "reverse; for σ outputs the loss is binary cross-entropy, which is what makes "
+            "∂L/∂(V S_t) = O_t − y_t.",
+            r"In a cross-entropy the target multiplies the log of the prediction, never the "
+            r"reverse; for $\sigma$ outputs the loss is binary cross-entropy, which is what "
+            r"makes $\partial L/\partial (V S_t) = O_t - y_t$.",
+        ),
     )

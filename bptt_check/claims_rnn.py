@@ -19,8 +19,22 @@ from derivations.rnn import rnn_cell
 from numeric import rnn
 
 from . import reference
-from .claims_common import proved, rnn_model
-from .evidence import Column, Example, Named, Proofs, Quantity, Statement, Table, Text, Verdict
+from .claims_common import numerical_checks, proved, rnn_model
+from .evidence import (
+    Axis,
+    Column,
+    Curve,
+    Example,
+    Named,
+    Proofs,
+    Quantity,
+    Series,
+    Statement,
+    Table,
+    Text,
+    Verdict,
+    confirm,
+)
 
 __all__: list[str] = []
 
@@ -78,7 +92,7 @@ def _gradient(name: str, value: list, mp: list[list[str]], reading: str) -> Quan
     symbol = rf"\partial L/\partial {name}"
     meanings = {
         "literal": r"as written: the term of the last step alone",
-        "derived": r"derived: summed over every $t$ (BPTT)",
+        "derived": r"derived (binary cross-entropy): summed over every $t$ (BPTT)",
     }
     return Quantity(
         f"{reading}_dL_d{name}",
@@ -151,6 +165,12 @@ def eq4(seed: int) -> Verdict:
         r"\cdot \frac{\partial O_t}{\partial V}",
         finding="missing-condition" if verdict == "holds-if" else "wrong-derivation",
         counterexample=(example,),
+        takeaway=Text(
+            "(4) is the term of one time step; the gradient of the loss (3) is the sum of these "
+            "terms over every t.",
+            r"(4) is the term of one time step; the gradient of the loss (3) is the sum of "
+            r"these terms over every $t$.",
+        ),
     )
 
 
@@ -182,6 +202,52 @@ def _readings(name: str) -> dict[str, float]:
     }
 
 
+def _sum_over_paths(name: str) -> float:
+    """∂L/∂``name`` at :data:`POINT` as the sum over paths (n = 1): Σ_t Σ_(k ≤ t)
+    ∂L_t/∂S_t · (∏_(j=k+1)^t ∂S_j/∂S_(j−1)) · ∂⁺S_k/∂``name``, from the derived pieces."""
+    p, xs, ys, s0 = _arrays(POINT)
+    model = rnn.model("sigmoid", "bce")
+    T = len(xs)
+    direct = model.loss_cotangents(p, xs, ys, {"S": s0})["S"][:, 0]  # ∂L_t/∂S_t, each t
+    J = rnn.state_jacobians(p, xs, s0)[:, 0, 0]  # J[j - 1] = ∂S_j/∂S_(j−1)
+
+    def immediate(k: int) -> float:  # ∂⁺S_k/∂name, S_(k−1) held fixed
+        unit = np.zeros((T, 1))
+        unit[k - 1] = 1.0
+        return float(model.step_shares(p, xs, {"S": s0}, {"S": unit})[name][k - 1, 0, 0])
+
+    return float(
+        sum(
+            direct[t - 1] * np.prod(J[k:t]) * immediate(k)
+            for t in range(1, T + 1)
+            for k in range(1, t + 1)
+        )
+    )
+
+
+def _paths_statement(name: str, value: float) -> Statement:
+    return Statement(
+        "sum_over_paths",
+        Text(
+            f"as derived, a sum over paths: one step's loss L_t reaches {name} through every "
+            f"earlier step k, and the path from S_k to S_t multiplies the t − k step Jacobians "
+            f"(7); the loss (3) sums this over t (at the example below the sum is {value:.6g}, "
+            "the derived gradient). The claim that the gradient vanishes below 1 is about "
+            "these products: long paths fade when the factors are small",
+            rf"as derived, a sum over paths: one step's loss $L_t$ reaches ${name}$ through "
+            r"every earlier step $k$, and the path from $S_k$ to $S_t$ multiplies the $t - k$ "
+            r"step Jacobians (7); the loss (3) sums this over $t$ (at the example below the "
+            rf"sum is ${value:.6g}$, the derived gradient).  The claim that the gradient "
+            r"vanishes below 1 is about these products: long paths fade when the factors are "
+            r"small",
+        ),
+        rf"\frac{{\partial L_t}}{{\partial {name}}} = \sum_{{k=1}}^{{t}} "
+        r"\frac{\partial L_t}{\partial S_t} \Bigl(\prod_{j=k+1}^{t} "
+        r"\frac{\partial S_j}{\partial S_{j-1}}\Bigr) "
+        rf"\frac{{\partial^+ S_k}}{{\partial {name}}}",
+    )
+
+
 _READINGS = {
     "first_line": ("first line, ending in ", "{d}S_0/{d}{x} = 0"),
     "product_of_pairs": ("each pair inside the product", ""),
@@ -190,7 +256,7 @@ _READINGS = {
 }
 
 
-def _chain(number: int, name: str) -> Verdict:
+def _chain(number: int, name: str, extra: tuple = ()) -> Verdict:
     p, xs, ys, s0 = _arrays(POINT)
     _, grads = rnn.value_and_grad(p, xs, ys, s0)
     mp = _mp_gradient(name)
@@ -252,6 +318,11 @@ def _chain(number: int, name: str) -> Verdict:
         ),
     )
     proofs = _bptt_proofs()
+    paths = _sum_over_paths(name)
+    confirm(
+        abs(paths - float(grads[name][0, 0])) <= 1e-12 * max(1.0, abs(paths)),
+        f"the sum over paths {paths!r} against the derived dL/d{name} {grads[name][0, 0]!r}",
+    )
     scale = max(abs(last), abs(full))
     refuted = all(
         abs(v - last) > 1e-3 * scale and abs(v - full) > 1e-3 * scale for v in readings.values()
@@ -269,6 +340,7 @@ def _chain(number: int, name: str) -> Verdict:
         ),
         number,
         (
+            _paths_statement(name, paths),
             proofs,
             Statement(
                 "second_line",
@@ -284,15 +356,74 @@ def _chain(number: int, name: str) -> Verdict:
                 rf"\frac{{\partial S_{{k-1}}}}{{\partial {name}}}",
             ),
             table,
+            *extra,
         ),
         finding="wrong-derivation" if verdict == "fails" else "sound",
         counterexample=(example,),
+        takeaway=Text(
+            f"The gradient is a sum over paths, not one chain: each earlier step k contributes "
+            f"through the product of the step Jacobians from k + 1 to t. The chain printed in "
+            f"({number}) ends in ∂S_0/∂{name} = 0; it is the products inside the sum that "
+            "vanish or explode.",
+            r"The gradient is a sum over paths, not one chain: each earlier step $k$ "
+            r"contributes through the product of the step Jacobians from $k + 1$ to $t$.  The "
+            rf"chain printed in ({number}) ends in $\partial S_0/\partial {name} = 0$; it is "
+            r"the products inside the sum that vanish or explode.",
+        ),
+    )
+
+
+def path_terms(seed: int, n: int = 8, T: int = 60) -> Curve:
+    """The factor of each path of the sum over paths of (5): ‖∂S_t/∂S_k‖₂ against t − k for a
+    seeded sigmoid RNN at three scales of W, with the bound (γ‖W‖₂)^(t−k)."""
+    from numeric import product_norms
+
+    rng = np.random.default_rng(seed)
+    W0 = rng.normal(size=(n, n))
+    xs, s0 = rng.normal(size=(T, 2)), rng.uniform(0, 1, n)
+    U = rng.normal(size=(n, 2)) / 2
+    lag = np.arange(1, T + 1)
+    series = []
+    for scale in (0.8, 1.0, 1.25):
+        W = W0 * scale / (0.25 * np.linalg.norm(W0, 2))
+        norms = product_norms(rnn.state_jacobians({"W": W, "U": U}, xs, s0))
+        group = f"{scale:g}"
+        series.append(
+            Series(
+                rf"$\gamma\|W\|_2 = {scale:g}$",
+                tuple(map(float, norms)),
+                group=group,
+                key=f"norm_at_{scale:g}",
+            )
+        )
+        series.append(
+            Series(
+                rf"bound $({scale:g})^{{t-k}}$",
+                tuple(float(scale**k) for k in lag),
+                theory=True,
+                group=group,
+                key=f"bound_at_{scale:g}",
+            )
+        )
+    return Curve(
+        "path_terms",
+        rf"The factor of one path of the sum: $\|\partial S_t/\partial S_k\|_2$ of a sigmoid "
+        rf"RNN ($n = {n}$, seed {seed}) against the path's length $t - k$, for three scales of "
+        r"$W$, with the bound $(\gamma\|W\|_2)^{t-k}$ as a line ($\gamma = 1/4$).  Look at the "
+        r"slopes: below $\gamma\|W\|_2 = 1$ long paths fade exponentially, so the gradient "
+        r"keeps only its short paths; above 1 the bound allows growth but does not force it.",
+        Axis("lag", r"path length $t-k$", tuple(float(k) for k in lag)),
+        tuple(series),
+        r"$\|\partial S_t/\partial S_k\|_2$",
+        log_y=True,
     )
 
 
 def eq5(seed: int) -> Verdict:
-    """Eq. (5), ∂L/∂W as one chain ending in ∂S_0/∂W."""
-    return _chain(5, "W")
+    """Eq. (5), ∂L/∂W as one chain ending in ∂S_0/∂W; as evidence beside it, the sum over
+    paths, the size of its paths' factors, and the numerical checks of the derived RNN
+    gradients."""
+    return _chain(5, "W", (path_terms(seed), numerical_checks("rnn", seed)))
 
 
 def eq6(seed: int) -> Verdict:
@@ -390,7 +521,7 @@ def eq7(seed: int) -> Verdict:
             r"$\operatorname{diag}(\sigma'(a_t))\,W$, not $W \operatorname{diag}(\sigma')$",
         ),
         7,
-        (proofs,),
+        (proofs, activation_slopes()),
         condition=Text(
             "n = 1 (or W and diag(σ'(a_t)) commute, e.g. W diagonal)",
             r"$n = 1$ (or $W$ and $\operatorname{diag}(\sigma'(a_t))$ commute, e.g. $W$ "
@@ -399,4 +530,33 @@ def eq7(seed: int) -> Verdict:
         condition_latex=r"n = 1",
         finding="missing-condition" if verdict == "holds-if" else "wrong-derivation",
         counterexample=(example,),
+        takeaway=Text(
+            "For a vector state the step Jacobian is diag(σ'(a_t)) W, the slopes on the left; "
+            "(7) is right only for n = 1. Since σ' ≤ γ = 1/4, its norm is at most γ‖W‖₂.",
+            r"For a vector state the step Jacobian is $\operatorname{diag}(\sigma'(a_t))\,W$, "
+            r"the slopes on the left; (7) is right only for $n = 1$.  Since "
+            r"$\sigma' \le \gamma = 1/4$, its norm is at most $\gamma\|W\|_2$.",
+        ),
+    )
+
+
+def activation_slopes() -> Curve:
+    """σ, σ' and tanh' on [−8, 8], with γ = sup σ' = 1/4: the factor of (7) is σ'."""
+    x = np.linspace(-8.0, 8.0, 161)
+    s = 1 / (1 + np.exp(-x))
+    return Curve(
+        "activation_slopes",
+        r"The sigmoid $\sigma$, its slope $\sigma'$ (the factor of (7)) and $\tanh'$.  Look "
+        r"at the peak of $\sigma'$: $\gamma = \sup \sigma' = 1/4$ at $x = 0$, so each step "
+        r"multiplies by at most $\gamma\|W\|_2$, and by much less where $\sigma$ saturates.",
+        Axis("x", r"$x$", tuple(map(float, x))),
+        (
+            Series(r"$\sigma$", tuple(map(float, s)), theory=True, key="sigma"),
+            Series(r"$\sigma'$", tuple(map(float, s * (1 - s))), theory=True, key="sigma_prime"),
+            Series(
+                r"$\tanh'$", tuple(map(float, 1 - np.tanh(x) ** 2)), theory=True, key="tanh_prime"
+            ),
+        ),
+        r"$\sigma(x)$, $\sigma'(x)$, $\tanh'(x)$",
+        hlines=((0.25, r"$\gamma = 1/4$"),),
     )

@@ -172,6 +172,7 @@ class Column:
     key: str
     header: str
     unit: str = ""
+    percent: bool = False  # its values are shares (fractions of 1), shown as percentages
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,7 @@ class Table:
     columns: tuple[Column, ...]
     rows: tuple[tuple[Any, ...], ...]
     layout: Literal["rows", "columns"] = "rows"
+    appendix: bool = False  # reference detail: a renderer sets it apart from the claim's text
 
     kind: ClassVar[str] = "table"
 
@@ -220,9 +222,11 @@ class Table:
             "key": self.key,
             "caption_latex": self.caption,
             "columns": [
-                {"key": c.key, "header_latex": c.header, "unit_latex": c.unit} for c in self.columns
+                {"key": c.key, "header_latex": c.header, "unit_latex": c.unit, "percent": c.percent}
+                for c in self.columns
             ],
             "rows": [[_plain(v) for v in row] for row in self.rows],
+            "appendix": self.appendix,
         }
 
     __repr__ = _one_line
@@ -434,6 +438,8 @@ class Series:
     y: tuple[float, ...]
     se: tuple[float, ...] | None = None
     theory: bool = False
+    group: str = ""  # series of one group (a measurement and its bound) share one colour
+    key: str = ""  # its key in the JSON (the label when empty)
 
 
 @dataclass(frozen=True)
@@ -468,7 +474,7 @@ class Curve:
         return {
             self.key: {
                 self.x.key: list(self.x.values),
-                **{line.label: list(line.y) for line in self.series},
+                **{line.key or line.label: list(line.y) for line in self.series},
             }
         }
 
@@ -485,6 +491,8 @@ class Curve:
                     "y": list(line.y),
                     "se": None if line.se is None else list(line.se),
                     "theory": line.theory,
+                    "group": line.group,
+                    "key": line.key or line.label,
                 }
                 for line in self.series
             ],

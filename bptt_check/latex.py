@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["digits", "number", "tex", "value"]
+__all__ = ["cjk", "digits", "matrix", "number", "tex", "value"]
 
 _SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -227,3 +227,41 @@ def value(data: Any) -> str:
 
 
 _NUMBER = re.compile(r"-?[0-9]+\.[0-9]*(e-?[0-9]+)?")
+
+
+def cjk(text: str) -> str:
+    r"""The article's Chinese text as LaTeX inside a CJK environment: the Chinese kept, LaTeX's
+    special characters escaped, its symbols (σ) set as math.
+
+    >>> cjk("而σ的值不会大于1,故不会出现梯度爆炸。")
+    '而$\\sigma$的值不会大于1,故不会出现梯度爆炸。'
+    """
+    out = []
+    for character in text:
+        if character in _SPECIAL:
+            out.append(_SPECIAL[character])
+        elif character in _MATH and ord(character) > 127:
+            out.append(f"${_MATH[character]}$")
+        else:
+            out.append(character)
+    return "".join(out)
+
+
+def matrix(data: Any) -> str:
+    r"""A value with every entry shown (the appendix's parameters): vectors and matrices of up
+    to 48 entries as matrices, longer ones by their shape and range.
+
+    >>> matrix([[1.0, 2.0, 3.0], [4.0, 5.0, 6.5]])
+    '$\\begin{bmatrix}1 & 2 & 3 \\\\ 4 & 5 & 6.5\\end{bmatrix}$'
+    """
+    if not isinstance(data, list) or len(_flat(data)) > 48 or len(_shape(data)) > 2:
+        return value(data)
+    shape = _shape(data)
+    flat = _flat(data)
+    if len(flat) == 1:
+        return value(flat[0])
+    column = len(shape) == 2 and shape[1] == 1
+    rows = [flat] if column else data if len(shape) == 2 else [data]
+    body = r" \\ ".join(" & ".join(_entry(v) for v in row) for row in rows)
+    top = r"^{\top}" if column else ""
+    return rf"$\begin{{bmatrix}}{body}\end{{bmatrix}}{top}$"

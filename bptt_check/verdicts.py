@@ -1,9 +1,11 @@
 """Verdicts on the article's statements, computed from evidence (never stored).
 
 A claim is declared once in :mod:`bptt_check.registry` (id, title, equation, check function);
-:func:`verify` runs the requested checks; each verdict
-carries the evidence it was computed from and, when a statement fails or holds only under a
-condition, a counterexample confirmed in mpmath independently of the float64 path.
+:func:`verify` runs the requested checks, each once per call; each verdict carries the evidence
+it was computed from and, when a statement fails or holds only under a condition, a
+counterexample confirmed in mpmath independently of the float64 path.  Nothing is kept
+between calls: a caller that needs the verdicts twice (the report's renderers) keeps the list
+it was given.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ __all__ = [
     "document",
     "ConfirmationError",
     "Verdict",
-    "computed",
     "confirm",
     "verify",
 ]
@@ -27,31 +28,22 @@ __all__ = [
 #: Report order of the claim ids (eq1 … eq14, then the prose claims), from the registry.
 ORDER = registry.ids()
 
-_computed: dict[tuple[str, int], Verdict] = {}
-
 
 def verify(
     ids: Iterable[str] | None = None,
     seed: int = 0,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> list[Verdict]:
-    """Run the checks of ``ids`` (every claim of the registry by default) with ``seed``;
-    verdicts are computed once per process and id/seed."""
+    """Run the checks of ``ids`` (every claim of the registry by default) with ``seed``, each
+    once, in the order given."""
     chosen = list(ORDER if ids is None else ids)
     claims = [registry.get(i) for i in chosen]  # an unknown id: ValueError before any work
     verdicts = []
     for number, claim in enumerate(claims, 1):
         if progress is not None:
             progress(number, len(claims), claim.id)
-        if (claim.id, seed) not in _computed:
-            _computed[(claim.id, seed)] = claim.run(seed)
-        verdicts.append(_computed[(claim.id, seed)])
+        verdicts.append(claim.run(seed))
     return verdicts
-
-
-def computed() -> list[Verdict]:
-    """Every verdict computed so far in this process (for the pytest summary)."""
-    return list(_computed.values())
 
 
 def document(verdicts: Iterable[Verdict], seed: int) -> dict:

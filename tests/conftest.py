@@ -23,13 +23,14 @@ def _restore_mpmath_precision():
 
 
 def pytest_terminal_summary(terminalreporter):
-    """The proof harness ends with the verdicts it computed, one line per claim."""
-    from bptt_check.verdicts import computed
+    """The proof harness ends with the verdicts it computed, one line per claim, under the
+    seed they were computed with (``bptt-check verify --seed``: the numbers depend on it)."""
+    from verified import kept
 
-    verdicts = sorted({v.id: v for v in computed()}.values(), key=lambda v: v.id)
-    if not verdicts:
-        return
-    terminalreporter.section("bptt-check verdicts")
-    width = max(len(v.id) for v in verdicts)
-    for v in verdicts:
-        terminalreporter.write_line(f"{v.id:<{width}}  {v.verdict:<8}  {v.reason}")
+    for seed, verdicts in kept().items():
+        terminalreporter.section(f"bptt-check verdicts (seed {seed})")
+        width = max(len(v.id) for v in verdicts)
+        for v in verdicts:
+            terminalreporter.write_line(
+                f"{v.id:<{width}}  {v.verdict:<8}  {v.finding:<17}  {v.reason}"
+            )

@@ -285,8 +285,7 @@ def test_fonttools_notices_do_not_reach_the_terminal(tmp_path, monkeypatch, capl
     assert "timestamp seems very low" in caplog.text  # the notice is real
     caplog.clear()
     monkeypatch.setattr("bptt_check.report.verify", lambda **kwargs: [])
-    monkeypatch.setattr("bptt_check.report.write_figures", lambda folder, seed: font_notice())
-    monkeypatch.setattr("bptt_check.report.gradient_checks", lambda seed: [])
+    monkeypatch.setattr("bptt_check.report.write_figures", lambda verdicts, folder: font_notice())
     monkeypatch.setattr("bptt_check.report.render", lambda *args: "tex")
     assert main(["report", "--no-pdf", "-o", str(tmp_path / "out")]) == 0
     assert "timestamp" not in caplog.text

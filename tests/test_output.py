@@ -15,11 +15,11 @@ OWN = {"report.tex", "report.pdf", "figures"}
 
 @pytest.fixture
 def fast_report(monkeypatch):
-    """build_report with its heavy parts replaced (the verdicts, figures, checks, LaTeX): what
+    """build_report with its heavy parts replaced (the verdicts, figures, LaTeX): what
     is tested is where the files go.  Each run writes report.tex with the run's number."""
     runs = []
 
-    def figures(folder, seed):
+    def figures(verdicts, folder):
         (folder / "a.pdf").write_bytes(b"%PDF figure")
 
     def render(*args):
@@ -27,7 +27,6 @@ def fast_report(monkeypatch):
 
     monkeypatch.setattr("bptt_check.report.verify", lambda **kwargs: runs.append(1) or [])
     monkeypatch.setattr("bptt_check.report.write_figures", figures)
-    monkeypatch.setattr("bptt_check.report.gradient_checks", lambda seed: [])
     monkeypatch.setattr("bptt_check.report.render", render)
     return runs
 

@@ -5,23 +5,130 @@ import shutil
 from pathlib import Path
 
 import pytest
+import verified
 
 from bptt_check.cli import main
-from bptt_check.figures import FIGURES
 from bptt_check.latex import tex
-from bptt_check.report import build_report
+from bptt_check.report import build_report, figure_file
 from bptt_check.verdicts import ORDER
 
 PDFLATEX = shutil.which("pdflatex") is not None
 
 
+class Watch:
+    """What a report build ran: each claim's check, counted by id, and anything that computed
+    while the figures or the LaTeX were being drawn (a check, a numeric kernel)."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, int] = {}
+        self.rendering = False
+        self.rendered = 0
+        self.computed_while_rendering: list[str] = []
+
+    def computing(self, what: str) -> None:
+        if self.rendering:
+            self.computed_while_rendering.append(what)
+            raise AssertionError(f"{what} ran while the report was rendered")
+
+
+def _watched(watch: Watch, patch: pytest.MonkeyPatch) -> None:
+    import numeric
+    from bptt_check import registry, report
+
+    run = registry.Claim.run
+
+    def counted(claim, seed):
+        watch.computing(f"the check of {claim.id}")
+        watch.runs[claim.id] = watch.runs.get(claim.id, 0) + 1
+        return run(claim, seed)
+
+    patch.setattr(registry.Claim, "run", counted)
+    for module, names in (
+        (numeric.rnn, ("forward", "value_and_grad", "state_jacobians", "problem")),
+        (numeric.lstm, ("forward", "vjp", "state_jacobians", "problem")),
+        (numeric, ("product_norms", "lyapunov")),
+    ):
+        for name in names:
+            real = getattr(module, name)
+
+            def guarded(*args, _real=real, _name=name, **kwargs):
+                watch.computing(f"numeric {_name}")
+                return _real(*args, **kwargs)
+
+            patch.setattr(module, name, guarded)
+    for name in ("render", "write_figures"):
+        real = getattr(report, name)
+
+        def drawing(*args, _real=real, **kwargs):
+            watch.rendering = True
+            try:
+                return _real(*args, **kwargs)
+            finally:
+                watch.rendering = False
+                watch.rendered += 1
+
+        patch.setattr(report, name, drawing)
+
+
 @pytest.fixture(scope="module")
-def report(tmp_path_factory) -> Path:
+def built(tmp_path_factory) -> tuple[Path, Watch]:
+    """One report build shared by the tests of this module, watched; its verdicts are kept
+    for the session's other tests."""
     if os.environ.get("CI") and not PDFLATEX:
         pytest.fail("CI must install pdflatex (.ci/run does): the report has to compile")
     folder = tmp_path_factory.mktemp("built") / "bptt-report"
-    build_report(folder, seed=0, pdf=PDFLATEX, date="2026-11-28")
-    return folder
+    watch = Watch()
+    found = []
+    with pytest.MonkeyPatch.context() as patch:
+        _watched(watch, patch)
+        import bptt_check.report as report
+
+        real_verify = report.verify
+
+        def keeping(**kwargs):
+            found.extend(real_verify(**kwargs))
+            return found
+
+        patch.setattr(report, "verify", keeping)
+        build_report(folder, seed=0, pdf=PDFLATEX, date="2026-11-28")
+    verified.keep(found, 0)
+    return folder, watch
+
+
+@pytest.fixture(scope="module")
+def report(built) -> Path:
+    return built[0]
+
+
+@pytest.fixture
+def kept_verify(monkeypatch):
+    """build_report over the session's verdicts: a test of rendering, not of the checks."""
+    monkeypatch.setattr(
+        "bptt_check.report.verify", lambda seed=0, **kwargs: verified.verdicts(seed)
+    )
+
+
+def test_the_build_runs_each_check_once_and_none_while_rendering(built):
+    _, watch = built
+    assert watch.runs == {identifier: 1 for identifier in ORDER}
+    assert watch.rendered == 2  # the figures and the LaTeX were drawn, under the guard
+    assert watch.computed_while_rendering == []
+
+
+def test_the_guard_catches_a_renderer_that_computes():
+    """The watch is real: a renderer that reran a check would be caught."""
+    import numeric
+    from bptt_check import registry
+
+    watch = Watch()
+    with pytest.MonkeyPatch.context() as patch:
+        _watched(watch, patch)
+        watch.rendering = True
+        with pytest.raises(AssertionError, match="ran while the report was rendered"):
+            registry.get("eq3").run(0)
+        with pytest.raises(AssertionError, match="numeric state_jacobians"):
+            numeric.rnn.state_jacobians({}, None, None)
+    assert len(watch.computed_while_rendering) == 2
 
 
 def test_every_claim_has_its_section(report):
@@ -60,12 +167,10 @@ def test_the_pdf_reads_as_a_document(report):
 
 def test_no_evidence_key_reaches_the_report(report):
     """The report renders from the evidence's types, never from its JSON keys."""
-    from bptt_check.verdicts import verify
-
     source = (report / "report.tex").read_text(encoding="utf-8")
     keys = {
         key
-        for v in verify()
+        for v in verified.verdicts()
         for item in (*v.evidence, *v.counterexample)
         for key in item.json()
         if "_" in key
@@ -101,11 +206,47 @@ def test_drawing_the_figures_leaves_the_backend_alone(report):
     assert matplotlib.get_backend().lower() != "pdf"  # the report was drawn in this process
 
 
-def test_every_figure_exists_and_is_not_empty(report):
-    for name in FIGURES:
-        figure = report / "figures" / name
-        assert figure.stat().st_size > 1000
-        assert figure.read_bytes().startswith(b"%PDF")
+def _section(source: str, identifier: str) -> str:
+    """The LaTeX of the section of claim ``identifier`` (to the next section)."""
+    start = source.index(rf"\label{{claim:{identifier}}}")
+    ends = [source.find(mark, start) for mark in ("\\section{", "\\section*{", "\\appendix")]
+    return source[start : min(e for e in ends if e > 0)]
+
+
+def test_every_figure_is_drawn_from_the_evidence_beside_its_claim(report):
+    """Each Grid and Curve of the evidence is a figure file, included in its claim's section
+    (not in a section of figures at the end), with a numbered caption."""
+    from bptt_check.evidence import Curve, Grid
+
+    source = (report / "report.tex").read_text(encoding="utf-8")
+    drawn = 0
+    for v in verified.verdicts():
+        for item in v.evidence:
+            if isinstance(item, Grid | Curve):
+                name = figure_file(v.id, item.key)
+                figure = report / "figures" / name
+                assert figure.read_bytes().startswith(b"%PDF") and figure.stat().st_size > 1000
+                assert f"figures/{name}" in _section(source, v.id), (v.id, item.key)
+                drawn += 1
+    assert drawn >= 9 and source.count(r"\textbf{Figure~\thefigure.}") == drawn
+    assert sorted(p.name for p in (report / "figures").iterdir()) == sorted(
+        figure_file(v.id, i.key)
+        for v in verified.verdicts()
+        for i in v.evidence
+        if isinstance(i, Grid | Curve)
+    )
+
+
+def test_the_lstm_figure_is_the_robust_counterexample(report):
+    """Figure 2 of the old report plotted the fragile equilibrium LSTM; the LSTM that explodes
+    robustly is sigma-below-one's counterexample, and its growth curve (when the check gives
+    one) is drawn in that claim's section; no figure plots the equilibrium LSTM."""
+    source = (report / "report.tex").read_text(encoding="utf-8")
+    assert "lstm-cell-path.pdf" not in source
+    keys = [i.key for i in verified.verdict("sigma-below-one").evidence]
+    if "robust_growth_curve" in keys:
+        name = figure_file("sigma-below-one", "robust_growth_curve")
+        assert f"figures/{name}" in _section(source, "sigma-below-one")
 
 
 @pytest.mark.skipif(not PDFLATEX, reason="pdflatex is not installed here (CI installs it)")
@@ -126,14 +267,16 @@ def test_the_pdf_compiles_without_overfull_boxes(report, tmp_path):
     assert "Unicode character" not in log and "[U+" not in (report / "report.tex").read_text()
 
 
-def test_same_seed_same_bytes(report, tmp_path):
+def test_same_seed_same_bytes(report, tmp_path, kept_verify):
+    """Same verdicts, same bytes: the figures and the LaTeX and the PDF (the verdicts'
+    own determinism across processes: tests/test_robustness.py)."""
     again = tmp_path / "bptt-report"
     build_report(again, seed=0, pdf=PDFLATEX, date="2026-11-28")
     for path in sorted(p for p in report.rglob("*") if p.is_file()):
         assert (again / path.relative_to(report)).read_bytes() == path.read_bytes(), path.name
 
 
-def test_a_failure_leaves_the_previous_report_untouched(report, tmp_path, monkeypatch):
+def test_a_failure_leaves_the_previous_report_untouched(report, tmp_path, monkeypatch, kept_verify):
     target = tmp_path / "kept"
     shutil.copytree(report, target)
     before = {p.name: p.read_bytes() for p in target.rglob("*") if p.is_file()}
@@ -181,12 +324,110 @@ def test_report_fragments_pinned(report):
     lines = (report / "report.tex").read_text(encoding="utf-8").splitlines()
     assert r"\section{Equation (7): RNN step Jacobian}\label{claim:eq7}" in lines
     assert (
-        r"\hyperref[claim:eq7]{eq7} & \textcolor{holdsif}{\verdict{holds-if}} & right for a "
-        r"scalar state; for $n > 1$ the Jacobian is $\operatorname{diag}(\sigma'(a_t))\,W$, not "
-        r"$W \operatorname{diag}(\sigma')$ \\"
+        r"\hyperref[claim:eq7]{(7) RNN step Jacobian} & \textcolor{holdsif}{\verdict{holds-if}}"
+        r"\newline missing condition & right for a scalar state; for $n > 1$ the Jacobian is "
+        r"$\operatorname{diag}(\sigma'(a_t))\,W$, not $W \operatorname{diag}(\sigma')$ \\[0.4ex]"
     ) in lines
     assert r"\[ \frac{\partial S_{t}}{\partial S_{t-1}} = W \cdot \sigma' \]" in lines
     assert r"\date{2026-11-28}" in lines
+    assert r"\begin{CJK*}{UTF8}{gbsn}" in lines and r"\usepackage{CJKutf8}" in lines
+
+
+def test_every_claim_quotes_the_article_in_chinese_with_a_translation(report):
+    """The quotes are copied exactly from the article (tests/data/article.txt, the seed) and
+    reach the PDF's text, each with its English translation."""
+    from bptt_check import registry
+
+    article = (Path(__file__).parent / "data" / "article.txt").read_text(encoding="utf-8")
+    source = (report / "report.tex").read_text(encoding="utf-8")
+    for claim in registry.CLAIMS:
+        assert claim.quote and claim.translation, claim.id
+        for line in claim.quote:
+            assert line in article, (claim.id, line)
+            assert line.replace("σ", r"$\sigma$") in _section(source, claim.id), claim.id
+        assert tex(claim.translation) in _section(source, claim.id), claim.id
+    if PDFLATEX and shutil.which("pdftotext"):
+        text = " ".join(_pdf_text(report).split())
+        assert "经过多次连乘(训练)" in text.replace(" ", "")
+
+
+def test_no_date_no_undated(kept_verify, tmp_path):
+    """Without --date the title page carries no date (the CLI's default word included)."""
+    from bptt_check.report import render
+
+    for date in ("", "undated"):
+        source = render(verified.verdicts(), 0, date)
+        assert r"\date{}" in source.splitlines() and "undated" not in source
+
+
+def test_the_summary_counts_findings_by_kind_and_names_claims_in_words(report):
+    from bptt_check.evidence import FINDINGS
+
+    source = (report / "report.tex").read_text(encoding="utf-8")
+    summary = source[source.index(r"\section*{Summary}") : source.index(r"\section{")]
+    counts = {}
+    for v in verified.verdicts():
+        counts[v.finding] = counts.get(v.finding, 0) + 1
+        assert v.finding in FINDINGS
+    for kind, count in counts.items():
+        assert f"\\textbf{{{count} " in summary, kind
+    assert r"\textbf{8 definitions}" in summary and r"\textbf{1 wrong formula}" in summary
+    if PDFLATEX and shutil.which("pdftotext"):  # a reader sees names, never the code's ids
+        import re
+
+        text = _pdf_text(report)
+        for identifier in ORDER:
+            assert not re.search(rf"\b{re.escape(identifier)}\b", text), identifier
+
+
+def test_every_section_says_what_to_take_away(report):
+    """Each claim's section has its takeaway when the check wrote one; the claims checked in
+    the RNN, LSTM, model and training modules all do."""
+    source = (report / "report.tex").read_text(encoding="utf-8")
+    own = {f"eq{n}" for n in range(1, 15)} | {"product-is-training"}
+    for v in verified.verdicts():
+        if v.id in own:
+            assert v.takeaway is not None, v.id
+        if v.takeaway is not None:
+            assert r"\textbf{For a student:} " + v.takeaway.latex in source, v.id
+
+
+def test_the_glossary_defines_the_terms_before_the_claims(report):
+    source = (report / "report.tex").read_text(encoding="utf-8")
+    glossary = source[source.index(r"\section*{Notation and terms}") : source.index(r"\section{")]
+    for term in (r"$\lambda_{\max}$", r"$\kappa$", r"$W_g^{(h)}$", r"$z_f$", r"$\rho$", "explodes"):
+        assert term in glossary, term
+
+
+def test_reference_tables_are_in_the_appendix_with_tolerances_as_math(report):
+    source = (report / "report.tex").read_text(encoding="utf-8")
+    appendix = source[source.index(r"\appendix") :]
+    body = source[: source.index(r"\appendix")]
+    assert "Every check passed" in appendix and "Every check passed" not in body
+    assert r"$10^{-12} \max|g| + \varepsilon (20|L| + 4|g|) + O(h^2)$" in appendix
+    assert "1e-12" not in source and r"$\times$ max" not in source
+    assert "float16" in appendix and "float16" not in body  # σ in floating point
+    sigma = _section(source, "sigma-below-one")
+    assert r"\,\%$" in sigma  # the maps' shares as percentages
+
+
+def test_the_numerical_checks_are_evidence_of_the_gradient_claims():
+    """The gradient checks are computed by the claims' checks (eq5: the RNN, eq14: the LSTM),
+    and every tolerance rule names the relative factor numeric.checks states."""
+    import re
+
+    from bptt_check.claims_common import TOLERANCES
+
+    for identifier, model in (("eq5", "rnn"), ("eq14", "lstm")):
+        table = verified.verdict(identifier).item(f"numerical_checks_{model}")
+        assert table.appendix and len(table.rows) == len(TOLERANCES)
+        for check, count, error, tolerance, rule in table.rows:
+            assert count >= 1 and error <= tolerance, check.value
+            words, latex = TOLERANCES[check.value]
+            assert rule.latex == latex
+            stated = re.search(r"(\d+)e-(\d+) ×", rule.value)
+            if stated:  # the relative factor the check states is the one typeset
+                assert rf"10^{{-{int(stated.group(2))}}}" in latex, (check.value, rule.value)
 
 
 def test_an_existing_file_is_not_replaced(tmp_path, capsys):
@@ -234,8 +475,9 @@ def test_a_new_claim_renders_through_the_same_types(monkeypatch):
     v = Verdict(
         "lyapunov-map", "fails", reason, 14, evidence, counterexample=(lstm,), finding="wording"
     )
-    source = render([v], 0, "undated", [])
-    assert r"\includegraphics[width=0.7\linewidth]{figures/lyapunov-map-top-exponent.pdf}" in source
+    source = render([v], 0)
+    figure = r"\includegraphics[width=0.72\linewidth]{figures/lyapunov-map-top-exponent.pdf}"
+    assert figure in source
     assert r"\label{claim:lyapunov-map}" in source and r"$\lambda_1$ [per step]" in source
     assert r"$1 \times 10^{23}$" in source and r"$\begin{bmatrix}1 & 2\end{bmatrix}$" in source
     keys = ("lyapunov_exponents", "forget_bias", "share_exploding", "robust_lstm", "growth_at")
@@ -275,3 +517,24 @@ def test_a_map_is_drawn_with_every_axis_labelled_and_the_same_bytes(tmp_path):
     }
     with pytest.raises(ValueError, match="2 rows of 3"):
         type(grid)("g", "", grid.x, grid.y, ((1.0, 2.0),), "")
+
+
+def test_a_share_column_prints_as_a_percentage_and_reference_tables_go_to_the_appendix():
+    """Column.percent and Table.appendix are data a check sets; the renderer follows them."""
+    from bptt_check.evidence import FINDINGS, Column, Table
+    from bptt_check.glossary import FINDING_NAMES
+    from bptt_check.report_items import appendix_items, evidence
+
+    shares = Table(
+        "shares",
+        "Shares.",
+        (Column("n", "$n$"), Column("explodes", "explodes", percent=True)),
+        ((8, 0.15625),),
+    )
+    printed = "\n".join(evidence("x", (shares,)))
+    assert r"$15.6\,\%$" in printed and "0.15625" not in printed
+    detail = Table("detail", "Detail.", (Column("a", "a"),), ((1.0,),), appendix=True)
+    assert evidence("x", (detail,)) == []
+    v = verified.verdict("eq14")
+    assert any("Every check passed" in part for part in appendix_items(v))
+    assert set(FINDING_NAMES) == set(FINDINGS)  # every kind of finding has its noun

@@ -6,9 +6,10 @@ import json
 
 import numpy as np
 import pytest
+import verified
 
 from bptt_check.cli import main
-from bptt_check.verdicts import ORDER, Verdict, verify
+from bptt_check.verdicts import ORDER, Verdict
 from numeric import lstm, rnn
 
 
@@ -24,7 +25,7 @@ class Read:
 
 
 def verdict(identifier: str) -> Read:
-    return Read(verify([identifier])[0])
+    return Read(verified.verdict(identifier))
 
 
 @pytest.mark.parametrize("identifier", ["eq1", "eq2", *(f"eq{n}" for n in range(8, 14))])
@@ -37,26 +38,40 @@ def test_model_equations_hold_with_exact_proofs(identifier):
     assert all(p.holds and p.sizes["n"] >= 1 and p.statement for p in proofs)
 
 
-def test_eq3_holds_only_with_the_hat_on_the_prediction():
+def test_eq3_fails_as_written_the_arguments_are_swapped():
+    """(2) makes O_t the output: -Σ O log Ô is linear in it and pushes a perfect prediction
+    away; with the arguments swapped back (softmax) or as binary cross-entropy (σ outputs, the
+    loss of the derived gradients) the loss is stationary at the target."""
     v = verdict("eq3")
-    assert v.verdict == "holds-if"
-    assert v.evidence["proper_loss"] == {"prediction_hat": True, "output_o": False}
+    assert v.verdict == "fails" and v.typed.finding == "wrong-formula" and v.typed.takeaway
+    assert v.evidence["proper_loss"] == {
+        "as_written": False,
+        "swapped_softmax": True,
+        "swapped_sigma": False,
+        "binary_cross_entropy": True,
+    }
     c = v.counterexample
     q = np.array(c["target"])
+    logits = np.log(q / (1 - q))  # σ(z) = q: the output equals the target
 
-    def written(z):  # -Σ O log Ô with O = softmax(z) the output, Ô = q the target
-        o = np.exp(z) / np.exp(z).sum()
-        return -(o * np.log(q)).sum()
+    def written(z):  # -Σ O log Ô with O = σ(z) the output of (2), Ô = q the target
+        return -(np.log(q) / (1 + np.exp(-z))).sum()
 
-    slope = complex_step_gradient(lambda z: written(z), np.log(q))
+    slope = complex_step_gradient(written, logits)
     assert np.allclose(slope, c["dL_dz"], rtol=1e-12)
     assert abs(slope).max() > 0.1  # a perfect prediction is pushed away
     assert float(c["mpmath_dL_dz1"]) == pytest.approx(slope[0], rel=1e-13)
+    assert c["linear_in_output"] is True
 
-    def crossentropy(z):  # the hat on the prediction: -Σ q log softmax(z)
-        return -(q * (z - np.log(np.exp(z).sum()))).sum()
+    def bce(z):  # the loss of the derived gradients: stationary at the target
+        o = 1 / (1 + np.exp(-z))
+        return -(q * np.log(o) + (1 - q) * np.log(1 - o)).sum()
 
-    assert abs(complex_step_gradient(crossentropy, np.log(q) + 0j)).max() < 1e-15
+    assert abs(complex_step_gradient(bce, logits)).max() < 1e-15
+    from derivations.equations import equation
+
+    assert "1 - {y}_{t,j}" in equation(3).latex("as_derived")  # (3) as derived is this loss
+    assert "binary cross-entropy" in v.evidence["loss_used"]
 
 
 def rnn_point(counterexample):
@@ -317,7 +332,13 @@ def test_forget_near_one_holds_on_the_cell_path_only():
     assert growth < 1e-5  # ... and still vanishes through h_(t-1): 6.7e-6
 
 
-def test_json_has_the_documented_schema(capsys):
+def _kept_verify(ids=None, seed=0, progress=None):
+    """verify() over the session's verdicts: the CLI's JSON of the claims checked once."""
+    return [verified.verdict(i, seed) for i in (ORDER if ids is None else ids)]
+
+
+def test_json_has_the_documented_schema(capsys, monkeypatch):
+    monkeypatch.setattr("bptt_check.verdicts.verify", _kept_verify)
     assert main(["verify", "--json", "-"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert set(document) == {"schema", "version", "seed", "claims"}
@@ -344,11 +365,11 @@ def test_the_readme_lists_the_registry_ids():
 def test_the_document_is_versioned():
     from bptt_check.verdicts import SCHEMA, document
 
-    doc = json.loads(json.dumps(document(verify(["eq7", "eq14"]), 0)))
+    doc = json.loads(json.dumps(document([verified.verdict("eq7"), verified.verdict("eq14")], 0)))
     assert doc["schema"] == SCHEMA == 2 and doc["seed"] == 0
     eq7 = doc["claims"][0]
     kinds = [item["kind"] for item in eq7["evidence_items"]]
-    assert kinds == ["proofs"] and eq7["counterexample_items"][0]["kind"] == "example"
+    assert kinds == ["proofs", "curve"] and eq7["counterexample_items"][0]["kind"] == "example"
     assert eq7["evidence_items"][0]["proofs"][1] == {
         "name": "RNN n=2 T=2: delta recursion",
         "statement_latex": eq7["evidence_items"][0]["proofs"][1]["statement_latex"],
@@ -359,8 +380,9 @@ def test_the_document_is_versioned():
 
 def test_same_seed_same_json_bytes(tmp_path, capsys):
     first, second = tmp_path / "a.json", tmp_path / "b.json"
-    assert main(["verify", "--seed", "3", "--json", str(first)]) == 0
-    assert main(["verify", "--seed", "3", "--json", str(second)]) == 0
+    seeded = ["--claims", "eq5,product-is-training", "--seed", "3", "--json"]
+    assert main(["verify", *seeded, str(first)]) == 0  # each check run anew: nothing is kept
+    assert main(["verify", *seeded, str(second)]) == 0
     assert first.read_bytes() == second.read_bytes()
 
 
@@ -395,7 +417,7 @@ def test_model_counterexamples_follow_the_schema():
     is about growth, growth with its mpmath confirmation as a string."""
     lstm_keys, rnn_keys = {"params", "xs", "h0", "c0", "T"}, {"params", "xs", "s0", "T"}
     about_growth = {"vanish-explode", "forget-near-one", "sigma-below-one"}
-    for v in verify():
+    for v in verified.verdicts():
         records = [e.record() for e in v.counterexample]
         assert json.loads(json.dumps(v.to_json()))["counterexample" if records else "id"]
         for record in records:
@@ -419,7 +441,7 @@ def test_every_verdict_is_typed_for_the_report():
     every quantity of an example with a symbol or a meaning, every table rectangular."""
     from bptt_check.evidence import Example, Table
 
-    for v in verify():
+    for v in verified.verdicts():
         texts = [v.reason] + ([v.condition] if v.condition else [])
         for text in texts:
             assert text.plain and text.latex
