@@ -323,7 +323,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--seed", type=_seed, default=0, help="seed of every random choice")
     report.add_argument(
-        "--date", default="undated", help="the date printed in the report (no clock is read)"
+        "--date",
+        default="",
+        help="the date printed in the report (no clock is read; none when absent)",
     )
     report.add_argument("--no-pdf", action="store_true", help="write report.tex only")
     report.set_defaults(run=_report)

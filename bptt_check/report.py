@@ -33,7 +33,15 @@ __all__ = ["ReportError", "build_report", "figure_file", "render", "write_figure
 
 _COLOURS = {"holds": "holds", "holds-if": "holdsif", "fails": "fails"}
 #: What a report folder holds; a folder with anything else is not replaced.
-_OWN = {"report.tex", "report.pdf", "report.aux", "report.log", "report.out", "figures"}
+_OWN = {
+    "report.tex",
+    "report.html",
+    "report.pdf",
+    "report.aux",
+    "report.log",
+    "report.out",
+    "figures",
+}
 #: A fixed epoch for pdflatex's dates (2026-01-01): the PDF carries no build time.
 EPOCH = "1767225600"
 
@@ -240,7 +248,7 @@ def render(verdicts: list[Verdict], seed: int, date: str = "") -> str:
         .get_template("report.tex.j2")
         .render(
             version=tex(__version__),
-            date="" if date in ("", "undated") else tex(date),
+            date="" if not date else tex(date),
             seed=seed,
             software=tex(software),
             glossary=[(term, text.latex) for term, text in GLOSSARY],
@@ -292,9 +300,10 @@ def build_report(
     date: str = "",
     progress: Callable[[str], None] | None = None,
 ) -> list[Path]:
-    """Write ``directory``/report.tex with its figures (and report.pdf when ``pdf`` and
-    pdflatex is on PATH), replacing the folder only once everything is written.  Each claim's
-    check runs once; the figures and the LaTeX are drawn from the verdicts it returns."""
+    """Write ``directory``/report.tex with its figures, report.html (the same verdicts as one
+    offline web page), and report.pdf when ``pdf`` and pdflatex is on PATH, replacing the
+    folder only once everything is written.  Each claim's check runs once; the figures, the
+    LaTeX and the page are drawn from the verdicts it returns."""
     say = progress or (lambda message: None)
     directory = Path(directory)
     try:  # the path is checked before any work: a bad -o fails at once
@@ -309,6 +318,8 @@ def build_report(
         write_figures(verdicts, folder / "figures")
         say("writing report.tex")
         (folder / "report.tex").write_text(render(verdicts, seed, date), encoding="utf-8")
+        say("writing report.html")
+        write_page(verdicts, folder, seed, date)
         if pdf and shutil.which("pdflatex"):
             say("compiling report.pdf with pdflatex")
             _compile(folder)
@@ -316,6 +327,14 @@ def build_report(
                 (folder / name).unlink(missing_ok=True)
         publish_folder(folder, target)  # one rename, or entry by entry into a mount point
     return sorted(directory.rglob("*"))
+
+
+def write_page(verdicts: list[Verdict], directory: Path, seed: int, date: str) -> Path:
+    """``directory``/report.html: the same verdicts as one offline web page
+    (:func:`bptt_check.html.write_html`, imported only when a report is built)."""
+    from .html import write_html
+
+    return write_html(verdicts, directory, seed=seed, date=date or None)
 
 
 def write_figures(verdicts: list[Verdict], directory: Path) -> dict:

@@ -71,7 +71,7 @@ def test_every_evidence_item_of_real_verdicts(verdicts):
         for item in (*v.evidence, *v.counterexample):
             check_forms(item)
             kinds.add(type(item).__name__)
-    assert kinds == {"Proofs", "Statement", "Table", "Example", "Grid"}
+    assert kinds == {"Proofs", "Statement", "Table", "Example", "Grid", "Curve"}
     grid = next(i for i in verdicts["vanish-explode"].evidence if isinstance(i, Grid))
     assert "<svg" in bundle(grid)["text/html"]  # the map, drawn
 

@@ -56,7 +56,7 @@ def _watched(watch: Watch, patch: pytest.MonkeyPatch) -> None:
                 return _real(*args, **kwargs)
 
             patch.setattr(module, name, guarded)
-    for name in ("render", "write_figures"):
+    for name in ("render", "write_figures", "write_page"):
         real = getattr(report, name)
 
         def drawing(*args, _real=real, **kwargs):
@@ -111,7 +111,7 @@ def kept_verify(monkeypatch):
 def test_the_build_runs_each_check_once_and_none_while_rendering(built):
     _, watch = built
     assert watch.runs == {identifier: 1 for identifier in ORDER}
-    assert watch.rendered == 2  # the figures and the LaTeX were drawn, under the guard
+    assert watch.rendered == 3  # the figures, the LaTeX and the web page, under the guard
     assert watch.computed_while_rendering == []
 
 
@@ -133,8 +133,10 @@ def test_the_guard_catches_a_renderer_that_computes():
 
 def test_every_claim_has_its_section(report):
     source = (report / "report.tex").read_text(encoding="utf-8")
+    page = (report / "report.html").read_text(encoding="utf-8")
     for identifier in ORDER:
         assert rf"\label{{claim:{identifier}}}" in source
+        assert f'<section id="{identifier}"' in page
 
 
 def _pdf_text(report: Path) -> str:
@@ -352,12 +354,14 @@ def test_every_claim_quotes_the_article_in_chinese_with_a_translation(report):
 
 
 def test_no_date_no_undated(kept_verify, tmp_path):
-    """Without --date the title page carries no date (the CLI's default word included)."""
+    """Without --date the title page carries no date: the CLI's default is no date."""
+    from bptt_check.cli import parser
     from bptt_check.report import render
 
-    for date in ("", "undated"):
-        source = render(verified.verdicts(), 0, date)
-        assert r"\date{}" in source.splitlines() and "undated" not in source
+    assert parser().parse_args(["report"]).date == ""
+    source = render(verified.verdicts(), 0, "")
+    assert r"\date{}" in source.splitlines() and "undated" not in source
+    assert r"\date{4 December 2026}" in render(verified.verdicts(), 0, "4 December 2026")
 
 
 def test_the_summary_counts_findings_by_kind_and_names_claims_in_words(report):
