@@ -78,14 +78,25 @@ class LstmSlice:
 
     @property
     def not_exploding(self) -> np.ndarray:
-        """Points measured vanishing or preserved (an undetermined point is left out)."""
-        return (self.regime == REGIMES.index("vanishes")) | (
-            self.regime == REGIMES.index("preserved")
-        )
+        """Points not measured exploding: vanishing, preserved or undetermined."""
+        return self.regime != REGIMES.index("explodes")
 
     def coverage(self, certified: np.ndarray) -> float:
-        """The share of the measured non-exploding points a certificate certifies."""
+        """The share of the non-exploding points (:attr:`not_exploding`) a certificate
+        certifies."""
         return float(certified[self.not_exploding].mean()) if self.not_exploding.any() else 0.0
+
+    @staticmethod
+    def largest_certified_scale(slices) -> float:
+        """The largest recurrent scale at which either certificate certifies a point of any
+        of ``slices``."""
+        rows = [
+            i
+            for s in slices
+            for i in range(len(LSTM_SCALES))
+            if (s.old_certified[i] | s.new_certified[i]).any()
+        ]
+        return float(LSTM_SCALES[max(rows)]) if rows else 0.0
 
     def grid(self) -> Grid:
         return Grid(

@@ -37,6 +37,7 @@ from .claims_maps import (
     width_map,
 )
 from .evidence import Column, Example, Quantity, Statement, Table, Text, Verdict, confirm
+from .latex import number
 
 __all__ = ["exploding_rnn", "forget_bias_needed", "meets_its_condition"]
 
@@ -601,15 +602,16 @@ def forget_near_one(seed: int) -> Verdict:
         and found["values"]["b_f"] >= forget_bias_needed(rho, T)
         and forget**T >= rho
     )
+    shrinks = number(float(f"{growth.value:.2g}"))
     return Verdict(
         "forget-near-one",
         "holds-if" if holds and confirmed else "fails",
         Text(
             "along the cell path ∏ f_t stays ≥ ρ if z_f ≥ logit(ρ^(1/T)); through h_(t−1) the "
-            "gradient can still vanish (or explode) with f_t near 1",
+            "gradient can still vanish with f_t near 1",
             r"along the cell path $\prod_t f_t$ stays $\ge \rho$ if "
             r"$z_f \ge \operatorname{logit}(\rho^{1/T})$; through $h_{t-1}$ the gradient can "
-            r"still vanish (or explode) with $f_t$ near 1",
+            r"still vanish with $f_t$ near 1",
         ),
         14,
         (table,),
@@ -622,4 +624,17 @@ def forget_near_one(seed: int) -> Verdict:
         condition_latex=r"z_f \ge \log\frac{\rho^{1/T}}{1-\rho^{1/T}}",
         finding="missing-condition" if holds and confirmed else "invalid-inference",
         counterexample=(example,),
+        takeaway=Text(
+            f"a forget gate near 1 keeps the cell path's product ∏ f_t from vanishing (z_f ≥ "
+            f"logit(ρ^(1/T)) gives ∏ f_t ≥ ρ), but the gradient also flows through h_(t−1): "
+            f"here f_t = {forget:.4f} meets that condition for ρ = {rho:g} over T = {T} steps "
+            f"and the gradient still shrinks to {growth.value:.2g}. A large forget bias helps "
+            "the cell path; it does not by itself keep the gradient.",
+            r"a forget gate near 1 keeps the cell path's product $\prod_t f_t$ from vanishing "
+            r"($z_f \ge \operatorname{logit}(\rho^{1/T})$ gives $\prod_t f_t \ge \rho$), but "
+            rf"the gradient also flows through $h_{{t-1}}$: here $f_t = {forget:.4f}$ meets that "
+            rf"condition for $\rho = {rho:g}$ over $T = {T}$ steps and the gradient still "
+            rf"shrinks to {shrinks}.  A large forget bias helps the cell path; it "
+            r"does not by itself keep the gradient.",
+        ),
     )
