@@ -42,3 +42,55 @@ def test_an_unstable_equilibrium_is_not_a_robust_explosion():
     starts = {"C": rng.uniform(-1, 1, (8, 1)), "h": rng.uniform(-1, 1, (8, 1))}
     elsewhere = lyapunov(model, params, np.zeros((300, 8, 1)), starts)
     assert str(elsewhere.classify()) == "vanishes"  # ... and decays from anywhere else
+
+
+def test_the_search_keeps_a_candidate_only_if_every_run_is_above_the_threshold():
+    """The minimum over runs decides, not the mean: a candidate with one slow run is out."""
+    from bptt_check.explosion import robust_candidates
+
+    runs = np.array(
+        [
+            [0.5, 0.5, 0.5, THRESHOLD / 2],  # mean 0.38, one run below: not robust
+            [THRESHOLD * 1.01] * 4,  # every run just above: robust
+            [THRESHOLD] * 4,  # at the threshold: not above it
+        ]
+    )
+    assert robust_candidates(runs).tolist() == [1]
+
+
+def test_exactly_sixteen_fresh_runs_as_the_docs_and_the_verdict_say():
+    from bptt_check.explosion import FRESH_RUNS, input_sweep
+
+    found = robust_exploding_lstm(seed=0)
+    assert FRESH_RUNS == 16 and found.check_exponents.shape == (16,)
+    assert "16 fresh" in robust_exploding_lstm.__doc__
+    assert input_sweep(0).runs == 16
+    assert found.seed == 0
+
+
+def test_the_robust_lstm_vanishes_at_the_maps_inputs():
+    """At x_t ~ N(0, 1), the inputs of the Lyapunov maps, the same LSTM vanishes in every run:
+    the sweep's 16 runs, and 8 runs of this test's own seeds."""
+    from bptt_check.explosion import input_sweep
+
+    found, sweep = robust_exploding_lstm(seed=0), input_sweep(0)
+    at_one = sweep.stds.index(1.0)
+    assert sweep.high[at_one] < 0  # every run of the sweep
+    assert sweep.exploding_up_to() == 0.2 and sweep.low[sweep.stds.index(0.2)] > 0
+    rng = np.random.default_rng(99)
+    xs = rng.normal(size=(300, 8, 1))
+    starts = {"C": rng.uniform(-1, 1, (8, 2)), "h": rng.uniform(-1, 1, (8, 2))}
+    own = lyapunov(Model(cells.lstm()), found.params, xs, starts, growth=False)
+    assert (own.lambda_max < 0).all()
+    # and at its own small inputs it explodes in every run, as the verdict says
+    small = lyapunov(Model(cells.lstm()), found.params, 0.1 * xs, starts, growth=False)
+    assert (small.lambda_max > 0).all()
+
+
+def test_the_forget_gates_are_measured_over_the_fresh_runs():
+    found = robust_exploding_lstm(seed=0)
+    low, high = found.fresh_f_range
+    assert 0 < low < found.f_range[0] and found.f_range[1] < high < 1  # wider than one run
+    # the cell path and the full growth along the stored run, as the curve draws them
+    assert found.growth_by_step[found.short_T - 1] == found.growth[found.short_T]
+    assert found.cell_path[-1] < 1e-2 < 1e20 < found.growth_by_step[-1]
