@@ -37,6 +37,7 @@ from .claims_maps import (
     width_map,
 )
 from .evidence import Column, Example, Quantity, Statement, Table, Text, Verdict, confirm
+from .explosion import robust_exploding_lstm
 from .latex import number
 
 __all__ = ["exploding_rnn", "forget_bias_needed", "meets_its_condition"]
@@ -536,6 +537,69 @@ def meets_its_condition(rho: float = 0.5, T: int = 40, w_c: float = -1.0) -> dic
     return {"values": values, "rho": rho, "T": T, "norms": lstm_growth(lstm_params(values), T)}
 
 
+def _exploding_near_one(seed: int, z_f: float, rho: float, T: int) -> tuple[Example, bool]:
+    """A 2-unit LSTM with W_f = 0 and b_f = ``z_f``, so f_t = σ(z_f) at every step (the
+    claim's own condition for ∏ f_t ≥ ρ over T steps), whose gradient explodes: found by the
+    seeded search of :func:`bptt_check.explosion.robust_exploding_lstm`, every one of its
+    fresh runs with λ_max > 0 and the growth confirmed in mpmath."""
+    found = robust_exploding_lstm(seed, forget_bias=z_f)
+    lam = found.check_exponents
+    short, long = found.short_T, found.T
+    mp_long = mpmath.mpf(found.mpmath_growth[long])
+    forget = float(1 / (1 + np.exp(-z_f)))
+    example = Example(
+        "exploding_with_f_near_one",
+        rf"the claim's condition holds with $f_t = {forget:.4f}$ at every step, yet the "
+        r"gradient explodes through $h_{t-1}$ from every start and input tried",
+        rf"the LSTM (8)-(13) with $n = 2$, $m = 1$, $W_f = 0$, $b_f = {z_f:g}$, found by a "
+        rf"seeded search (seed {seed}) over {found.candidates} candidates, inputs "
+        rf"$x_t \sim N(0, {found.x_scale:g}^2)$",
+        **lstm_model(
+            {k: v.tolist() for k, v in found.params.items()},
+            [[float(x[0])] for x in found.xs],
+            found.h0.tolist(),
+            found.c0.tolist(),
+        ),
+        quantities=(
+            Quantity("forget_gate", forget, "f_t", "forget gate (constant here)"),
+            Quantity("cell_path_product", forget**T, r"\prod_{t \le T} f_t", f"over $T = {T}$"),
+            Quantity(
+                "lambda_max",
+                float(lam.mean()),
+                r"\lambda_{\max}",
+                f"top Lyapunov exponent, mean of {lam.size} fresh runs (seed {seed})",
+                "nats per step",
+            ),
+            Quantity("lambda_se", found.check_se, r"\mathrm{se}", "its standard error"),
+            Quantity("lambda_min", float(lam.min()), r"\min \lambda_{\max}", "the smallest run's"),
+            Quantity(
+                "growth_short",
+                found.growth[short],
+                GROWTH_LSTM,
+                f"after $T = {short}$ steps (float64 and mpmath at {found.mpmath_digits[short]} "
+                "digits agree to $10^{-6}$)",
+                mpmath=found.mpmath_growth[short],
+            ),
+            Quantity(
+                "rate_mpmath",
+                float(mpmath.log(mp_long)) / long,
+                r"\tfrac{1}{T}\ln\|\cdot\|_2",
+                f"growth rate over $T = {long}$ steps in mpmath at {found.mpmath_digits[long]} "
+                "digits",
+                "nats per step",
+            ),
+        ),
+    )
+    confirm(found.confirmed, "the exploding LSTM with f_t near 1: float64 against mpmath")
+    explodes = bool(
+        lam.min() > 0
+        and lam.mean() > 4 * found.check_se
+        and forget**T >= rho
+        and z_f >= forget_bias_needed(rho, T)
+    )
+    return example, explodes
+
+
 def forget_near_one(seed: int) -> Verdict:
     """ "Keeping f_t close to 1, the gradient does not vanish after many multiplications"."""
     rows = []
@@ -597,24 +661,33 @@ def forget_near_one(seed: int) -> Verdict:
     holds = all(product >= rho * (1 - 1e-9) for rho, _, _, product in rows)
     growth = example.quantity("growth")
     _agree(mp, growth.value, "the vanishing LSTM")
+    exploding, explodes = _exploding_near_one(seed, found["values"]["b_f"], rho, T)
     confirmed = (
         growth.value < 1e-3
         and found["values"]["b_f"] >= forget_bias_needed(rho, T)
         and forget**T >= rho
+        and explodes
     )
     shrinks = number(float(f"{growth.value:.2g}"))
+    lam = exploding.quantity("lambda_max").value
     return Verdict(
         "forget-near-one",
         "holds-if" if holds and confirmed else "fails",
         Text(
             "along the cell path ∏ f_t stays ≥ ρ if z_f ≥ logit(ρ^(1/T)); through h_(t−1) the "
-            "gradient can still vanish with f_t near 1",
+            f"gradient can still vanish or explode with f_t near 1: at f_t = {forget:.4f} "
+            f"constant, which meets that condition for ρ = {rho:g} over T = {T}, it shrinks to "
+            f"{growth.value:.2g} in a 1-unit LSTM and explodes at λ_max = {lam:.3f} per step in "
+            "a 2-unit one",
             r"along the cell path $\prod_t f_t$ stays $\ge \rho$ if "
             r"$z_f \ge \operatorname{logit}(\rho^{1/T})$; through $h_{t-1}$ the gradient can "
-            r"still vanish with $f_t$ near 1",
+            rf"still vanish or explode with $f_t$ near 1: at $f_t = {forget:.4f}$ constant, "
+            rf"which meets that condition for $\rho = {rho:g}$ over $T = {T}$, it shrinks to "
+            rf"{shrinks} in a 1-unit LSTM and explodes at $\lambda_{{\max}} = {lam:.3f}$ per "
+            r"step in a 2-unit one",
         ),
         14,
-        (table,),
+        (table, exploding),
         condition=Text(
             "the cell path alone (h_(t−1) held fixed, or no recurrent weights W^(h)), "
             "with z_f ≥ log(ρ^(1/T) / (1 − ρ^(1/T))) for ∏ f_t ≥ ρ over T steps",
@@ -628,13 +701,15 @@ def forget_near_one(seed: int) -> Verdict:
             f"a forget gate near 1 keeps the cell path's product ∏ f_t from vanishing (z_f ≥ "
             f"logit(ρ^(1/T)) gives ∏ f_t ≥ ρ), but the gradient also flows through h_(t−1): "
             f"here f_t = {forget:.4f} meets that condition for ρ = {rho:g} over T = {T} steps "
-            f"and the gradient still shrinks to {growth.value:.2g}. A large forget bias helps "
-            "the cell path; it does not by itself keep the gradient.",
+            f"and the gradient still shrinks to {growth.value:.2g}; with the same f_t another "
+            f"LSTM's gradient explodes (λ_max = {lam:.3f} per step). A large forget bias "
+            "helps the cell path; it does not by itself control the gradient.",
             r"a forget gate near 1 keeps the cell path's product $\prod_t f_t$ from vanishing "
             r"($z_f \ge \operatorname{logit}(\rho^{1/T})$ gives $\prod_t f_t \ge \rho$), but "
             rf"the gradient also flows through $h_{{t-1}}$: here $f_t = {forget:.4f}$ meets that "
             rf"condition for $\rho = {rho:g}$ over $T = {T}$ steps and the gradient still "
-            rf"shrinks to {shrinks}.  A large forget bias helps the cell path; it "
-            r"does not by itself keep the gradient.",
+            rf"shrinks to {shrinks}; with the same $f_t$ another LSTM's gradient explodes "
+            rf"($\lambda_{{\max}} = {lam:.3f}$ per step).  A large forget bias helps the cell "
+            r"path; it does not by itself control the gradient.",
         ),
     )

@@ -95,13 +95,20 @@ def _forget_gates(J: np.ndarray) -> np.ndarray:
     return np.diagonal(J[..., :_N, :_N], axis1=-2, axis2=-1)
 
 
-def _candidates(rng: np.random.Generator, G: int) -> dict[str, np.ndarray]:
-    """G random LSTMs with strong cell feedback W_c^{(h)} and forget biases in [-1, 6]."""
+def _candidates(
+    rng: np.random.Generator, G: int, forget_bias: float | None = None
+) -> dict[str, np.ndarray]:
+    """G random LSTMs with strong cell feedback W_c^{(h)} and forget biases in [-1, 6]; with
+    ``forget_bias``, W_f = 0 and b_f = ``forget_bias``: f_t = σ(forget_bias) at every step
+    (the same draws either way)."""
     shape = (G, _N, _N + _M)
     params = {f"W_{g}": rng.normal(size=shape) * rng.uniform(0.5, 4, size=(G, 1, 1)) for g in "ifo"}
     params["W_c"] = rng.normal(size=shape) * rng.uniform(2, 12, size=(G, 1, 1))
     params |= {f"b_{g}": rng.normal(size=(G, _N)) for g in "ico"}
     params["b_f"] = rng.uniform(-1, 6, size=(G, _N))
+    if forget_bias is not None:
+        params["W_f"][:] = 0.0
+        params["b_f"][:] = forget_bias
     return params
 
 
@@ -132,7 +139,11 @@ def _mp_growth(params: dict[str, np.ndarray], xs: np.ndarray, h0, c0, dps: int) 
 
 @cache
 def robust_exploding_lstm(
-    seed: int = 0, T: int = 200, short_T: int = 30, x_scale: float = 0.1
+    seed: int = 0,
+    T: int = 200,
+    short_T: int = 30,
+    x_scale: float = 0.1,
+    forget_bias: float | None = None,
 ) -> Explosion:
     """Search G = 256 seeded candidates (4 input seeds and starts each, 300 steps), keep the
     first whose every run has λ_max > THRESHOLD, re-run it on 16 fresh input seeds and starts,
@@ -143,7 +154,7 @@ def robust_exploding_lstm(
     rng = np.random.default_rng(seed)
     G, total = 256, 0
     for _ in range(8):
-        params = _candidates(rng, G)
+        params = _candidates(rng, G, forget_bias)
         xs, state0 = _runs(rng, 300, SEARCH_RUNS, G, x_scale)
         spectrum = lyapunov(model, params, xs, state0, growth=False, seed=seed)
         total += G
