@@ -299,7 +299,8 @@ def edge_curve(seed: int) -> Curve:
     """λ_max against g at n = :data:`WIDE` for each of :data:`WIDE_STDS`, with the mean-field
     line of each and its edge g_c(σ_x), and the bound γ‖W‖₂ = 1 at its exact gain."""
     wide = width_map(WIDE, seed, WIDE_GAINS, WIDE_STDS)
-    series, edges = [], []
+    series: list[Series] = []
+    edges: list[str] = []
     for j, std in enumerate(WIDE_STDS):
         series.append(
             Series(
@@ -316,25 +317,21 @@ def edge_curve(seed: int) -> Curve:
                 theory=True,
             )
         )
-        edges.append(
-            (
-                meanfield.edge(std),
-                rf"edge $g_c = {meanfield.edge(std):.3f}$ at $\sigma_x = {std:g}$",
-            )
-        )
+        edges.append(f"{meanfield.edge(std):.3f} ($\\sigma_x = {std:g}$)")
     return Curve(
         f"edge_of_chaos_n{WIDE}",
         rf"The top Lyapunov exponent of a random $\tanh$ RNN with $n = {WIDE}$ against the gain "
         rf"$g$, for three input stds (markers: mean of {B_WIDTH} runs, band: two standard "
         r"errors) and the mean-field theory (lines; Molgedey, Schuchhardt \& Schuster 1992, "
-        r"Cessac 1995).  Look at where each curve crosses 0: the edge of chaos, at $g = 1$ "
-        r"without input and at larger $g$ with input (input suppresses chaos); the bound "
-        rf"$\gamma\|W\|_2 < 1$ holds only left of $g = {wide.bound_gain:.3f}$.",
+        r"Cessac 1995).  Look at where each curve crosses 0: the edge of chaos, "
+        rf"$g_c$ = {', '.join(edges)}: input suppresses chaos; the bound "
+        rf"$\gamma\|W\|_2 < 1$ holds only left of the dash-dotted line, "
+        rf"$g = 1/\|W_0\|_2 = {wide.bound_gain:.3f}$.",
         Axis("gain", "gain $g$", CURVE_GAINS),
         tuple(series),
         r"$\lambda_{\max}$ (nats per step)",
         hlines=((0.0, r"$\lambda = 0$"),),
-        vlines=((wide.bound_gain, r"$\gamma\|W\|_2 = 1$"), *edges),
+        vlines=((wide.bound_gain, r"$\gamma\|W\|_2 = 1$"),),
     )
 
 

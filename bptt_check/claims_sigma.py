@@ -5,15 +5,17 @@ inference, refuted by a robust exploding LSTM.
 ∂(C_t, h_t)/∂(C_{t-1}, h_{t-1}) also carries the path through h_{t-1}, whose coefficients are
 bounded (by 1/4, 1 and c/4 for |C_{t-1}| ≤ c: :func:`bptt_check.region.coefficient_bounds`) but
 multiply the recurrent weights W_g^{(h)}, which the premise does not bound.  The counterexample
-is
-:func:`bptt_check.explosion.robust_exploding_lstm` (λ_max > 0 over fresh input seeds and starts,
-0 < f_t < 1 at every step, the growth confirmed in mpmath); the unstable-equilibrium LSTM of
-:func:`bptt_check.claims_lstm.exploding_lstm` is kept beside it as a labelled special case,
-with the number that shows it is one (λ_max from other starts).  Where the conclusion does hold
-is evidence, not a condition: the Lyapunov maps of :mod:`bptt_check.claims_maps` and the
-certificates of :mod:`bptt_check.region`, each with its coverage of the measured
-non-exploding region; beside the LSTM maps, the 1997 LSTM's (no forget gate: ∂C_t/∂C_{t−1} = I
-on the cell path, yet the path through h remains) and a GRU's (z_t near 1 keeps h).
+is :func:`bptt_check.explosion.robust_exploding_lstm` (λ_max > 0 over fresh input seeds and
+starts at its input std 0.1, 0 < f_t < 1 at every step, the growth confirmed in mpmath), with
+its λ_max against the input std (:func:`bptt_check.explosion.input_sweep`: it explodes for
+small inputs only, and vanishes at the maps' N(0, 1)) and its growth along the stored run as
+curves; the unstable-equilibrium LSTM of :func:`bptt_check.claims_lstm.exploding_lstm` is kept
+beside it as a labelled special case, with the number that shows it is one (λ_max from other
+starts).  Where the conclusion does hold is evidence, not a condition: the Lyapunov maps of
+:mod:`bptt_check.claims_maps` and the certificates of :mod:`bptt_check.region`, each with its
+coverage of the non-exploding points; beside the LSTM maps, the 1997 LSTM's (no forget gate:
+∂C_t/∂C_{t−1} = I on the cell path, yet the path through h remains) and a GRU's (z_t near 1
+keeps h).
 """
 
 from __future__ import annotations

@@ -7,7 +7,13 @@ The exact conditions: with γ = sup σ' (1/4 for σ, 1 for tanh; proved in
 :mod:`derivations.bounds`), ‖∂S_t/∂S_k‖₂ ≤ (γ‖W‖₂)^{t-k} since ∂S_t/∂S_{t-1} = diag(σ'(a_t)) W
 and ‖diag(σ'(a_t))‖₂ ≤ γ — so γ‖W‖₂ < 1 is sufficient for vanishing and γ‖W‖₂ > 1 necessary
 for exploding (Pascanu, Mikolov & Bengio 2013).  Factors below 1 one at a time are not
-enough; the bound has to be uniform.
+enough; the bound has to be uniform.  Where explosion does begin is measured: λ_max of a random
+tanh RNN over gain × input std at n = 8, 64 and 256 (:func:`bptt_check.claims_maps.width_map`)
+against the mean-field edge of chaos (:mod:`bptt_check.meanfield`), far right of the bound.
+
+forget-near-one shows both sides at the claim's own f_t: a 1-unit LSTM whose gradient vanishes
+through h_{t-1} (:func:`meets_its_condition`) and a 2-unit one with the same constant f_t whose
+gradient explodes (:func:`bptt_check.explosion.robust_exploding_lstm` with ``forget_bias``).
 """
 
 from __future__ import annotations
@@ -303,7 +309,8 @@ def _width_evidence(seed: int) -> dict:
         r"($\gamma\|W\|_2 > 1$, i.e.\ $g > 1/\|W_0\|_2$), the share that explodes; of those "
         r"the mean-field theory calls chaotic ($\lambda > 0$), the share that explodes; of those "
         r"it calls ordered, the share that vanishes.  Right of the bound the gradient need not "
-        r"explode: it explodes beyond the edge of chaos, and at $n = 8$ hardly anywhere.",
+        rf"explode: it explodes beyond the edge of chaos, and at $n = {maps[0].n}$ at "
+        rf"{maps[0].shares()[0]:.0f}\,\% of the points right of the bound.",
         (
             Column("n", "$n$"),
             Column("bound_gain", r"$1/\|W_0\|_2$"),
@@ -319,8 +326,9 @@ def _width_evidence(seed: int) -> dict:
         "edge_of_chaos",
         rf"The mean-field edge of chaos $g_c(\sigma_x)$ (where $\lambda = 0$) and the "
         rf"spectral norm it means at $n = {wide.n}$, $\gamma\|W\|_2 = g_c \|W_0\|_2$ "
-        r"($\gamma = 1$ for $\tanh$): the bound $\gamma\|W\|_2 < 1$ stops a factor of 2 or "
-        r"more short of it, and input moves it further away.",
+        r"($\gamma = 1$ for $\tanh$): the bound $\gamma\|W\|_2 < 1$ stops a factor of "
+        rf"{meanfield.edge(0.0) / wide.bound_gain:.2f} or more short of it, and input moves it "
+        r"further away.",
         (
             Column("input_std", r"$\sigma_x$"),
             Column("edge_gain", "$g_c$"),
