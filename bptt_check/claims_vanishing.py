@@ -315,9 +315,9 @@ def _width_evidence(seed: int) -> dict:
             Column("n", "$n$"),
             Column("bound_gain", r"$1/\|W_0\|_2$"),
             Column("points", "points"),
-            Column("right_of_bound_exploding", r"right of the bound: explode", r"\%"),
-            Column("chaotic_exploding", "mean field chaotic: explode", r"\%"),
-            Column("ordered_vanishing", "mean field ordered: vanish", r"\%"),
+            Column("right_of_bound_exploding", "right of bound, explode", r"\%"),
+            Column("chaotic_exploding", "chaotic, explode", r"\%"),
+            Column("ordered_vanishing", "ordered, vanish", r"\%"),
         ),
         tuple((m.n, m.bound_gain, int(m.lambda_max.size), *m.shares()) for m in maps),
     )
