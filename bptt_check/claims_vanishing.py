@@ -550,7 +550,7 @@ def _exploding_near_one(seed: int, z_f: float, rho: float, T: int) -> tuple[Exam
     claim's own condition for ∏ f_t ≥ ρ over T steps), whose gradient explodes: found by the
     seeded search of :func:`bptt_check.explosion.robust_exploding_lstm`, every one of its
     fresh runs with λ_max > 0 and the growth confirmed in mpmath."""
-    found = robust_exploding_lstm(seed, forget_bias=z_f)
+    found = robust_exploding_lstm(seed, T=100, forget_bias=z_f)  # mpmath at T = 100
     lam = found.check_exponents
     short, long = found.short_T, found.T
     mp_long = mpmath.mpf(found.mpmath_growth[long])

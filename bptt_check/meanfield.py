@@ -75,6 +75,7 @@ def _check(g: float, sigma_x: float, activation: str) -> None:
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
+@cache
 def variance(g: float, sigma_x: float, activation: str = "tanh") -> float:
     """The fixed point q of q ↦ g² E[φ(a)²] + σ_x², a ~ N(0, q), that the iteration reaches
     from above (the largest one; the map is increasing in q, so bisection between σ_x² and
@@ -97,6 +98,7 @@ def variance(g: float, sigma_x: float, activation: str = "tanh") -> float:
     return (low + high) / 2
 
 
+@cache
 def exponent(g: float, sigma_x: float, activation: str = "tanh") -> float:
     """The mean-field top Lyapunov exponent λ = ½ ln(g² E[φ'(a)²]), a ~ N(0, q) at the
     fixed point q of :func:`variance` (nats per step)."""
@@ -104,6 +106,7 @@ def exponent(g: float, sigma_x: float, activation: str = "tanh") -> float:
     return float(0.5 * np.log(g**2 * ACTIVATIONS[activation][1](q)))
 
 
+@cache
 def edge(sigma_x: float, activation: str = "tanh", g_max: float = 100.0) -> float:
     """The edge of chaos: the gain g_c(σ_x) where :func:`exponent` crosses 0 (bisection;
     λ < 0 below g_c, > 0 above it)."""

@@ -133,10 +133,10 @@ def test_the_f_near_one_explosion_needs_every_run(monkeypatch):
     import bptt_check.claims_vanishing as vanishing
 
     z = float(np.ceil(vanishing.forget_bias_needed(0.5, 40) * 1000) / 1000)
-    found = robust_exploding_lstm(0, forget_bias=z)
+    found = robust_exploding_lstm(0, T=100, forget_bias=z)
     assert vanishing._exploding_near_one(0, z, 0.5, 40)[1]
     lam = found.check_exponents.copy()
     lam[3] = -0.001
     slower = dataclasses.replace(found, check_exponents=lam)
-    monkeypatch.setattr(vanishing, "robust_exploding_lstm", lambda seed, forget_bias: slower)
+    monkeypatch.setattr(vanishing, "robust_exploding_lstm", lambda seed, T, forget_bias: slower)
     assert not vanishing._exploding_near_one(0, z, 0.5, 40)[1]
