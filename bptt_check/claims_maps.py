@@ -20,8 +20,9 @@ n = 64 without input at no g ≤ 24 (the static bias saturates its units): the m
 not describe it at the maps' widths, and its old n = 8 map (‖W‖₂ ≤ 16, g ≲ 10) stopped short
 of its edge, so its "0 % explode" said nothing about σ RNNs.
 
-The sizes are small (16 × 16 points, T = 300, B = 4 runs): the maps of the report, not the
-sweeps of ``benchmarks/lyapunov_maps.py``.
+The sizes are small (the LSTM maps 16 × 16 points, the width grids 12 × 8 and the n = 256
+curves 5 × 3; T = 300, B = 4 runs): the maps of the report, not the sweeps of
+``benchmarks/lyapunov_maps.py``.
 """
 
 from __future__ import annotations

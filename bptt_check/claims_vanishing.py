@@ -338,6 +338,24 @@ def _width_evidence(seed: int) -> dict:
             (std, meanfield.edge(std), meanfield.edge(std) / wide.bound_gain) for std in INPUT_STDS
         ),
     )
+    sigma_edge = meanfield.edge(0.0, "sigmoid")
+    sigma_norm = sigma_edge / wide.bound_gain  # ‖W‖₂ = g_c ‖W_0‖₂ at n = 256
+    sigma_rnn = Statement(
+        "sigmoid_rnn",
+        Text(
+            "the σ RNN is not mapped: σ(a) = (1 + tanh(a/2))/2 makes it a tanh network at gain "
+            f"g/4 with a static random bias; the mean field puts its edge of chaos at g = "
+            f"{sigma_edge:.2f} without input, ‖W‖₂ = {sigma_norm:.1f} and γ‖W‖₂ = "
+            f"{sigma_norm / 4:.2f} at n = {wide.n}: it explodes only far beyond the bound",
+            r"the $\sigma$ RNN is not mapped: $\sigma(a) = (1 + \tanh(a/2))/2$ makes it a "
+            r"$\tanh$ network at gain $g/4$ with a static random bias; the mean field puts its "
+            rf"edge of chaos at $g = {sigma_edge:.2f}$ without input, "
+            rf"$\|W\|_2 = {sigma_norm:.1f}$ and $\gamma\|W\|_2 = {sigma_norm / 4:.2f}$ at "
+            rf"$n = {wide.n}$: it explodes only far beyond the bound",
+        ),
+        r"q = g^2\,\mathbb{E}[\sigma(a)^2] + \sigma_x^2,\quad "
+        r"\lambda = \tfrac12 \ln\!\left(g^2\,\mathbb{E}[\sigma'(a)^2]\right)",
+    )
     deviation = Quantity(
         "mean_field_deviation",
         float(np.abs(wide.lambda_max - wide.theory).max()),
@@ -353,6 +371,7 @@ def _width_evidence(seed: int) -> dict:
             shares,
             edges,
             deviation,
+            sigma_rnn,
         ),
         "deviation": deviation,
         "maps": maps,
@@ -678,6 +697,7 @@ def forget_near_one(seed: int) -> Verdict:
     )
     shrinks = number(float(f"{growth.value:.2g}"))
     lam = exploding.quantity("lambda_max").value
+    std = robust_exploding_lstm(seed, T=100, forget_bias=found["values"]["b_f"]).x_scale
     return Verdict(
         "forget-near-one",
         "holds-if" if holds and confirmed else "fails",
@@ -686,13 +706,13 @@ def forget_near_one(seed: int) -> Verdict:
             f"gradient can still vanish or explode with f_t near 1: at f_t = {forget:.4f} "
             f"constant, which meets that condition for ρ = {rho:g} over T = {T}, it shrinks to "
             f"{growth.value:.2g} in a 1-unit LSTM and explodes at λ_max = {lam:.3f} per step in "
-            "a 2-unit one",
+            f"a 2-unit one (inputs of std {std:g})",
             r"along the cell path $\prod_t f_t$ stays $\ge \rho$ if "
             r"$z_f \ge \operatorname{logit}(\rho^{1/T})$; through $h_{t-1}$ the gradient can "
             rf"still vanish or explode with $f_t$ near 1: at $f_t = {forget:.4f}$ constant, "
             rf"which meets that condition for $\rho = {rho:g}$ over $T = {T}$, it shrinks to "
             rf"{shrinks} in a 1-unit LSTM and explodes at $\lambda_{{\max}} = {lam:.3f}$ per "
-            r"step in a 2-unit one",
+            rf"step in a 2-unit one (inputs of std {std:g})",
         ),
         14,
         (table, exploding),

@@ -99,3 +99,18 @@ def test_the_verdicts_curve_follows_the_theory_at_n_256():
 def test_bad_arguments_are_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_the_sigmoid_network_against_an_iteration_of_our_own():
+    """σ's E[σ²] = ½ − ¼ E[sech²(a/2)] and σ'² = sech⁴(a/2)/16, against σ itself."""
+
+    def sigma(a):
+        return 1 / (1 + np.exp(-a))
+
+    q = 1.0
+    for _ in range(80):
+        q = 12.0**2 * expectation(lambda a: sigma(a) ** 2, q) + 0.5**2
+    own = 0.5 * np.log(12.0**2 * expectation(lambda a: (sigma(a) * (1 - sigma(a))) ** 2, q))
+    assert meanfield.variance(12.0, 0.5, "sigmoid") == pytest.approx(q, rel=1e-6)
+    assert meanfield.exponent(12.0, 0.5, "sigmoid") == pytest.approx(own, abs=1e-7)
+    assert meanfield.edge(0.0, "sigmoid") == pytest.approx(10.149, abs=1e-3)
