@@ -46,6 +46,7 @@ __all__ = [
     "LSTM_SCALES",
     "LstmSlice",
     "WidthMap",
+    "wide_map",
     "edge_curve",
     "gated_grid",
     "lstm_slice",
@@ -174,6 +175,7 @@ INPUT_STDS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
 WIDTHS = (8, 64)
 WIDE, WIDE_GAINS, WIDE_STDS = 256, (0.5, 1.0, 1.5, 2.0, 3.0), (0.0, 0.5, 1.0)
 T_WIDTH, B_WIDTH = 300, 4
+T_WIDE, B_WIDE = 200, 3  # the n = 256 curves: fewer, shorter runs (the spread is small there)
 #: The x of the curves: the gains the theory is drawn at (every measured gain is one of them).
 CURVE_GAINS = tuple(round(float(g), 2) for g in np.arange(0.25, 4.0001, 0.05))
 
@@ -246,16 +248,18 @@ class WidthMap:
 
 
 @cache
-def width_map(n: int, seed: int, gains=GAINS, stds=INPUT_STDS) -> WidthMap:
+def width_map(
+    n: int, seed: int, gains=GAINS, stds=INPUT_STDS, T: int = T_WIDTH, B: int = B_WIDTH
+) -> WidthMap:
     """λ_max of the random tanh RNN with ``n`` units over ``gains`` × ``stds``: one batched
     :func:`numeric.lyapunov` call, the gains on its grid axis and the input stds on its run
     axis (U = I, the inputs σ_x X_t scaled run by run), every point on the same seeded X_t and
     starts; each point classified by :meth:`numeric.Spectrum.classify` over its own runs."""
     W0 = random_rnn(n, seed)
     rng = np.random.default_rng([seed, n, 3])
-    xs = rng.normal(size=(T_WIDTH, B_WIDTH, n))
-    start = rng.uniform(-1, 1, (B_WIDTH, n))
-    scale = np.repeat(np.asarray(stds, float), B_WIDTH)  # run axis: std-major
+    xs = rng.normal(size=(T, B, n))
+    start = rng.uniform(-1, 1, (B, n))
+    scale = np.repeat(np.asarray(stds, float), B)  # run axis: std-major
     params = {"W": np.asarray(gains, float)[:, None, None] * W0, "U": np.eye(n)}
     spectrum = lyapunov(
         _tanh_rnn(),
@@ -265,9 +269,9 @@ def width_map(n: int, seed: int, gains=GAINS, stds=INPUT_STDS) -> WidthMap:
         growth=False,
         seed=seed,
     )
-    runs = spectrum.exponents.reshape(len(gains), len(stds), B_WIDTH, -1)
+    runs = spectrum.exponents.reshape(len(gains), len(stds), B, -1)
     by_point = Spectrum(
-        runs.reshape(len(gains) * len(stds), B_WIDTH, -1),
+        runs.reshape(len(gains) * len(stds), B, -1),
         None,
         spectrum.T,
         spectrum.warmup,
@@ -286,6 +290,12 @@ def width_map(n: int, seed: int, gains=GAINS, stds=INPUT_STDS) -> WidthMap:
     )
 
 
+def wide_map(seed: int) -> WidthMap:
+    """The n = :data:`WIDE` map: :data:`WIDE_GAINS` × :data:`WIDE_STDS`, T_WIDE steps, B_WIDE
+    runs."""
+    return width_map(WIDE, seed, WIDE_GAINS, WIDE_STDS, T_WIDE, B_WIDE)
+
+
 @cache
 def _tanh_rnn() -> Model:
     return Model(cells.elman("tanh"))
@@ -299,7 +309,7 @@ def _on_curve(values: dict[float, float]) -> tuple[float, ...]:
 def edge_curve(seed: int) -> Curve:
     """λ_max against g at n = :data:`WIDE` for each of :data:`WIDE_STDS`, with the mean-field
     line of each and its edge g_c(σ_x), and the bound γ‖W‖₂ = 1 at its exact gain."""
-    wide = width_map(WIDE, seed, WIDE_GAINS, WIDE_STDS)
+    wide = wide_map(seed)
     series: list[Series] = []
     edges: list[str] = []
     for j, std in enumerate(WIDE_STDS):
@@ -322,8 +332,9 @@ def edge_curve(seed: int) -> Curve:
     return Curve(
         f"edge_of_chaos_n{WIDE}",
         rf"The top Lyapunov exponent of a random $\tanh$ RNN with $n = {WIDE}$ against the gain "
-        rf"$g$, for three input stds (markers: mean of {B_WIDTH} runs, band: two standard "
-        r"errors) and the mean-field theory (lines; Molgedey, Schuchhardt \& Schuster 1992, "
+        rf"$g$, for three input stds (markers: mean of {B_WIDE} runs of $T = {T_WIDE}$, band: two "
+        r"standard errors) and the mean-field theory (lines; Molgedey, Schuchhardt \& Schuster "
+        r"1992, "
         r"Cessac 1995).  Look at where each curve crosses 0: the edge of chaos, "
         rf"$g_c$ = {', '.join(edges)}: input suppresses chaos; the bound "
         rf"$\gamma\|W\|_2 < 1$ holds only left of the dash-dotted line, "
@@ -339,7 +350,7 @@ def edge_curve(seed: int) -> Curve:
 def width_curve(seed: int) -> Curve:
     """λ_max against g without input at n = 8, 64 (the grids' σ_x = 0 column) and 256, with
     the mean-field line: at small n the network is far less often chaotic."""
-    maps = [width_map(n, seed) for n in WIDTHS] + [width_map(WIDE, seed, WIDE_GAINS, WIDE_STDS)]
+    maps = [width_map(n, seed) for n in WIDTHS] + [wide_map(seed)]
     series = tuple(
         Series(
             rf"measured, $n = {m.n}$",

@@ -34,11 +34,9 @@ from .claims_lstm import _params as lstm_params
 from .claims_lstm import growth as lstm_growth
 from .claims_maps import (
     INPUT_STDS,
-    WIDE,
-    WIDE_GAINS,
-    WIDE_STDS,
     WIDTHS,
     edge_curve,
+    wide_map,
     width_curve,
     width_map,
 )
@@ -296,7 +294,7 @@ def _width_evidence(seed: int) -> dict:
     """λ_max of the random tanh RNN over (gain, input std) at n = 8, 64 (grids) and 256 (a
     curve), the mean-field edge of chaos beside it, and the shares that say how the bound
     γ‖W‖₂ < 1 relates to where explosion begins, width by width."""
-    maps = [width_map(n, seed) for n in WIDTHS] + [width_map(WIDE, seed, WIDE_GAINS, WIDE_STDS)]
+    maps = [width_map(n, seed) for n in WIDTHS] + [wide_map(seed)]
     for m in maps:  # the theorem: left of the bound nothing explodes
         left = np.asarray(m.gains) <= m.bound_gain
         confirm(

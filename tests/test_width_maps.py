@@ -12,9 +12,8 @@ from bptt_check.claims_maps import (
     INPUT_STDS,
     T_WIDTH,
     WIDE,
-    WIDE_GAINS,
-    WIDE_STDS,
     random_rnn,
+    wide_map,
     width_map,
 )
 from bptt_check.evidence import Curve, Grid
@@ -57,7 +56,7 @@ def test_the_bound_is_drawn_at_its_exact_gain_and_nothing_left_of_it_explodes():
     for n in (8, 64, WIDE):
         exact = 1 / np.linalg.norm(random_rnn(n, 0), 2)
         assert vlines[rf"$\gamma\|W\|_2 = 1$ at $n = {n}$"] == exact
-    for m in (width_map(8, 0), width_map(64, 0), width_map(WIDE, 0, WIDE_GAINS, WIDE_STDS)):
+    for m in (width_map(8, 0), width_map(64, 0), wide_map(0)):
         left = np.asarray(m.gains) <= m.bound_gain
         assert left.any() and not (m.regime[left] == "explodes").any()  # the theorem
     # the bound is far from the edge: the edge without input needs twice its norm
@@ -81,7 +80,7 @@ def test_the_shares_are_percentages_of_the_points_they_name():
 
 
 def test_input_suppresses_chaos_in_the_measurements():
-    wide = width_map(WIDE, 0, WIDE_GAINS, WIDE_STDS)
+    wide = wide_map(0)
     for row in wide.lambda_max:  # at every gain, more input, smaller λ_max
         assert (np.diff(row) < 0).all()
     m = width_map(64, 0)
