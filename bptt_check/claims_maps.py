@@ -5,13 +5,24 @@ and (14)).
 an LSTM of eq. (8)-(13) with :func:`bptt_check.maps.lyapunov_map`, and on the same grid the two
 no-explosion certificates of :mod:`bptt_check.region` (the global κ with f_max = 0.9 and the
 per-model :func:`~bptt_check.region.certify`), each counted only where its hypotheses hold on
-the map's inputs; :func:`elman_grid` gives λ_max of ∂S_T/∂S_0 of eq. (1) over (recurrent
-scale, input scale), whose line γ‖W‖₂ = 1 is where the norm bound stops certifying vanishing;
-:func:`gated_grid` gives, beside the LSTM maps, the LSTM of 1997 (no forget gate: the constant
-error carousel) over (recurrent scale, b_i) and the GRU over (recurrent scale, b_z).
+the map's inputs; :func:`width_map` gives λ_max of ∂S_T/∂S_0 of a random tanh RNN (eq. (1) with
+W = g W_0, (W_0)_ij ~ N(0, 1/n) seeded, and an i.i.d. input drive of std σ_x) over (g, σ_x) at
+n = 8 and 64 (:meth:`WidthMap.grid`) and on fewer points at n = 256 (:func:`edge_curve`,
+:func:`width_curve`), beside the mean-field edge of chaos of :mod:`bptt_check.meanfield` and the
+bound γ‖W‖₂ = 1 at its exact gain 1/‖W_0‖₂; :func:`gated_grid` gives, beside the LSTM maps, the
+LSTM of 1997 (no forget gate: the constant error carousel) over (recurrent scale, b_i) and the
+GRU over (recurrent scale, b_z).
 
-The sizes are small (16 × 16 points, T = 300, B = 4 runs): the maps of the report, not the
-sweeps of ``benchmarks/lyapunov_maps.py``.
+The σ RNN is not mapped, by measurement: σ(a) = (1 + tanh(a/2))/2 makes it a tanh network at
+gain g/4 with a static random bias, whose mean-field edge is at g ≈ 10.1 (γ‖W‖₂ ≈ 5 at
+n = 256).  Measured (seed 0, T = 300, 2 runs) it explodes at n = 256 from g = 12 on, but at
+n = 64 without input at no g ≤ 24 (the static bias saturates its units): the mean field does
+not describe it at the maps' widths, and its old n = 8 map (‖W‖₂ ≤ 16, g ≲ 10) stopped short
+of its edge, so its "0 % explode" said nothing about σ RNNs.
+
+The sizes are small (the LSTM maps 16 × 16 points, the width grids 12 × 8 and the n = 256
+curves 5 × 3; T = 300, B = 4 runs): the maps of the report, not the sweeps of
+``benchmarks/lyapunov_maps.py``.
 """
 
 from __future__ import annotations
@@ -21,19 +32,27 @@ from functools import cache
 
 import numpy as np
 
-from .evidence import Axis, Grid, Overlay
+from derivations import cells
+from numeric import Model, Spectrum, lyapunov
+
+from . import meanfield
+from .evidence import Axis, Curve, Grid, Overlay, Series
 from .maps import MAPS, REGIMES, grid_parameters, lyapunov_map, map_inputs
 from .region import certify, kappa
 
 __all__ = [
-    "ELMAN",
     "GATED",
     "LSTM_BIASES",
     "LSTM_SCALES",
     "LstmSlice",
-    "elman_grid",
+    "WidthMap",
+    "wide_map",
+    "edge_curve",
     "gated_grid",
     "lstm_slice",
+    "random_rnn",
+    "width_curve",
+    "width_map",
 ]
 
 #: The LSTM maps' axes: recurrent scales (denser near 0, where a certificate can hold) and b_f.
@@ -61,14 +80,25 @@ class LstmSlice:
 
     @property
     def not_exploding(self) -> np.ndarray:
-        """Points measured vanishing or preserved (an undetermined point is left out)."""
-        return (self.regime == REGIMES.index("vanishes")) | (
-            self.regime == REGIMES.index("preserved")
-        )
+        """Points not measured exploding: vanishing, preserved or undetermined."""
+        return self.regime != REGIMES.index("explodes")
 
     def coverage(self, certified: np.ndarray) -> float:
-        """The share of the measured non-exploding points a certificate certifies."""
+        """The share of the non-exploding points (:attr:`not_exploding`) a certificate
+        certifies."""
         return float(certified[self.not_exploding].mean()) if self.not_exploding.any() else 0.0
+
+    @staticmethod
+    def largest_certified_scale(slices) -> float:
+        """The largest recurrent scale at which either certificate certifies a point of any
+        of ``slices``."""
+        rows = [
+            i
+            for s in slices
+            for i in range(len(LSTM_SCALES))
+            if (s.old_certified[i] | s.new_certified[i]).any()
+        ]
+        return float(LSTM_SCALES[max(rows)]) if rows else 0.0
 
     def grid(self) -> Grid:
         return Grid(
@@ -137,41 +167,215 @@ def lstm_slice(n: int, seed: int) -> LstmSlice:
     )
 
 
-#: The Elman maps' axes and sup of the activation's derivative (γ of ‖J_t‖₂ ≤ γ‖W‖₂).
-ELMAN = {
-    "elman-sigmoid": (tuple(float(v) for v in np.linspace(0.5, 16.0, 16)), 0.25, r"\sigma"),
-    "elman-tanh": (tuple(float(v) for v in np.linspace(0.25, 6.0, 16)), 1.0, r"\tanh"),
-}
-ELMAN_INPUTS = tuple(float(v) for v in np.linspace(0.0, 3.0, 16))
+#: The width maps: the tanh RNN of eq. (1), S_t = tanh(g W_0 S_{t-1} + σ_x X_t), over the gain g
+#: (W_0 ~ N(0, 1/n), seeded) and the input std σ_x (U = σ_x I, X_t ~ N(0, I)); the grids at
+#: :data:`WIDTHS`, the curves at :data:`WIDE` on fewer points.
+GAINS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0)
+INPUT_STDS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
+WIDTHS = (8, 64)
+WIDE, WIDE_GAINS, WIDE_STDS = 256, (0.5, 1.0, 1.5, 2.0, 3.0), (0.0, 0.5, 1.0)
+T_WIDTH, B_WIDTH = 300, 4
+T_WIDE, B_WIDE = 200, 3  # the n = 256 curves: fewer, shorter runs (the spread is small there)
+#: The x of the curves: the gains the theory is drawn at (every measured gain is one of them).
+CURVE_GAINS = tuple(round(float(g), 2) for g in np.arange(0.25, 4.0001, 0.05))
 
 
-def elman_grid(kind: str, seed: int, n: int = 8) -> tuple[Grid, float]:
-    """λ_max of ∂S_T/∂S_0 of the Elman RNN ``kind`` over (‖W‖₂, ‖U‖₂), and the share of the
-    points right of γ‖W‖₂ = 1 (where the bound no longer certifies vanishing) that explode."""
-    scales, gamma, name = ELMAN[kind]
-    ds = lyapunov_map(kind, scales, ELMAN_INPUTS, n=n, T=T_MAP, B=B_MAP, seed=seed)
-    values = ds.lambda_max.values
-    critical = 1 / gamma
-    grid = Grid(
-        f"{kind.replace('-', '_')}_map",
-        rf"The top Lyapunov exponent $\lambda_{{\max}}$ of $\partial S_T/\partial S_0$ of the "
-        rf"RNN (1) with ${name}$ and $n = {n}$ over $\|W\|_2$ and $\|U\|_2$ (seeded "
-        rf"directions, $X_t \sim N(0, 1)$, {B_MAP} runs of $T = {T_MAP}$): the bound "
-        rf"$\gamma\|W\|_2 < 1$ certifies vanishing left of $\|W\|_2 = {critical:g}$ only.",
-        Axis("recurrent_scale", "$\\|W\\|_2$", scales),
-        Axis("input_scale", "$\\|U\\|_2$", ELMAN_INPUTS),
-        tuple(tuple(round(float(v), 9) for v in row) for row in values.T),
-        r"$\lambda_{\max}$ (nats per step)",
-        (
-            Overlay(
-                r"$\gamma\|W\|_2 \leq 1$",
-                _region(np.broadcast_to((np.asarray(scales) <= critical)[:, None], values.shape)),
+def random_rnn(n: int, seed: int) -> np.ndarray:
+    """W_0 with i.i.d. N(0, 1/n) entries, seeded per width: the map's W is g W_0."""
+    return np.random.default_rng([seed, n, 2]).normal(size=(n, n)) / np.sqrt(n)
+
+
+@dataclass(frozen=True)
+class WidthMap:
+    """λ_max of ∂S_T/∂S_0 of the random tanh RNN with ``n`` units at every (gain, input std)
+    point: the mean over B runs, its standard error and :meth:`numeric.Spectrum.classify`'s
+    regime (``[gain][std]``); ``bound_gain`` = 1/‖W_0‖₂, where γ‖W‖₂ = 1 (γ = 1 for tanh)."""
+
+    n: int
+    gains: tuple[float, ...]
+    stds: tuple[float, ...]
+    lambda_max: np.ndarray
+    se: np.ndarray
+    regime: np.ndarray  # strings of numeric.Spectrum.classify
+    bound_gain: float
+
+    @property
+    def theory(self) -> np.ndarray:
+        """The mean-field exponent at every point (:func:`bptt_check.meanfield.exponent`)."""
+        return np.array([[meanfield.exponent(g, s) for s in self.stds] for g in self.gains])
+
+    def shares(self) -> tuple[float, float, float]:
+        """In %: of the points right of the bound (g > 1/‖W_0‖₂), those that explode; of
+        the points the mean field calls chaotic (λ > 0), those that explode; of those it calls
+        ordered (λ < 0), those that vanish."""
+        explodes, vanishes = self.regime == "explodes", self.regime == "vanishes"
+        right = np.broadcast_to(np.asarray(self.gains)[:, None] > self.bound_gain, explodes.shape)
+        theory = self.theory
+
+        def percent(part: np.ndarray, of: np.ndarray) -> float:
+            return float(100 * part[of].mean()) if of.any() else float("nan")
+
+        return (
+            percent(explodes, right),
+            percent(explodes, theory > 0),
+            percent(vanishes, theory < 0),
+        )
+
+    def grid(self) -> Grid:
+        inside = np.asarray(self.gains)[:, None] <= self.bound_gain
+        return Grid(
+            f"tanh_rnn_map_n{self.n}",
+            rf"The top Lyapunov exponent $\lambda_{{\max}}$ of $\partial S_T/\partial S_0$ of "
+            rf"a random $\tanh$ RNN (1) with $n = {self.n}$, $W = g\,W_0$, "
+            rf"$(W_0)_{{ij}} \sim N(0, 1/n)$, driven by i.i.d. inputs of std $\sigma_x$ "
+            rf"(mean of {B_WIDTH} runs of $T = {T_WIDTH}$): red explodes, blue vanishes.  Look "
+            r"at where red begins: the solid outline is where the bound $\gamma\|W\|_2 \le 1$ "
+            rf"certifies vanishing ($g \le 1/\|W_0\|_2 = {self.bound_gain:.3f}$, drawn to the "
+            r"nearest points), the dashed one where the mean-field theory predicts chaos "
+            r"($\lambda > 0$); stronger input moves the edge to larger $g$.",
+            Axis("gain", "gain $g$", self.gains),
+            Axis("input_std", r"input std $\sigma_x$", self.stds),
+            tuple(tuple(round(float(v), 9) for v in row) for row in self.lambda_max.T),
+            r"$\lambda_{\max}$ (nats per step)",
+            (
+                Overlay(
+                    r"$\gamma\|W\|_2 \leq 1$",
+                    _region(np.broadcast_to(inside, self.lambda_max.shape)),
+                ),
+                Overlay(r"mean field: $\lambda > 0$", _region(self.theory > 0)),
             ),
-        ),
+        )
+
+
+@cache
+def width_map(
+    n: int, seed: int, gains=GAINS, stds=INPUT_STDS, T: int = T_WIDTH, B: int = B_WIDTH
+) -> WidthMap:
+    """λ_max of the random tanh RNN with ``n`` units over ``gains`` × ``stds``: one batched
+    :func:`numeric.lyapunov` call, the gains on its grid axis and the input stds on its run
+    axis (U = I, the inputs σ_x X_t scaled run by run), every point on the same seeded X_t and
+    starts; each point classified by :meth:`numeric.Spectrum.classify` over its own runs."""
+    W0 = random_rnn(n, seed)
+    rng = np.random.default_rng([seed, n, 3])
+    xs = rng.normal(size=(T, B, n))
+    start = rng.uniform(-1, 1, (B, n))
+    scale = np.repeat(np.asarray(stds, float), B)  # run axis: std-major
+    params = {"W": np.asarray(gains, float)[:, None, None] * W0, "U": np.eye(n)}
+    spectrum = lyapunov(
+        _tanh_rnn(),
+        params,
+        np.tile(xs, (1, len(stds), 1)) * scale[None, :, None],
+        {"S": np.tile(start, (len(stds), 1))},
+        growth=False,
+        seed=seed,
     )
-    right = np.asarray(scales) > critical
-    explodes = ds.regime.values[right] == REGIMES.index("explodes")
-    return grid, float(explodes.mean()) if right.any() else 0.0
+    runs = spectrum.exponents.reshape(len(gains), len(stds), B, -1)
+    by_point = Spectrum(
+        runs.reshape(len(gains) * len(stds), B, -1),
+        None,
+        spectrum.T,
+        spectrum.warmup,
+        grid=True,
+        batched=True,
+    )
+    shape = (len(gains), len(stds))
+    return WidthMap(
+        n,
+        tuple(gains),
+        tuple(stds),
+        by_point.mean()[:, 0].reshape(shape),
+        by_point.se()[:, 0].reshape(shape),
+        by_point.classify().reshape(shape),
+        float(1 / np.linalg.norm(W0, 2)),
+    )
+
+
+def wide_map(seed: int) -> WidthMap:
+    """The n = :data:`WIDE` map: :data:`WIDE_GAINS` × :data:`WIDE_STDS`, T_WIDE steps, B_WIDE
+    runs."""
+    return width_map(WIDE, seed, WIDE_GAINS, WIDE_STDS, T_WIDE, B_WIDE)
+
+
+@cache
+def _tanh_rnn() -> Model:
+    return Model(cells.elman("tanh"))
+
+
+def _on_curve(values: dict[float, float]) -> tuple[float, ...]:
+    """A series over :data:`CURVE_GAINS`: ``values`` at its gains, NaN elsewhere."""
+    return tuple(float(values.get(g, np.nan)) for g in CURVE_GAINS)
+
+
+def edge_curve(seed: int) -> Curve:
+    """λ_max against g at n = :data:`WIDE` for each of :data:`WIDE_STDS`, with the mean-field
+    line of each and its edge g_c(σ_x), and the bound γ‖W‖₂ = 1 at its exact gain."""
+    wide = wide_map(seed)
+    series: list[Series] = []
+    edges: list[str] = []
+    for j, std in enumerate(WIDE_STDS):
+        series.append(
+            Series(
+                rf"measured, $n = {WIDE}$, $\sigma_x = {std:g}$",
+                _on_curve(dict(zip(WIDE_GAINS, wide.lambda_max[:, j], strict=True))),
+                _on_curve(dict(zip(WIDE_GAINS, wide.se[:, j], strict=True))),
+            )
+        )
+    for std in WIDE_STDS:
+        series.append(
+            Series(
+                rf"mean field, $\sigma_x = {std:g}$",
+                tuple(meanfield.exponent(g, std) for g in CURVE_GAINS),
+                theory=True,
+            )
+        )
+        edges.append(f"{meanfield.edge(std):.3f} ($\\sigma_x = {std:g}$)")
+    return Curve(
+        f"edge_of_chaos_n{WIDE}",
+        rf"The top Lyapunov exponent of a random $\tanh$ RNN with $n = {WIDE}$ against the gain "
+        rf"$g$, for three input stds (markers: mean of {B_WIDE} runs of $T = {T_WIDE}$, band: two "
+        r"standard errors) and the mean-field theory (lines; Molgedey, Schuchhardt \& Schuster "
+        r"1992, "
+        r"Cessac 1995).  Look at where each curve crosses 0: the edge of chaos, "
+        rf"$g_c$ = {', '.join(edges)}: input suppresses chaos; the bound "
+        rf"$\gamma\|W\|_2 < 1$ holds only left of the dash-dotted line, "
+        rf"$g = 1/\|W_0\|_2 = {wide.bound_gain:.3f}$.",
+        Axis("gain", "gain $g$", CURVE_GAINS),
+        tuple(series),
+        r"$\lambda_{\max}$ (nats per step)",
+        hlines=((0.0, r"$\lambda = 0$"),),
+        vlines=((wide.bound_gain, r"$\gamma\|W\|_2 = 1$"),),
+    )
+
+
+def width_curve(seed: int) -> Curve:
+    """λ_max against g without input at n = 8, 64 (the grids' σ_x = 0 column) and 256, with
+    the mean-field line: at small n the network is far less often chaotic."""
+    maps = [width_map(n, seed) for n in WIDTHS] + [wide_map(seed)]
+    series = tuple(
+        Series(
+            rf"measured, $n = {m.n}$",
+            _on_curve(dict(zip(m.gains, m.lambda_max[:, 0], strict=True))),
+            _on_curve(dict(zip(m.gains, m.se[:, 0], strict=True))),
+        )
+        for m in maps
+    )
+    theory = Series(
+        r"mean field ($n \to \infty$)",
+        tuple(meanfield.exponent(g, 0.0) for g in CURVE_GAINS),
+        theory=True,
+    )
+    return Curve(
+        "width_without_input",
+        r"The top Lyapunov exponent of the random $\tanh$ RNN without input against the gain "
+        rf"$g$ at $n = {', '.join(str(m.n) for m in maps)}$, with the mean-field theory.  Look "
+        r"at how the measured points approach the line as $n$ grows: at $n = 8$ the network "
+        r"is rarely chaotic, which is a matter of width, not a property of RNNs.",
+        Axis("gain", "gain $g$", CURVE_GAINS),
+        (*series, theory),
+        r"$\lambda_{\max}$ (nats per step)",
+        hlines=((0.0, r"$\lambda = 0$"),),
+        vlines=tuple((m.bound_gain, rf"$\gamma\|W\|_2 = 1$ at $n = {m.n}$") for m in maps),
+    )
 
 
 #: The maps beside the LSTM's (same recurrent scales, the bias axis on the LSTM's b_f values):

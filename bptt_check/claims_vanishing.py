@@ -7,7 +7,13 @@ The exact conditions: with γ = sup σ' (1/4 for σ, 1 for tanh; proved in
 :mod:`derivations.bounds`), ‖∂S_t/∂S_k‖₂ ≤ (γ‖W‖₂)^{t-k} since ∂S_t/∂S_{t-1} = diag(σ'(a_t)) W
 and ‖diag(σ'(a_t))‖₂ ≤ γ — so γ‖W‖₂ < 1 is sufficient for vanishing and γ‖W‖₂ > 1 necessary
 for exploding (Pascanu, Mikolov & Bengio 2013).  Factors below 1 one at a time are not
-enough; the bound has to be uniform.
+enough; the bound has to be uniform.  Where explosion does begin is measured: λ_max of a random
+tanh RNN over gain × input std at n = 8, 64 and 256 (:func:`bptt_check.claims_maps.width_map`)
+against the mean-field edge of chaos (:mod:`bptt_check.meanfield`), far right of the bound.
+
+forget-near-one shows both sides at the claim's own f_t: a 1-unit LSTM whose gradient vanishes
+through h_{t-1} (:func:`meets_its_condition`) and a 2-unit one with the same constant f_t whose
+gradient explodes (:func:`bptt_check.explosion.robust_exploding_lstm` with ``forget_bias``).
 """
 
 from __future__ import annotations
@@ -21,13 +27,22 @@ import numpy as np
 from derivations import cells
 from numeric import Model, lstm, lyapunov, product_norms, rnn
 
-from . import reference
+from . import meanfield, reference
 from .claims_common import GROWTH_LSTM, GROWTH_RNN, lstm_model, rnn_model
 from .claims_lstm import _mp_growth
 from .claims_lstm import _params as lstm_params
 from .claims_lstm import growth as lstm_growth
-from .claims_maps import ELMAN, elman_grid
-from .evidence import Column, Example, Named, Quantity, Statement, Table, Text, Verdict, confirm
+from .claims_maps import (
+    INPUT_STDS,
+    WIDTHS,
+    edge_curve,
+    wide_map,
+    width_curve,
+    width_map,
+)
+from .evidence import Column, Example, Quantity, Statement, Table, Text, Verdict, confirm
+from .explosion import robust_exploding_lstm
+from .latex import number
 
 __all__ = ["exploding_rnn", "forget_bias_needed", "meets_its_condition"]
 
@@ -275,6 +290,93 @@ def _long_range_share(seed: int, k: int = 10) -> dict:
     )
 
 
+def _width_evidence(seed: int) -> dict:
+    """λ_max of the random tanh RNN over (gain, input std) at n = 8, 64 (grids) and 256 (a
+    curve), the mean-field edge of chaos beside it, and the shares that say how the bound
+    γ‖W‖₂ < 1 relates to where explosion begins, width by width."""
+    maps = [width_map(n, seed) for n in WIDTHS] + [wide_map(seed)]
+    for m in maps:  # the theorem: left of the bound nothing explodes
+        left = np.asarray(m.gains) <= m.bound_gain
+        confirm(
+            not (m.regime[left] == "explodes").any(),
+            f"a point with gamma*||W||_2 <= 1 explodes at n = {m.n}",
+        )
+    shares = Table(
+        "width_shares",
+        r"Each map's points, by width, in \%: of those right of the bound "
+        r"($\gamma\|W\|_2 > 1$, i.e.\ $g > 1/\|W_0\|_2$), the share that explodes; of those "
+        r"the mean-field theory calls chaotic ($\lambda > 0$), the share that explodes; of those "
+        r"it calls ordered, the share that vanishes.  Right of the bound the gradient need not "
+        rf"explode: it explodes beyond the edge of chaos, and at $n = {maps[0].n}$ at "
+        rf"{maps[0].shares()[0]:.0f}\,\% of the points right of the bound.",
+        (
+            Column("n", "$n$"),
+            Column("bound_gain", r"$1/\|W_0\|_2$"),
+            Column("points", "points"),
+            Column("right_of_bound_exploding", "right of bound, explode", r"\%"),
+            Column("chaotic_exploding", "chaotic, explode", r"\%"),
+            Column("ordered_vanishing", "ordered, vanish", r"\%"),
+        ),
+        tuple((m.n, m.bound_gain, int(m.lambda_max.size), *m.shares()) for m in maps),
+    )
+    wide = maps[-1]
+    edges = Table(
+        "edge_of_chaos",
+        rf"The mean-field edge of chaos $g_c(\sigma_x)$ (where $\lambda = 0$) and the "
+        rf"spectral norm it means at $n = {wide.n}$, $\gamma\|W\|_2 = g_c \|W_0\|_2$ "
+        r"($\gamma = 1$ for $\tanh$): the bound $\gamma\|W\|_2 < 1$ stops a factor of "
+        rf"{meanfield.edge(0.0) / wide.bound_gain:.2f} or more short of it, and input moves it "
+        r"further away.",
+        (
+            Column("input_std", r"$\sigma_x$"),
+            Column("edge_gain", "$g_c$"),
+            Column("edge_norm", rf"$\gamma\|W\|_2$ at $g_c$, $n = {wide.n}$"),
+        ),
+        tuple(
+            (std, meanfield.edge(std), meanfield.edge(std) / wide.bound_gain) for std in INPUT_STDS
+        ),
+    )
+    sigma_edge = meanfield.edge(0.0, "sigmoid")
+    sigma_norm = sigma_edge / wide.bound_gain  # ‖W‖₂ = g_c ‖W_0‖₂ at n = 256
+    sigma_rnn = Statement(
+        "sigmoid_rnn",
+        Text(
+            "the σ RNN is not mapped: σ(a) = (1 + tanh(a/2))/2 makes it a tanh network at gain "
+            f"g/4 with a static random bias; the mean field puts its edge of chaos at g = "
+            f"{sigma_edge:.2f} without input, ‖W‖₂ = {sigma_norm:.1f} and γ‖W‖₂ = "
+            f"{sigma_norm / 4:.2f} at n = {wide.n}: it explodes only far beyond the bound",
+            r"the $\sigma$ RNN is not mapped: $\sigma(a) = (1 + \tanh(a/2))/2$ makes it a "
+            r"$\tanh$ network at gain $g/4$ with a static random bias; the mean field puts its "
+            rf"edge of chaos at $g = {sigma_edge:.2f}$ without input, "
+            rf"$\|W\|_2 = {sigma_norm:.1f}$ and $\gamma\|W\|_2 = {sigma_norm / 4:.2f}$ at "
+            rf"$n = {wide.n}$: it explodes only far beyond the bound",
+        ),
+        r"q = g^2\,\mathbb{E}[\sigma(a)^2] + \sigma_x^2,\quad "
+        r"\lambda = \tfrac12 \ln\!\left(g^2\,\mathbb{E}[\sigma'(a)^2]\right)",
+    )
+    deviation = Quantity(
+        "mean_field_deviation",
+        float(np.abs(wide.lambda_max - wide.theory).max()),
+        r"\max |\lambda_{\max} - \lambda_{\mathrm{mf}}|",
+        rf"measured against mean field at $n = {wide.n}$, over its {wide.lambda_max.size} points",
+        "nats per step",
+    )
+    return {
+        "items": (
+            *(m.grid() for m in maps[:-1]),
+            edge_curve(seed),
+            width_curve(seed),
+            shares,
+            edges,
+            deviation,
+            sigma_rnn,
+        ),
+        "deviation": deviation,
+        "maps": maps,
+        "edge_norm_without_input": meanfield.edge(0.0) / wide.bound_gain,
+    }
+
+
 def _agree(mp: object, value: float, what: str, rtol: float = 1e-9) -> None:
     confirm(abs(float(mp) - value) <= rtol * abs(value), f"{what}: mpmath {mp} against {value}")
 
@@ -337,7 +439,7 @@ def vanish_explode(seed: int) -> Verdict:
     for key, q in growth.items():
         _agree(q.mpmath, q.value, key)
     total = _long_range_share(seed)
-    grids, shares = zip(*(elman_grid(kind, seed) for kind in ELMAN), strict=True)
+    width = _width_evidence(seed)
     evidence = (
         Statement(
             "bound",
@@ -351,18 +453,7 @@ def vanish_explode(seed: int) -> Verdict:
         bounds,
         exploding,
         total,
-        *grids,
-        Table(
-            "explodes_right_of_the_line",
-            r"The share of each map's points right of $\gamma\|W\|_2 = 1$ that explode: "
-            r"above 1 the bound no longer certifies vanishing, but exploding is not implied.",
-            (Column("map", "map"), Column("share_exploding", "share that explodes")),
-            tuple(
-                (Named(kind, rf"${ELMAN[kind][2]}$"), share)
-                for kind, share in zip(ELMAN, shares, strict=True)
-            ),
-            layout="columns",
-        ),
+        *width["items"],
     )
     value = {
         (e.key, q): e.quantity(q).value
@@ -388,6 +479,39 @@ def vanish_explode(seed: int) -> Verdict:
         and value[exploding.key, "growth"] > 100
         and at_rest > 0 > elsewhere  # a labelled special case: it explodes at rest only
     )
+    small, _, wide = width["maps"]
+    edge_norm = width["edge_norm_without_input"]
+    edge_one = meanfield.edge(1.0)
+    right = {m.n: m.shares()[0] for m in width["maps"]}
+    robust = right[wide.n] > 0 and edge_norm > 1.5  # explodes robustly, far right of the bound
+    chaos = (
+        f"a random tanh RNN (W = g·N(0, 1/n)) explodes robustly beyond the mean-field edge of "
+        f"chaos, g = 1 without input (γ‖W‖₂ = {edge_norm:.2f} at n = {wide.n}), "
+        f"g = {edge_one:.2f} at input std 1: far right of the bound"
+    )
+    chaos_latex = (
+        r"a random $\tanh$ RNN ($W = g\,N(0, 1/n)$) explodes robustly beyond the mean-field "
+        rf"edge of chaos, $g = 1$ without input ($\gamma\|W\|_2 = {edge_norm:.2f}$ at "
+        rf"$n = {wide.n}$), $g = {edge_one:.2f}$ at input std 1: far right of the bound"
+    )
+    deviation = width["deviation"].value
+    takeaway = Text(
+        "γ‖W‖₂ < 1 guarantees that long-range gradient terms vanish; it does not mark where "
+        f"explosion begins. Of the grid's points right of it, {right[small.n]:.0f} % explode at "
+        f"n = {small.n} and {right[64]:.0f} % at n = 64: a random tanh RNN explodes beyond the "
+        f"edge of chaos (γ‖W‖₂ ≈ {edge_norm:.1f} without input, more with input, which "
+        f"suppresses chaos; at n = {wide.n} the measured λ_max is within {deviation:.3f} of the "
+        "mean-field theory), and a small network hides this: read a map with its width.",
+        r"$\gamma\|W\|_2 < 1$ guarantees that long-range gradient terms vanish; it does not "
+        r"mark where explosion begins.  Of the grid's points right of it, "
+        rf"{right[small.n]:.0f}\,\% explode at $n = {small.n}$ and {right[64]:.0f}\,\% at "
+        r"$n = 64$: a random $\tanh$ RNN explodes beyond the edge of chaos "
+        rf"($\gamma\|W\|_2 \approx {edge_norm:.1f}$ without input, more with input, which "
+        rf"suppresses chaos; at $n = {wide.n}$ the measured $\lambda_{{\max}}$ is within "
+        rf"{deviation:.3f} of the mean-field theory), and a small network hides this: read a "
+        r"map with its width.",
+    )
+    outside = outside and robust
     return Verdict(
         "vanish-explode",
         "holds-if" if inside and outside else "fails",
@@ -395,11 +519,11 @@ def vanish_explode(seed: int) -> Verdict:
             "true of the long-range terms under a uniform bound: γ‖W‖₂ < 1 makes ∂S_t/∂S_k "
             "vanish as t − k grows (the gradient itself keeps its short-range terms); factors "
             "below 1 one at a time are not enough, and eigenvalues below 1 do not prevent "
-            "explosion",
+            "explosion; " + chaos,
             r"true of the long-range terms under a uniform bound: $\gamma\|W\|_2 < 1$ makes "
             r"$\partial S_t/\partial S_k$ vanish as $t - k$ grows (the gradient itself keeps "
             r"its short-range terms); factors below 1 one at a time are not enough, and "
-            r"eigenvalues below 1 do not prevent explosion",
+            r"eigenvalues below 1 do not prevent explosion; " + chaos_latex,
         ),
         7,
         evidence,
@@ -418,6 +542,7 @@ def vanish_explode(seed: int) -> Verdict:
         r"\left(\gamma \|W\|_2\right)^{t-k} \to 0,\quad \gamma = \sup \sigma' = \tfrac14",
         finding="missing-condition" if inside and outside else "invalid-inference",
         counterexample=(pointwise, spectral),
+        takeaway=takeaway,
     )
 
 
@@ -435,6 +560,69 @@ def meets_its_condition(rho: float = 0.5, T: int = 40, w_c: float = -1.0) -> dic
     z = float(np.ceil(forget_bias_needed(rho, T) * 1000) / 1000)
     values = {"W_c": w_c, "b_f": z}
     return {"values": values, "rho": rho, "T": T, "norms": lstm_growth(lstm_params(values), T)}
+
+
+def _exploding_near_one(seed: int, z_f: float, rho: float, T: int) -> tuple[Example, bool]:
+    """A 2-unit LSTM with W_f = 0 and b_f = ``z_f``, so f_t = σ(z_f) at every step (the
+    claim's own condition for ∏ f_t ≥ ρ over T steps), whose gradient explodes: found by the
+    seeded search of :func:`bptt_check.explosion.robust_exploding_lstm`, every one of its
+    fresh runs with λ_max > 0 and the growth confirmed in mpmath."""
+    found = robust_exploding_lstm(seed, T=100, forget_bias=z_f)  # mpmath at T = 100
+    lam = found.check_exponents
+    short, long = found.short_T, found.T
+    mp_long = mpmath.mpf(found.mpmath_growth[long])
+    forget = float(1 / (1 + np.exp(-z_f)))
+    example = Example(
+        "exploding_with_f_near_one",
+        rf"the claim's condition holds with $f_t = {forget:.4f}$ at every step, yet the "
+        r"gradient explodes through $h_{t-1}$ from every start and input tried",
+        rf"the LSTM (8)-(13) with $n = 2$, $m = 1$, $W_f = 0$, $b_f = {z_f:g}$, found by a "
+        rf"seeded search (seed {seed}) over {found.candidates} candidates, inputs "
+        rf"$x_t \sim N(0, {found.x_scale:g}^2)$",
+        **lstm_model(
+            {k: v.tolist() for k, v in found.params.items()},
+            [[float(x[0])] for x in found.xs],
+            found.h0.tolist(),
+            found.c0.tolist(),
+        ),
+        quantities=(
+            Quantity("forget_gate", forget, "f_t", "forget gate (constant here)"),
+            Quantity("cell_path_product", forget**T, r"\prod_{t \le T} f_t", f"over $T = {T}$"),
+            Quantity(
+                "lambda_max",
+                float(lam.mean()),
+                r"\lambda_{\max}",
+                f"top Lyapunov exponent, mean of {lam.size} fresh runs (seed {seed})",
+                "nats per step",
+            ),
+            Quantity("lambda_se", found.check_se, r"\mathrm{se}", "its standard error"),
+            Quantity("lambda_min", float(lam.min()), r"\min \lambda_{\max}", "the smallest run's"),
+            Quantity(
+                "growth_short",
+                found.growth[short],
+                GROWTH_LSTM,
+                f"after $T = {short}$ steps (float64 and mpmath at {found.mpmath_digits[short]} "
+                "digits agree to $10^{-6}$)",
+                mpmath=found.mpmath_growth[short],
+            ),
+            Quantity(
+                "rate_mpmath",
+                float(mpmath.log(mp_long)) / long,
+                r"\tfrac{1}{T}\ln\|\cdot\|_2",
+                f"growth rate over $T = {long}$ steps in mpmath at {found.mpmath_digits[long]} "
+                "digits",
+                "nats per step",
+            ),
+        ),
+    )
+    confirm(found.confirmed, "the exploding LSTM with f_t near 1: float64 against mpmath")
+    explodes = bool(
+        lam.min() > 0
+        and lam.mean() > 4 * found.check_se
+        and forget**T >= rho
+        and z_f >= forget_bias_needed(rho, T)
+    )
+    return example, explodes
 
 
 def forget_near_one(seed: int) -> Verdict:
@@ -498,23 +686,34 @@ def forget_near_one(seed: int) -> Verdict:
     holds = all(product >= rho * (1 - 1e-9) for rho, _, _, product in rows)
     growth = example.quantity("growth")
     _agree(mp, growth.value, "the vanishing LSTM")
+    exploding, explodes = _exploding_near_one(seed, found["values"]["b_f"], rho, T)
     confirmed = (
         growth.value < 1e-3
         and found["values"]["b_f"] >= forget_bias_needed(rho, T)
         and forget**T >= rho
+        and explodes
     )
+    shrinks = number(float(f"{growth.value:.2g}"))
+    lam = exploding.quantity("lambda_max").value
+    std = robust_exploding_lstm(seed, T=100, forget_bias=found["values"]["b_f"]).x_scale
     return Verdict(
         "forget-near-one",
         "holds-if" if holds and confirmed else "fails",
         Text(
             "along the cell path ∏ f_t stays ≥ ρ if z_f ≥ logit(ρ^(1/T)); through h_(t−1) the "
-            "gradient can still vanish (or explode) with f_t near 1",
+            f"gradient can still vanish or explode with f_t near 1: at f_t = {forget:.4f} "
+            f"constant, which meets that condition for ρ = {rho:g} over T = {T}, it shrinks to "
+            f"{growth.value:.2g} in a 1-unit LSTM and explodes at λ_max = {lam:.3f} per step in "
+            f"a 2-unit one (inputs of std {std:g})",
             r"along the cell path $\prod_t f_t$ stays $\ge \rho$ if "
             r"$z_f \ge \operatorname{logit}(\rho^{1/T})$; through $h_{t-1}$ the gradient can "
-            r"still vanish (or explode) with $f_t$ near 1",
+            rf"still vanish or explode with $f_t$ near 1: at $f_t = {forget:.4f}$ constant, "
+            rf"which meets that condition for $\rho = {rho:g}$ over $T = {T}$, it shrinks to "
+            rf"{shrinks} in a 1-unit LSTM and explodes at $\lambda_{{\max}} = {lam:.3f}$ per "
+            rf"step in a 2-unit one (inputs of std {std:g})",
         ),
         14,
-        (table,),
+        (table, exploding),
         condition=Text(
             "the cell path alone (h_(t−1) held fixed, or no recurrent weights W^(h)), "
             "with z_f ≥ log(ρ^(1/T) / (1 − ρ^(1/T))) for ∏ f_t ≥ ρ over T steps",
@@ -524,4 +723,19 @@ def forget_near_one(seed: int) -> Verdict:
         condition_latex=r"z_f \ge \log\frac{\rho^{1/T}}{1-\rho^{1/T}}",
         finding="missing-condition" if holds and confirmed else "invalid-inference",
         counterexample=(example,),
+        takeaway=Text(
+            f"a forget gate near 1 keeps the cell path's product ∏ f_t from vanishing (z_f ≥ "
+            f"logit(ρ^(1/T)) gives ∏ f_t ≥ ρ), but the gradient also flows through h_(t−1): "
+            f"here f_t = {forget:.4f} meets that condition for ρ = {rho:g} over T = {T} steps "
+            f"and the gradient still shrinks to {growth.value:.2g}; with the same f_t another "
+            f"LSTM's gradient explodes (λ_max = {lam:.3f} per step). A large forget bias "
+            "helps the cell path; it does not by itself control the gradient.",
+            r"a forget gate near 1 keeps the cell path's product $\prod_t f_t$ from vanishing "
+            r"($z_f \ge \operatorname{logit}(\rho^{1/T})$ gives $\prod_t f_t \ge \rho$), but "
+            rf"the gradient also flows through $h_{{t-1}}$: here $f_t = {forget:.4f}$ meets that "
+            rf"condition for $\rho = {rho:g}$ over $T = {T}$ steps and the gradient still "
+            rf"shrinks to {shrinks}; with the same $f_t$ another LSTM's gradient explodes "
+            rf"($\lambda_{{\max}} = {lam:.3f}$ per step).  A large forget bias helps the cell "
+            r"path; it does not by itself control the gradient.",
+        ),
     )

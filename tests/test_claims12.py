@@ -93,3 +93,66 @@ def test_the_1997_lstm_and_the_gru_maps_stand_beside_the_lstm_maps():
             params = {k: p[0] for k, p in grid_parameters(kind, 8, 1, 0, point).items()}
             lam = lyapunov(Model(cell), params, xs, state0, growth=False).lambda_max
             assert values[j][i] == pytest.approx(lam.mean(), rel=1e-8, abs=1e-9)
+
+
+def test_coverage_counts_every_non_exploding_point():
+    """The coverage's denominator is every point not measured exploding (vanishing, preserved
+    or undetermined), recounted from the maps' regimes: 256 of 256 at n = 1, 216 at n = 8."""
+    from bptt_check.claims_maps import LSTM_SCALES, lstm_slice
+    from bptt_check.maps import REGIMES
+
+    v = verify(["sigma-below-one"])[0]
+    rows = {row["n"]: row for row in v.to_json()["evidence"]["certificate_coverage"]}
+    explodes = REGIMES.index("explodes")
+    largest = 0.0
+    for n in (1, 8):
+        s = lstm_slice(n, 0)
+        counted = s.regime != explodes
+        assert rows[n]["not_exploding"] == counted.sum() and rows[n]["points"] == s.regime.size
+        assert rows[n]["global_kappa"] == s.old_certified[counted].mean()
+        assert rows[n]["per_model"] == s.new_certified[counted].mean()
+        scales = [LSTM_SCALES[i] for i in np.nonzero((s.old_certified | s.new_certified).any(1))[0]]
+        largest = max(largest, *scales)
+    assert (rows[1]["not_exploding"], rows[8]["not_exploding"]) == (256, 216)
+    assert (lstm_slice(1, 0).regime == REGIMES.index("undetermined")).any()  # counted too
+    assert v.to_json()["evidence"]["largest_certified_scale"] == largest == 0.2
+    assert f"scales $\\le {largest:g}$" in v.item("certificate_coverage").caption
+
+
+def test_the_robust_explosion_refutes_only_if_every_fresh_run_explodes(monkeypatch):
+    """One fresh run that vanishes must stop the refutation, whatever the mean says."""
+    import dataclasses
+
+    import bptt_check.claims_sigma as sigma
+    from bptt_check.explosion import robust_exploding_lstm
+
+    found = robust_exploding_lstm(0)
+    assert sigma._robust(0)[2]  # as found: every run explodes, so it refutes
+    lam = found.check_exponents.copy()
+    lam[0] = -0.01  # the mean stays far above 4 standard errors
+    assert lam.mean() > 4 * lam.std(ddof=1) / np.sqrt(lam.size)
+    one_vanishes = dataclasses.replace(found, check_exponents=lam)
+    monkeypatch.setattr(sigma, "robust_exploding_lstm", lambda seed: one_vanishes)
+    assert not sigma._robust(0)[2]
+
+
+def test_the_reasons_bound_holds_for_every_run_and_says_its_seed():
+    from bptt_check.claims_sigma import floor_to
+    from bptt_check.explosion import robust_exploding_lstm
+
+    v = verify(["sigma-below-one"])[0]
+    c = v.example("robust_exploding_lstm")
+    runs = robust_exploding_lstm(0).check_exponents
+    assert c.quantity("lambda_min").value == runs.min()
+    bound = c.quantity("lambda_bound").value
+    assert (runs >= bound).all() and runs.min() - bound < 1e-3
+    assert f"every one ≥ {bound:.3f}" in v.reason.plain and "(seed 0)" in v.reason.plain
+    assert f"over {runs.size} fresh" in v.reason.plain and runs.size == 16
+    assert floor_to(0.1269, 3) == 0.126 and floor_to(-0.0851, 3) == -0.086  # down, not nearest
+    # every run explodes up to the std the reason names, and vanishes at N(0, 1)
+    assert "explodes up to std 0.2" in v.reason.plain and "at N(0, 1)" in v.reason.plain
+    curve = v.item("robust_input_sweep")
+    smallest = dict(zip(curve.x.values, curve.series[1].y, strict=True))
+    largest = dict(zip(curve.x.values, curve.series[2].y, strict=True))
+    assert min(y for x, y in smallest.items() if x <= 0.2) > 0 and largest[1.0] < 0
+    assert v.item("robust_growth_curve").log_y and "robust_growth_curve" in v.to_json()["evidence"]

@@ -87,3 +87,47 @@ def test_a_certificate_that_forgets_the_path_through_h_is_caught(monkeypatch):
     for step in J:
         product = step @ product
     assert np.abs(product).sum(axis=1).max() > 1  # ... is refuted by the products
+
+
+def test_kappa_one_exactly_is_certified():
+    """κ ≤ 1 is the certificate (‖P_T‖_∞ ≤ κ^T = 1): κ = 1 exactly certifies, the next float
+    above does not."""
+    from bptt_check.region import Certificate
+
+    def at(value):
+        return Certificate(value, (value,), (0.5,), (1.0,), 0.0)
+
+    assert at(1.0).certified
+    assert not at(float(np.nextafter(1.0, 2.0))).certified
+
+
+def _two_units(W_c_h: list) -> dict:
+    params = {f"W_{g}": np.zeros((2, 3)) for g in "ifco"} | {f"b_{g}": np.zeros(2) for g in "ifco"}
+    params["W_c"][:, :2] = W_c_h
+    return params
+
+
+def test_kappa_sums_rows_of_a_non_symmetric_recurrent_block():
+    """‖·‖_∞ is the largest row sum: with W_c^(h) = [[1, 1], [0, 0]] it is 2 (the column sums
+    are 1 and 1), so κ = sup f + sup|i (1 - g²)| · 2."""
+    from bptt_check.region import kappa
+
+    params = _two_units([[1.0, 1.0], [0.0, 0.0]])
+    bounds = coefficient_bounds(0.9, 10.0)
+    diagonal = bounds[("C", "C_prev")][0][0]
+    w_c = {weight: bound for bound, weight in bounds[("C", "h_prev")]}["W_c"]
+    assert kappa(params, 0.9, 10.0) == pytest.approx(diagonal + 2 * w_c, rel=1e-15)
+    assert kappa(_two_units([[1.0, 0.0], [1.0, 0.0]]), 0.9, 10.0) == pytest.approx(
+        diagonal + w_c, rel=1e-15
+    )
+
+
+def test_certify_gives_each_unit_its_own_row_sum():
+    """The per-model certificate bounds unit j's rows by row j of |W_g^(h)|: unit 0 of
+    [[1, 1], [0, 0]] carries the weight, unit 1 none (column sums would give each 1)."""
+    certificate = certify(_two_units([[1.0, 1.0], [0.0, 0.0]]))
+    c0, c1 = certificate.rows[0], certificate.rows[1]  # the C rows of units 0 and 1
+    assert c1 == pytest.approx(0.5, rel=1e-12)  # f_max = σ(0) = 1/2, nothing else
+    assert c0 == pytest.approx(0.5 + 0.5 * 2, rel=1e-12)  # + sup|i (1 - g²)| = 1/2 times 2
+    transposed = certify(_two_units([[1.0, 0.0], [1.0, 0.0]]))
+    assert transposed.rows[0] == pytest.approx(transposed.rows[1], rel=1e-12)
