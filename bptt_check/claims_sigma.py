@@ -293,6 +293,7 @@ def _floating_point() -> tuple:
             for d in dtypes
         ),
         layout="columns",
+        appendix=True,
     )
 
     def largest(d, f) -> str:
@@ -308,6 +309,7 @@ def _floating_point() -> tuple:
             *(Column(np.dtype(d).name, np.dtype(d).name) for d in dtypes),
         ),
         tuple((Named(f, FORMULA_LATEX[f]), *(largest(d, f) for d in dtypes)) for f in FORMULAS),
+        appendix=True,
     )
     return floats, formulas
 
@@ -323,9 +325,9 @@ def _maps(seed: int) -> tuple[tuple, list]:
         rf"({saturates:.4g}), so $0 < f_t < 1$ at every step of every run.",
         (
             Column("n", "$n$"),
-            Column("explodes", "explodes"),
-            Column("vanishes", "vanishes"),
-            Column("undetermined", "undetermined"),
+            Column("explodes", "explodes", percent=True),
+            Column("vanishes", "vanishes", percent=True),
+            Column("undetermined", "undetermined", percent=True),
             Column("largest_z_f", r"largest $z_f$"),
         ),
         tuple(
@@ -345,8 +347,8 @@ def _maps(seed: int) -> tuple[tuple, list]:
             Column("n", "$n$"),
             Column("not_exploding", "non-exploding points"),
             Column("points", "points"),
-            Column("global_kappa", r"global $\kappa$"),
-            Column("per_model", "per model"),
+            Column("global_kappa", r"global $\kappa$", percent=True),
+            Column("per_model", "per model", percent=True),
         ),
         tuple(
             (

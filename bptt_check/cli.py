@@ -234,7 +234,8 @@ def _verify(args: argparse.Namespace) -> int:
     _table(verdicts, sys.stderr if args.json == "-" else sys.stdout)  # stdout: JSON alone
     if args.json is not None:
         document = verdicts_document(verdicts, args.seed)
-        text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+        # strict JSON: a NaN anywhere is a bug of the evidence, not a value to write
+        text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
         if target is None:
             sys.stdout.write(text)
             return 0

@@ -128,6 +128,13 @@ def _plain(value: Any) -> Any:
     return value.value if isinstance(value, Named) else value
 
 
+def _numbers(values: Any) -> list[float | None] | None:
+    """Values for strict JSON: a NaN (a point not measured) is ``null``."""
+    if values is None:
+        return None
+    return [None if value != value else value for value in values]  # NaN != NaN
+
+
 @dataclass(frozen=True)
 class Quantity:
     """A named value: its JSON key, its symbol (LaTeX math), what it means (LaTeX text), its
@@ -405,7 +412,7 @@ class Grid:
             self.key: {
                 self.x.key: list(self.x.values),
                 self.y.key: list(self.y.values),
-                "values": [list(row) for row in self.values],
+                "values": [_numbers(row) for row in self.values],
             }
         }
 
@@ -417,7 +424,7 @@ class Grid:
             "x": {"key": self.x.key, "label": self.x.label, "values": list(self.x.values)},
             "y": {"key": self.y.key, "label": self.y.label, "values": list(self.y.values)},
             "label": self.label,
-            "values": [list(row) for row in self.values],
+            "values": [_numbers(row) for row in self.values],
             "overlays": [
                 {"label": o.label, "region": [list(row) for row in o.region]} for o in self.overlays
             ],
@@ -474,7 +481,7 @@ class Curve:
         return {
             self.key: {
                 self.x.key: list(self.x.values),
-                **{line.key or line.label: list(line.y) for line in self.series},
+                **{line.key or line.label: _numbers(line.y) for line in self.series},
             }
         }
 
@@ -488,8 +495,8 @@ class Curve:
             "series": [
                 {
                     "label": line.label,
-                    "y": list(line.y),
-                    "se": None if line.se is None else list(line.se),
+                    "y": _numbers(line.y),
+                    "se": _numbers(line.se),
                     "theory": line.theory,
                     "group": line.group,
                     "key": line.key or line.label,

@@ -21,16 +21,6 @@ def figure_file(identifier: str, key: str) -> str:
 
 # ---- items ----------------------------------------------------------------------------------
 
-#: Tables of the science checks that are reference detail (floating-point behaviour), set in
-#: the appendix until their checks mark them with ``Table.appendix``.
-_APPENDIX_TABLES = {"sigma_in_floating_point", "formulas"}
-#: Columns that hold a share (a fraction of points), shown as percentages, by table key, until
-#: their checks mark them with ``Column.percent``.
-_SHARES = {
-    "map_shares": {"explodes", "vanishes", "undetermined"},
-    "certificate_coverage": {"global_kappa", "per_model"},
-    "explodes_right_of_the_line": {"share_exploding"},
-}
 #: An example with more parameter entries than this shows them in the appendix.
 _LONG_PARAMETERS = 12
 
@@ -102,10 +92,9 @@ def _percent(cell) -> str:
 
 def _table(item: Table) -> str:
     header = [_header(c.header, c.unit) for c in item.columns]
-    shares = _SHARES.get(item.key, set())
     rows = [
         [
-            _percent(cell) if c.percent or c.key in shares else value(cell)
+            _percent(cell) if c.percent else value(cell)
             for c, cell in zip(item.columns, row, strict=True)
         ]
         for row in item.rows
@@ -207,7 +196,7 @@ def _figure(identifier: str, item: Grid | Curve) -> str:
 
 
 def _in_appendix(item) -> bool:
-    return isinstance(item, Table) and (item.appendix or item.key in _APPENDIX_TABLES)
+    return isinstance(item, Table) and item.appendix
 
 
 def evidence(identifier: str, items) -> list[str]:
