@@ -34,21 +34,30 @@ LSTM; ``recurrent_scale``, ``reset_gate_bias``, ``update_gate_bias``, ``input_ca
 ``hidden_candidate_bias`` for the GRU); an axis without ``name`` varies the map's
 default coordinate (:data:`bptt_check.maps.MAPS`).
 
-The grid is cut into rectangular chunks of at most ``chunk`` points, each one batched
-:func:`numeric.lyapunov` call run by Dask: on this machine's threads by default, or on a
-``dask.distributed`` cluster given by its address.  Each finished chunk is written at once into
-the zarr store ``DIR/map.zarr`` (labelled arrays: :func:`xarray.open_zarr`), then marked
-complete in its ``done`` variable; running the same spec again resumes, computing only the
-chunks not marked.  A point's numbers depend on the spec only: not on the scheduler, the
-chunking, or how often the sweep was interrupted.
+The sweep is :func:`bptt_check.sweep.run`, the same as :func:`bptt_check.maps.lyapunov_map`'s
+(one validation, one set of errors): the grid is cut into rectangular chunks of at most
+``chunk`` points, each one batched :func:`bptt_check.maps.point_runs` call run by Dask, on this
+machine's threads by default or on a ``dask.distributed`` cluster given by its address.  Each
+finished chunk is written at once into the zarr store ``DIR/map.zarr`` (labelled arrays:
+:func:`xarray.open_zarr`), then marked complete in its ``done`` variable; running the same spec
+again resumes, computing only the chunks not marked.  A point's numbers depend on the spec
+only: not on the scheduler, the chunking, or how often the sweep was interrupted.
+
+The output folder ``DIR`` (``-o``, default ``bptt-map-NAME``) is checked before any work
+(:func:`output_folder`): it must be new (in a writable folder), empty, or the folder of an
+earlier run of the same spec — holding only ``map.zarr``, ``spec.toml`` and ``summary.txt`` —
+which is then resumed.  A file, a folder holding anything else, a folder that cannot be
+written and a store of another spec are refused with one line (exit status 2): a map never
+lands among a user's other files, and never mixes two specs.
 
 >>> spec = parse_spec(BUILTINS["lstm-n1"], "builtin:lstm-n1")
 >>> spec.map, spec.n, len(spec.x), len(spec.y), spec.x_name, spec.y_name
 ('lstm', 1, 32, 32, 'recurrent_scale', 'forget_bias')
 
-Exit status: 0 when the sweep completed, 1 when it failed (a chunk raised, the cluster could
-not be reached), 2 for a usage error (a bad spec, a store holding another sweep) with a
-one-line message naming the key.
+Exit status: 0 when the sweep completed; 1 when it failed (a chunk raised, the cluster could
+not be reached; the chunks written are kept, and the message says whether there is anything to
+resume); 2 for a usage error (a bad spec, option or output folder) with a one-line message
+naming the key or the path; 130 when interrupted.
 """
 
 from __future__ import annotations
@@ -57,6 +66,7 @@ import argparse
 import contextlib
 import os
 import sys
+import textwrap
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -389,35 +399,42 @@ def _parameters() -> str:
     """Each map's parameters (:data:`bptt_check.maps.PARAMETERS`), its default axes first."""
     lines = []
     for kind, axes in maps.MAPS.items():
-        others = [name for name in maps.PARAMETERS[kind] if name not in axes]
-        lines.append(f"  {kind}: {' x '.join(axes)} (default axes)")
-        if others:
-            lines.append(f"    {', '.join(others)}")
+        names = [*axes, *(name for name in maps.PARAMETERS[kind] if name not in axes)]
+        lines.append(
+            textwrap.fill(
+                ", ".join(names),
+                84,
+                initial_indent=f"  {kind + ':':15s}",
+                subsequent_indent=" " * 17,
+            )
+        )
     return "\n".join(lines)
 
 
 _HELP = """\
 The spec (TOML; --show prints a built-in's):
-  name = "my-map"   optional: the default folder is bptt-map-<name> (default: the file's stem)
-  map = "lstm"      {maps}
-  n = 8             hidden size; also m = 1 (inputs), T = 500 (steps), warmup (T // 10),
-                    B = 4 (seeded runs per point), seed = 0, chunk = 64 (points per chunk)
-  [x] and [y]       name = a parameter of the map (default: its axes); values = [...], or
-                    start, stop, count and spacing = "linear" (default) or "log"
-  [fixed]           values of the parameters not varied (default 1 for recurrent_scale and
-                    input_scale, 0 for every bias)
+  name = "my-map"  optional (default: the file's stem); the folder is bptt-map-<name>
+  map = "lstm"     {maps}
+  n = 8            hidden size; also m = 1 (inputs), T = 500 (steps), warmup
+                   (default T // 10), B = 4 (seeded runs per point), seed = 0,
+                   chunk = 64 (points per chunk)
+  [x], [y]         name = a parameter of the map (default: its axes) and
+                   values = [...], or start, stop, count, spacing = "log" or "linear"
+  [fixed]          the parameters not varied (default 1 for recurrent_scale and
+                   input_scale, 0 for a bias)
 
-The parameters of each map:
+The parameters of each map (its default axes first):
 {parameters}
 
-The output folder (-o DIR, default bptt-map-NAME) must be new, empty, or the folder of an earlier
-run of the same spec (holding only map.zarr, spec.toml, summary.txt): that run is resumed,
-computing only the chunks not marked done.  A file, a folder holding other files, a folder that
-cannot be written, or a store of another spec is refused before any work.
+-o DIR (default bptt-map-NAME) must be a new folder, an empty one, or the folder of
+an earlier run of the same spec (holding only map.zarr, spec.toml, summary.txt),
+which is then resumed: only the chunks not marked done are computed.  A file, a
+folder holding other files, a folder that cannot be written, or a store of another
+spec is refused before any work.
 
-Exit status: 0 done; 1 the sweep failed (a chunk raised, the cluster could not be reached; the
-chunks written are kept); 2 a usage error (a bad spec, option or output folder), one line;
-130 interrupted (Ctrl-C).
+Exit status: 0 done; 1 the sweep failed (a chunk raised, the cluster could not be
+reached; the chunks written are kept); 2 a usage error (spec, option or folder),
+in one line; 130 interrupted.
 """
 
 
@@ -426,8 +443,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "map",
         help="a Lyapunov map (lambda_max over a grid) as a resumable Dask sweep",
-        description="Run the sweep of SPEC.toml (or builtin:NAME, see --list) into "
-        "DIR/map.zarr, chunk by chunk; re-running resumes from the chunks already written.",
+        description="Run the sweep of SPEC.toml (or builtin:NAME, see --list) into DIR/map.zarr,\n"
+        "chunk by chunk; re-running resumes from the chunks already written.",
         epilog=_HELP.format(maps=" | ".join(maps.MAPS), parameters=_parameters()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 import zarr
 
-from bptt_check import maps
+from bptt_check import map_command, maps
 from bptt_check.cli import main
 from bptt_check.map_command import BUILTINS, SpecError, parse_spec
 
@@ -173,10 +173,11 @@ def test_an_interrupted_sweep_resumes_to_the_same_map(
     assert _open(out).identical(clean)
 
 
-def test_the_same_seed_gives_the_same_map_for_any_chunking_and_scheduler(tmp_path):
+def test_the_same_seed_gives_the_same_map_for_any_chunking_and_scheduler(tmp_path, capsys):
     one, whole, remote = tmp_path / "one", tmp_path / "whole", tmp_path / "remote"
     assert main(["map", _spec(tmp_path, chunk=1), "-o", str(one), "--no-progress"]) == 0
     assert main(["map", _spec(tmp_path, chunk=12), "-o", str(whole), "--no-progress"]) == 0
+    assert "12 points in 1 chunk (1 computed, 0 already done)" in capsys.readouterr().out
     with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
         address = cluster.scheduler_address
         command = ["map", _spec(tmp_path, chunk=1), "-o", str(remote), "--scheduler", address]
@@ -418,3 +419,16 @@ def test_a_spec_chooses_the_varied_parameters_and_fixes_the_others(tmp_path, cap
     assert _data(ds).identical(ref.drop_attrs())
     assert ds.attrs["recurrent_scale"] == 2.0 and ds.attrs["input_gate_bias"] == 0.0
     assert "fixed: recurrent_scale = 2, input_gate_bias = 0" in capsys.readouterr().out
+
+
+def test_the_help_and_the_spec_format_name_every_map_and_its_parameters(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["map", "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # the help, unwrapped
+    assert f'map = "lstm" {" | ".join(maps.MAPS)}' in text
+    for kind, parameters in maps.PARAMETERS.items():
+        listed = [*maps.MAPS[kind], *(p for p in parameters if p not in maps.MAPS[kind])]
+        assert f"{kind}: {', '.join(listed)} " in text
+    assert f"# {' | '.join(maps.MAPS)}" in map_command.__doc__  # the spec's comment
+    assert "must be a new folder, an empty one, or the folder of an earlier run" in text
