@@ -327,7 +327,7 @@ CLI_ERRORS = {
         2,
     ),
     "-o an earlier run and a file": (
-        lambda t, m: ["-o", _in(t, "notes.txt", store=SPEC.format(chunk=3))],
+        lambda t, m: ["-o", _in(t, "notes.txt", store=_OTHER_T)],
         "{t}/out holds files that are not a map's (notes.txt)",
         2,
     ),
