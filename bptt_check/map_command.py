@@ -75,7 +75,8 @@ from typing import Any
 import numpy as np
 
 from . import maps
-from .sweep import TOML, Spec, SpecError, StoreError, Sweep, check_scheduler, make_spec
+from .map_spec import TOML, Spec, SpecError, check_scheduler, make_spec
+from .sweep import StoreError, Sweep
 from .sweep import completed as _completed
 from .sweep import run as _run
 
@@ -250,7 +251,7 @@ def parse_spec(text: str, source: str = "spec") -> Spec:
 
     ``source`` names where it came from: its stem is the default ``name``.  The TOML is read
     here (tables, ranges); every field is then checked by the sweep's one validation
-    (:func:`bptt_check.sweep.make_spec`), as :func:`bptt_check.maps.lyapunov_map`'s arguments
+    (:func:`bptt_check.map_spec.make_spec`), as :func:`bptt_check.maps.lyapunov_map`'s arguments
     are.  Raises :class:`SpecError` naming the key for anything that cannot be run.
     """
     try:

@@ -260,7 +260,8 @@ def lyapunov_map(
 
     Bad arguments raise a ValueError naming the argument, before any work.
     """
-    from .sweep import make_spec, run
+    from .map_spec import make_spec
+    from .sweep import run
 
     spec = make_spec(
         kind,

@@ -4,12 +4,11 @@ r"""The one sweep behind every Lyapunov map: :func:`bptt_check.maps.lyapunov_map
 A map is λ_max of ∂s_T/∂s_0 = J_T ⋯ J_1 (eq. (7), (14)) over a grid x × y of two parameters
 (:mod:`bptt_check.maps`).  A sweep is
 
-1. **validated once** (:func:`make_spec`): the map, sizes, steps, seed, axes, fixed values — a
-   :class:`SpecError` (a ValueError) naming the argument, in the caller's words (``kind`` and
-   ``axes[1]`` in Python, ``map`` and ``y.name`` in a TOML spec);
+1. **validated once** (:mod:`bptt_check.map_spec`): the map, sizes, steps, seed, axes, fixed
+   values and the scheduler, a ``SpecError`` (a ValueError) naming the argument;
 2. **checked where it will write** before any work: a new path, an empty folder, or the store of
    an earlier sweep of the same spec (resumed); anything else is a :class:`StoreError` (a
-   ValueError), as is a scheduler that is not one (:func:`check_scheduler`);
+   ValueError);
 3. **cut into rectangular chunks** of at most ``chunk`` points, each one batched
    :func:`bptt_check.maps.point_runs` call run by Dask: its local threads by default, or a
    ``dask.distributed`` cluster (an address or a ``Client``);
@@ -20,6 +19,7 @@ A map is λ_max of ∂s_T/∂s_0 = J_T ⋯ J_1 (eq. (7), (14)) over a grid x × 
 A point's numbers depend on the spec only: not on the scheduler, the chunking, or how often the
 sweep was interrupted.
 
+>>> from bptt_check.map_spec import make_spec
 >>> spec = make_spec("elman-tanh", [0.5, 2.0], [0.0], n=1, T=100, B=2)
 >>> result = run(spec, None)
 >>> result.computed, result.resumed, round(float(result.dataset.lambda_max[0, 0]), 6)
@@ -31,11 +31,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,234 +42,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import maps
-from .maps import MAPS, PARAMETERS, REGIMES
+from .map_spec import LOCAL, Spec, check_scheduler
+from .maps import REGIMES
 
 if TYPE_CHECKING:  # xarray is imported when a sweep runs
     import xarray
 
-__all__ = [
-    "PYTHON",
-    "TOML",
-    "Keys",
-    "Spec",
-    "SpecError",
-    "StoreError",
-    "Sweep",
-    "check_scheduler",
-    "completed",
-    "make_spec",
-    "run",
-]
+__all__ = ["REGIME_ATTRS", "StoreError", "Sweep", "completed", "run"]
 
-#: Dask's local schedulers, by name.
-LOCAL = ("threads", "synchronous", "processes")
-#: The address schemes of ``dask.distributed``; all but ``inproc`` need host:port.
-_SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _UNITS = "nats per step"
 #: The attributes of the ``regime`` variable: CF flags naming :data:`bptt_check.maps.REGIMES`.
 REGIME_ATTRS = {"flag_values": list(range(len(REGIMES))), "flag_meanings": " ".join(REGIMES)}
 _DONE = "1 once the point's chunk is written: a sweep resumes from the chunks not done"
 
 
-class SpecError(ValueError):
-    """An argument or spec key that cannot be run; the message names it."""
-
-
 class StoreError(ValueError):
     """A store (or output folder) the sweep may not write: checked before any work."""
-
-
-@dataclass(frozen=True)
-class Keys:
-    """How the caller spells the fields a message names: Python arguments or TOML keys."""
-
-    kind: str
-    axes: tuple[str, str]
-    fixed: str  # a format of the parameter's name
-    table: str  # what ``fixed`` must be
-
-
-PYTHON = Keys("kind", ("axes[0]", "axes[1]"), "fixed[{!r}]", "a dict of parameter values")
-TOML = Keys("map", ("x.name", "y.name"), "fixed.{}", "a table ([fixed] with a value per parameter)")
-
-
-@dataclass(frozen=True)
-class Spec:
-    """A validated sweep (:func:`make_spec`): the map ``map`` (a key of
-    :data:`bptt_check.maps.MAPS`) over the grid ``x`` × ``y`` of the parameters ``x_name``,
-    ``y_name``, the others at ``fixed``; ``name`` labels it (the command's folder)."""
-
-    name: str
-    map: str
-    n: int
-    m: int
-    T: int
-    warmup: int | None
-    B: int
-    seed: int
-    chunk: int
-    x_name: str
-    x: tuple[float, ...]
-    y_name: str
-    y: tuple[float, ...]
-    fixed: dict[str, float]
-
-    def identity(self) -> str:
-        """The spec as canonical JSON: what a resumed store must have been started with."""
-        fields = {key: getattr(self, key) for key in self.__dataclass_fields__}
-        return json.dumps(fields | {"x": list(self.x), "y": list(self.y)}, sort_keys=True)
-
-
-def _integer(key: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise SpecError(f"{key} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def _number(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-        raise SpecError(f"{key} must be a finite number, got {value!r}")
-    if not np.isfinite(value):
-        raise SpecError(f"{key} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _values(key: str, values: Any) -> tuple[float, ...]:
-    """An axis's values: a non-empty 1-D sequence of distinct finite numbers."""
-    try:
-        array = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise SpecError(f"{key} must be a 1-D sequence of numbers, got {values!r}") from None
-    if array.ndim != 1 or not len(array) or not np.all(np.isfinite(array)):
-        raise SpecError(f"{key} must be a non-empty 1-D sequence of finite numbers")
-    if len(np.unique(array)) != len(array):
-        raise SpecError(f"{key} must not repeat a value (they label the map's axis)")
-    return tuple(float(v) for v in array)
-
-
-def _axes(kind: str, axes: Any, keys: Keys) -> tuple[str, str]:
-    """The two varied parameters; an axis given as None varies the map's default coordinate."""
-    if axes is None:
-        axes = (None, None)
-    if not isinstance(axes, tuple | list) or len(axes) != 2:
-        raise SpecError(f"axes must be a pair of names of {list(PARAMETERS[kind])}, got {axes!r}")
-    names = tuple(MAPS[kind][i] if a is None else a for i, a in enumerate(axes))
-    for key, name in zip(keys.axes, names, strict=True):
-        if name not in PARAMETERS[kind]:
-            known = list(PARAMETERS[kind])
-            raise SpecError(f"{key} must be one of {known} for {keys.kind} {kind!r}, got {name!r}")
-    if names[0] == names[1]:
-        raise SpecError(f"{keys.axes[1]} must differ from {keys.axes[0]}, both are {names[0]!r}")
-    return names[0], names[1]
-
-
-def _fixed(kind: str, axes: tuple[str, str], fixed: Any, keys: Keys) -> dict[str, float]:
-    """The value of every parameter not on an axis: ``fixed``, else its default."""
-    fixed = {} if fixed is None else fixed
-    if not isinstance(fixed, Mapping):
-        raise SpecError(f"fixed must be {keys.table}, got {fixed!r}")
-    others = [name for name in PARAMETERS[kind] if name not in axes]
-    for name, value in fixed.items():  # in the caller's order: the first bad one is named
-        if name not in others:
-            key = keys.fixed.format(name)
-            raise SpecError(f"{key} is not a parameter left fixed (those are: {others})")
-        _number(keys.fixed.format(name), value)
-    return {name: float(fixed.get(name, PARAMETERS[kind][name])) for name in others}
-
-
-def make_spec(
-    kind: str,
-    x: Sequence[float],
-    y: Sequence[float],
-    *,
-    n: int = 8,
-    m: int = 1,
-    T: int = 500,
-    B: int = 4,
-    warmup: int | None = None,
-    seed: int = 0,
-    chunk: int = 256,
-    axes: tuple[str | None, str | None] | None = None,
-    fixed: Mapping[str, float] | None = None,
-    name: str | None = None,
-    keys: Keys = PYTHON,
-) -> Spec:
-    """The sweep of :func:`bptt_check.maps.lyapunov_map`'s arguments, validated: raises
-    :class:`SpecError` naming the argument (spelled as ``keys`` says) for anything that
-    cannot be run.  ``name`` (default ``kind``) must be usable as a folder name.
-
-    >>> make_spec("lstm", [1.0], [0.0], fixed={"cell_bias": "a"})
-    Traceback (most recent call last):
-    ...
-    bptt_check.sweep.SpecError: fixed['cell_bias'] must be a finite number, got 'a'
-    """
-    if not isinstance(kind, str) or kind not in MAPS:
-        raise SpecError(f"{keys.kind} must be one of {sorted(MAPS)}, got {kind!r}")
-    name = kind if name is None else name
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise SpecError(f"name must be letters, digits, '_', '.', '-' (a folder), got {name!r}")
-    sizes = {
-        key: _integer(key, value, low)
-        for key, value, low in (("n", n, 1), ("m", m, 1), ("T", T, 1), ("B", B, 1))
-    }
-    seed, chunk = _integer("seed", seed, 0), _integer("chunk", chunk, 1)
-    if warmup is not None:
-        warmup = _integer("warmup", warmup, 0)
-        if warmup >= sizes["T"]:
-            raise SpecError(f"warmup must be < T = {sizes['T']}, got {warmup}")
-    x_name, y_name = _axes(kind, axes, keys)
-    return Spec(
-        name=name,
-        map=kind,
-        warmup=warmup,
-        seed=seed,
-        chunk=chunk,
-        x_name=x_name,
-        x=_values("x", x),
-        y_name=y_name,
-        y=_values("y", y),
-        fixed=_fixed(kind, (x_name, y_name), fixed, keys),
-        **sizes,
-    )
-
-
-def check_scheduler(scheduler: Any, key: str = "scheduler") -> None:
-    """Refuse a ``scheduler`` that names no Dask scheduler, with a :class:`SpecError` naming
-    ``key``: accepted are None (local threads), ``"threads"``, ``"synchronous"``,
-    ``"processes"``, a ``dask.distributed`` address (``tcp://host:port``, ``host:port``,
-    ``tls://…``, ``inproc://…``) and, from Python, a ``distributed.Client``."""
-    if scheduler is None or (isinstance(scheduler, str) and scheduler in LOCAL):
-        return
-    if _is_client(scheduler) and key == "scheduler":
-        return
-    if isinstance(scheduler, str):
-        from distributed.comm.addressing import parse_address, parse_host_port
-
-        with contextlib.suppress(ValueError):  # distributed's own parser decides
-            scheme, location = parse_address(scheduler)
-            if scheme in _SCHEMES and (scheme == "inproc" or parse_host_port(location)[0]):
-                return
-    if key == "scheduler":
-        accepted = (
-            "None (this machine's threads), 'threads', 'synchronous', 'processes', a "
-            "dask.distributed scheduler address such as 'tcp://127.0.0.1:8786', or a "
-            "distributed.Client"
-        )
-    else:
-        accepted = (
-            "threads, synchronous, processes or a dask.distributed scheduler address such as "
-            "tcp://127.0.0.1:8786"
-        )
-    raise SpecError(f"{key} must be {accepted}; got {scheduler!r}")
-
-
-def _is_client(scheduler: Any) -> bool:
-    if not type(scheduler).__module__.startswith("distributed"):
-        return False  # distributed is imported only for what may be one of its clients
-    from distributed import Client
-
-    return isinstance(scheduler, Client)
 
 
 def _blocks(nx: int, ny: int, chunk: int) -> tuple[tuple[int, int], list[tuple[slice, slice]]]:
