@@ -353,7 +353,7 @@ CLI_ERRORS = {
         2,
     ),
     "the first chunk fails": (
-        lambda t, m: ["-o", str(t / "out")],
+        lambda t, m: ["-o", str(t / "out"), "--scheduler", "synchronous"],
         "the sweep failed: RuntimeError: interrupted (no chunk was written)",
         1,
     ),
