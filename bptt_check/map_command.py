@@ -75,7 +75,15 @@ from typing import Any
 import numpy as np
 
 from . import maps
-from .map_spec import TOML, Spec, SpecError, check_scheduler, make_spec
+from .map_spec import (
+    TOML,
+    Spec,
+    SpecError,
+    check_integer,
+    check_number,
+    check_scheduler,
+    make_spec,
+)
 from .sweep import StoreError, Sweep
 from .sweep import completed as _completed
 from .sweep import run as _run
@@ -201,18 +209,6 @@ class UsageError(Exception):
     """A problem with the command line or the output folder: exit status 2."""
 
 
-def _number(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
-        raise SpecError(f"{key} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _integer(key: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise SpecError(f"{key} must be an integer >= {low}, got {value!r}")
-    return value
-
-
 def _axis(key: str, table: Any) -> tuple[str | None, np.ndarray]:
     """The parameter (None: the map's default coordinate) and values of the axis ``key``
     ("x" or "y"): explicit values, or a linear or log range."""
@@ -229,13 +225,16 @@ def _axis(key: str, table: Any) -> tuple[str | None, np.ndarray]:
         if not isinstance(values, list) or not values:
             raise SpecError(f"{key}.values must be a non-empty list of numbers, got {values!r}")
         return table.get("name"), np.array(
-            [_number(f"{key}.values[{i}]", v) for i, v in enumerate(values)]
+            [check_number(f"{key}.values[{i}]", v) for i, v in enumerate(values)]
         )
     for part in ("start", "stop", "count"):
         if part not in table:
             raise SpecError(f"{key}.{part} is missing (give start, stop, count or values)")
-    start, stop = _number(f"{key}.start", table["start"]), _number(f"{key}.stop", table["stop"])
-    count = _integer(f"{key}.count", table["count"], 1)
+    start, stop = (
+        check_number(f"{key}.start", table["start"]),
+        check_number(f"{key}.stop", table["stop"]),
+    )
+    count = check_integer(f"{key}.count", table["count"], 1)
     spacing = table.get("spacing", "linear")
     if spacing == "linear":
         return table.get("name"), np.linspace(start, stop, count)
@@ -311,7 +310,11 @@ def output_folder(directory: str | os.PathLike[str]) -> Path:
 
     given = os.fspath(directory)
     if os.path.isdir(given):
-        foreign = sorted(name for name in os.listdir(given) if name not in OWN)
+        try:
+            names = os.listdir(given)
+        except OSError as error:  # a folder that cannot be read cannot be resumed either
+            raise UsageError(f"cannot read {given}: {error.strerror or error}") from None
+        foreign = sorted(name for name in names if name not in OWN)
         if foreign:
             shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
             raise UsageError(

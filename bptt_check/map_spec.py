@@ -34,6 +34,8 @@ __all__ = [
     "Keys",
     "Spec",
     "SpecError",
+    "check_integer",
+    "check_number",
     "check_scheduler",
     "make_spec",
 ]
@@ -90,13 +92,15 @@ class Spec:
         return json.dumps(fields | {"x": list(self.x), "y": list(self.y)}, sort_keys=True)
 
 
-def _integer(key: str, value: Any, low: int) -> int:
+def check_integer(key: str, value: Any, low: int) -> int:
+    """``value`` as an int >= ``low``, else a :class:`SpecError` naming ``key``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
         raise SpecError(f"{key} must be an integer >= {low}, got {value!r}")
     return int(value)
 
 
-def _number(key: str, value: Any) -> float:
+def check_number(key: str, value: Any) -> float:
+    """``value`` as a finite float (not a bool), else a :class:`SpecError` naming ``key``."""
     if isinstance(value, bool) or not isinstance(value, int | float | np.number):
         raise SpecError(f"{key} must be a finite number, got {value!r}")
     if not np.isfinite(value):
@@ -143,7 +147,7 @@ def _fixed(kind: str, axes: tuple[str, str], fixed: Any, keys: Keys) -> dict[str
         if name not in others:
             key = keys.fixed.format(name)
             raise SpecError(f"{key} is not a parameter left fixed (those are: {others})")
-        _number(keys.fixed.format(name), value)
+        check_number(keys.fixed.format(name), value)
     return {name: float(fixed.get(name, PARAMETERS[kind][name])) for name in others}
 
 
@@ -179,12 +183,12 @@ def make_spec(
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise SpecError(f"name must be letters, digits, '_', '.', '-' (a folder), got {name!r}")
     sizes = {
-        key: _integer(key, value, low)
+        key: check_integer(key, value, low)
         for key, value, low in (("n", n, 1), ("m", m, 1), ("T", T, 1), ("B", B, 1))
     }
-    seed, chunk = _integer("seed", seed, 0), _integer("chunk", chunk, 1)
+    seed, chunk = check_integer("seed", seed, 0), check_integer("chunk", chunk, 1)
     if warmup is not None:
-        warmup = _integer("warmup", warmup, 0)
+        warmup = check_integer("warmup", warmup, 0)
         if warmup >= sizes["T"]:
             raise SpecError(f"warmup must be < T = {sizes['T']}, got {warmup}")
     x_name, y_name = _axes(kind, axes, keys)
