@@ -407,7 +407,7 @@ def _parameters() -> str:
         lines.append(
             textwrap.fill(
                 ", ".join(names),
-                84,
+                79,
                 initial_indent=f"  {kind + ':':15s}",
                 subsequent_indent=" " * 17,
             )
@@ -417,28 +417,29 @@ def _parameters() -> str:
 
 _HELP = """\
 The spec (TOML; --show prints a built-in's):
-  name = "my-map"  optional (default: the file's stem); the folder is bptt-map-<name>
+  name = "my-map"  optional (default: the file's stem); names the folder
   map = "lstm"     {maps}
   n = 8            hidden size; also m = 1 (inputs), T = 500 (steps), warmup
                    (default T // 10), B = 4 (seeded runs per point), seed = 0,
                    chunk = 64 (points per chunk)
   [x], [y]         name = a parameter of the map (default: its axes) and
-                   values = [...], or start, stop, count, spacing = "log" or "linear"
-  [fixed]          the parameters not varied (default 1 for recurrent_scale and
-                   input_scale, 0 for a bias)
+                   values = [...], or start, stop, count, spacing = "log"
+                   or "linear" (default)
+  [fixed]          the parameters not varied (default 1 for recurrent_scale
+                   and input_scale, 0 for a bias)
 
 The parameters of each map (its default axes first):
 {parameters}
 
--o DIR (default bptt-map-NAME) must be a new folder, an empty one, or the folder of
-an earlier run of the same spec (holding only map.zarr, spec.toml, summary.txt),
-which is then resumed: only the chunks not marked done are computed.  A file, a
-folder holding other files, a folder that cannot be written, or a store of another
-spec is refused before any work.
+-o DIR (default bptt-map-NAME) must be a new folder, an empty one, or the
+folder of an earlier run of the same spec (holding only map.zarr, spec.toml,
+summary.txt), which is then resumed: only the chunks not marked done are
+computed.  A file, a folder holding other files, a folder that cannot be
+written, or a store of another spec is refused before any work.
 
-Exit status: 0 done; 1 the sweep failed (a chunk raised, the cluster could not be
-reached; the chunks written are kept); 2 a usage error (spec, option or folder),
-in one line; 130 interrupted.
+Exit status: 0 done; 1 the sweep failed (a chunk raised, the cluster could not
+be reached; the chunks written are kept); 2 a usage error (spec, option or
+folder), in one line; 130 interrupted (Ctrl-C).
 """
 
 
@@ -458,8 +459,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--output",
         metavar="DIR",
         default=None,
-        help="folder of map.zarr, spec.toml, summary.txt: new, empty, or an earlier run of "
-        "this spec (default: bptt-map-NAME)",
+        help="the folder of map.zarr, spec.toml and summary.txt (default: bptt-map-NAME): "
+        "new, empty, or an earlier run of this spec",
     )
     parser.add_argument(
         "--scheduler",
