@@ -144,6 +144,7 @@ def clean(tmp_path_factory):
         ("Ctrl-C in a chunk", 130, "bptt-check map: interrupted (re-run to resume: "),
         ("killed while writing a chunk", 130, "bptt-check map: interrupted (re-run to resume: "),
     ],
+    ids=["a chunk raises", "Ctrl-C in a chunk", "killed while writing a chunk"],
 )
 def test_an_interrupted_sweep_resumes_to_the_same_map(
     tmp_path, monkeypatch, capsys, clean, kill, status, message
