@@ -34,42 +34,59 @@ LSTM; ``recurrent_scale``, ``reset_gate_bias``, ``update_gate_bias``, ``input_ca
 ``hidden_candidate_bias`` for the GRU); an axis without ``name`` varies the map's
 default coordinate (:data:`bptt_check.maps.MAPS`).
 
-The grid is cut into rectangular chunks of at most ``chunk`` points, each one batched
-:func:`numeric.lyapunov` call run by Dask: on this machine's threads by default, or on a
-``dask.distributed`` cluster given by its address.  Each finished chunk is written at once into
-the zarr store ``DIR/map.zarr`` (labelled arrays: :func:`xarray.open_zarr`), then marked
-complete in its ``done`` variable; running the same spec again resumes, computing only the
-chunks not marked.  A point's numbers depend on the spec only: not on the scheduler, the
-chunking, or how often the sweep was interrupted.
+The sweep is :func:`bptt_check.sweep.run`, the same as :func:`bptt_check.maps.lyapunov_map`'s
+(one validation, one set of errors): the grid is cut into rectangular chunks of at most
+``chunk`` points, each one batched :func:`bptt_check.maps.point_runs` call run by Dask, on this
+machine's threads by default or on a ``dask.distributed`` cluster given by its address.  Each
+finished chunk is written at once into the zarr store ``DIR/map.zarr`` (labelled arrays:
+:func:`xarray.open_zarr`), then marked complete in its ``done`` variable; running the same spec
+again resumes, computing only the chunks not marked.  A point's numbers depend on the spec
+only: not on the scheduler, the chunking, or how often the sweep was interrupted.
+
+The output folder ``DIR`` (``-o``, default ``bptt-map-NAME``) is checked before any work
+(:func:`output_folder`): it must be new (in a writable folder), empty, or the folder of an
+earlier run of the same spec — holding only ``map.zarr``, ``spec.toml`` and ``summary.txt`` —
+which is then resumed.  A file, a folder holding anything else, a folder that cannot be
+written and a store of another spec are refused with one line (exit status 2): a map never
+lands among a user's other files, and never mixes two specs.
 
 >>> spec = parse_spec(BUILTINS["lstm-n1"], "builtin:lstm-n1")
 >>> spec.map, spec.n, len(spec.x), len(spec.y), spec.x_name, spec.y_name
 ('lstm', 1, 32, 32, 'recurrent_scale', 'forget_bias')
 
-Exit status: 0 when the sweep completed, 1 when it failed (a chunk raised, the cluster could
-not be reached), 2 for a usage error (a bad spec, a store holding another sweep) with a
-one-line message naming the key.
+Exit status: 0 when the sweep completed; 1 when it failed (a chunk raised, the cluster could
+not be reached; the chunks written are kept, and the message says whether there is anything to
+resume); 2 for a usage error (a bad spec, option or output folder) with a one-line message
+naming the key or the path; 130 when interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import re
+import contextlib
+import os
 import sys
-import time
+import textwrap
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from . import maps
-
-if TYPE_CHECKING:  # imported when a sweep runs
-    import xarray
+from .map_spec import (
+    TOML,
+    Spec,
+    SpecError,
+    check_integer,
+    check_number,
+    check_scheduler,
+    make_spec,
+)
+from .sweep import StoreError, Sweep
+from .sweep import completed as _completed
+from .sweep import run as _run
 
 __all__ = ["BUILTINS", "Spec", "SpecError", "Sweep", "add_parser", "parse_spec", "run", "sweep"]
 
@@ -184,70 +201,22 @@ count = 32
 
 _TOP = {"name", "map", "n", "m", "T", "warmup", "B", "seed", "chunk", "x", "y", "fixed"}
 _AXIS = {"name", "start", "stop", "count", "spacing", "values"}
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-_LOCAL = ("threads", "synchronous", "processes")
-_ADDRESS = re.compile(r"[a-z][a-z0-9+.-]*://\S+|[\w.\-\[\]:]+:\d+")
-
-
-class SpecError(ValueError):
-    """A sweep spec that cannot be run; the message names the key (exit status 2)."""
+#: What a folder of an earlier run holds: its store, its spec and its summary.
+OWN = ("map.zarr", "spec.toml", "summary.txt")
 
 
 class UsageError(Exception):
     """A problem with the command line or the output folder: exit status 2."""
 
 
-@dataclass(frozen=True)
-class Spec:
-    """A validated sweep: the map ``map`` (a key of :data:`bptt_check.maps.MAPS`) over the
-    grid ``x`` × ``y`` of the parameters ``x_name``, ``y_name``, the others at ``fixed``,
-    with the arguments of :func:`bptt_check.maps.lyapunov_map`."""
-
-    name: str
-    map: str
-    n: int
-    m: int
-    T: int
-    warmup: int | None
-    B: int
-    seed: int
-    chunk: int
-    x_name: str
-    x: tuple[float, ...]
-    y_name: str
-    y: tuple[float, ...]
-    fixed: dict[str, float]
-
-    def identity(self) -> str:
-        """The spec as canonical JSON: what a resumed store must have been started with."""
-        fields = {key: getattr(self, key) for key in self.__dataclass_fields__}
-        return json.dumps(fields | {"x": list(self.x), "y": list(self.y)}, sort_keys=True)
-
-
-def _integer(key: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise SpecError(f"{key} must be an integer >= {low}, got {value!r}")
-    return value
-
-
-def _number(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
-        raise SpecError(f"{key} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _axis(key: str, table: Any, coordinate: str, kind: str) -> tuple[str, tuple[float, ...]]:
-    """The parameter and values of the axis ``key`` ("x" or "y"): explicit values, or a
-    linear or log range; ``coordinate``: the parameter when the axis names none."""
+def _axis(key: str, table: Any) -> tuple[str | None, np.ndarray]:
+    """The parameter (None: the map's default coordinate) and values of the axis ``key``
+    ("x" or "y"): explicit values, or a linear or log range."""
     if not isinstance(table, Mapping):
         raise SpecError(f"{key} must be a table ([{key}] with name and values or a range)")
     unknown = sorted(set(table) - _AXIS)
     if unknown:
         raise SpecError(f"{key}.{unknown[0]} is not a key of an axis (known: {sorted(_AXIS)})")
-    name = table.get("name", coordinate)
-    if name not in maps.PARAMETERS[kind]:
-        known = list(maps.PARAMETERS[kind])
-        raise SpecError(f"{key}.name must be one of {known} for map {kind!r}, got {name!r}")
     ranged = [k for k in ("start", "stop", "count", "spacing") if k in table]
     if "values" in table:
         if ranged:
@@ -255,32 +224,34 @@ def _axis(key: str, table: Any, coordinate: str, kind: str) -> tuple[str, tuple[
         values = table["values"]
         if not isinstance(values, list) or not values:
             raise SpecError(f"{key}.values must be a non-empty list of numbers, got {values!r}")
-        array = np.array([_number(f"{key}.values[{i}]", v) for i, v in enumerate(values)])
-    else:
-        for part in ("start", "stop", "count"):
-            if part not in table:
-                raise SpecError(f"{key}.{part} is missing (give start, stop, count or values)")
-        start, stop = _number(f"{key}.start", table["start"]), _number(f"{key}.stop", table["stop"])
-        count = _integer(f"{key}.count", table["count"], 1)
-        spacing = table.get("spacing", "linear")
-        if spacing == "linear":
-            array = np.linspace(start, stop, count)
-        elif spacing == "log":
-            if start <= 0 or stop <= 0:
-                raise SpecError(f"{key}.start and {key}.stop must be > 0 for spacing = 'log'")
-            array = np.geomspace(start, stop, count)
-        else:
-            raise SpecError(f"{key}.spacing must be 'linear' or 'log', got {spacing!r}")
-    if len(np.unique(array)) != len(array):
-        raise SpecError(f"{key} must not repeat a value (they label the map's axis)")
-    return name, tuple(float(v) for v in array)
+        return table.get("name"), np.array(
+            [check_number(f"{key}.values[{i}]", v) for i, v in enumerate(values)]
+        )
+    for part in ("start", "stop", "count"):
+        if part not in table:
+            raise SpecError(f"{key}.{part} is missing (give start, stop, count or values)")
+    start, stop = (
+        check_number(f"{key}.start", table["start"]),
+        check_number(f"{key}.stop", table["stop"]),
+    )
+    count = check_integer(f"{key}.count", table["count"], 1)
+    spacing = table.get("spacing", "linear")
+    if spacing == "linear":
+        return table.get("name"), np.linspace(start, stop, count)
+    if spacing == "log":
+        if start <= 0 or stop <= 0:
+            raise SpecError(f"{key}.start and {key}.stop must be > 0 for spacing = 'log'")
+        return table.get("name"), np.geomspace(start, stop, count)
+    raise SpecError(f"{key}.spacing must be 'linear' or 'log', got {spacing!r}")
 
 
 def parse_spec(text: str, source: str = "spec") -> Spec:
     """The sweep described by the TOML ``text`` (the format of the module docstring), validated.
 
-    ``source`` names where it came from: its stem is the default ``name``.  Raises
-    :class:`SpecError` naming the key for anything that cannot be run.
+    ``source`` names where it came from: its stem is the default ``name``.  The TOML is read
+    here (tables, ranges); every field is then checked by the sweep's one validation
+    (:func:`bptt_check.map_spec.make_spec`), as :func:`bptt_check.maps.lyapunov_map`'s arguments
+    are.  Raises :class:`SpecError` naming the key for anything that cannot be run.
     """
     try:
         data = tomllib.loads(text)
@@ -292,50 +263,17 @@ def parse_spec(text: str, source: str = "spec") -> Spec:
     for key in ("map", "x", "y"):
         if key not in data:
             raise SpecError(f"{key} is missing")
-    kind = data["map"]
-    if kind not in maps.MAPS:
-        raise SpecError(f"map must be one of {sorted(maps.MAPS)}, got {kind!r}")
-    default = Path(source.removeprefix("builtin:")).stem
-    name = data.get("name", default)
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise SpecError(f"name must be letters, digits, '_', '.', '-' (a folder), got {name!r}")
-    sizes = {
-        key: _integer(key, data.get(key, value), low)
-        for key, value, low in (
-            ("n", 8, 1),
-            ("m", 1, 1),
-            ("T", 500, 1),
-            ("B", 4, 1),
-            ("seed", 0, 0),
-            ("chunk", 64, 1),
-        )
-    }
-    warmup = data.get("warmup")
-    if warmup is not None:
-        warmup = _integer("warmup", warmup, 0)
-        if warmup >= sizes["T"]:
-            raise SpecError(f"warmup must be < T = {sizes['T']}, got {warmup}")
-    x_name, x = _axis("x", data["x"], maps.MAPS[kind][0], kind)
-    y_name, y = _axis("y", data["y"], maps.MAPS[kind][1], kind)
-    if x_name == y_name:
-        raise SpecError(f"y.name must differ from x.name, both are {x_name!r}")
-    fixed = data.get("fixed", {})
-    if not isinstance(fixed, Mapping):
-        raise SpecError("fixed must be a table ([fixed] with a value per parameter)")
-    others = [p for p in maps.PARAMETERS[kind] if p not in (x_name, y_name)]
-    for key, value in fixed.items():
-        if key not in others:
-            raise SpecError(f"fixed.{key} is not a parameter left fixed (those are: {others})")
-        _number(f"fixed.{key}", value)
-    return Spec(
-        name=name,
-        map=kind,
-        warmup=warmup,
-        x_name=x_name,
-        x=x,
-        y_name=y_name,
-        y=y,
-        fixed=maps._fixed(kind, (x_name, y_name), fixed),
+    (x_name, x), (y_name, y) = _axis("x", data["x"]), _axis("y", data["y"])
+    sizes = {key: data[key] for key in ("n", "m", "T", "B", "seed", "warmup") if key in data}
+    return make_spec(
+        data["map"],
+        x,
+        y,
+        chunk=data.get("chunk", 64),
+        axes=(x_name, y_name),
+        fixed=data.get("fixed"),
+        name=data.get("name", Path(source.removeprefix("builtin:")).stem),
+        keys=TOML,
         **sizes,
     )
 
@@ -355,166 +293,72 @@ def load_spec(source: str) -> tuple[Spec, str]:
     return parse_spec(text, source), text
 
 
-def _blocks(nx: int, ny: int, chunk: int) -> tuple[tuple[int, int], list[tuple[slice, slice]]]:
-    """The grid cut into rectangles of at most ``chunk`` points (whole rows of y first):
-    the block shape (the zarr chunks) and the blocks, x-major."""
-    by = min(ny, chunk)
-    bx = max(1, min(nx, chunk // by))
-    blocks = [
-        (slice(i, min(i + bx, nx)), slice(j, min(j + by, ny)))
-        for i in range(0, nx, bx)
-        for j in range(0, ny, by)
-    ]
-    return (bx, by), blocks
+def _plural(count: int, noun: str) -> str:
+    """``1 chunk``, ``2 chunks``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _template(spec: Spec, shape: tuple[int, int]) -> xarray.Dataset:
-    """The empty map, chunked like the blocks: NaN, regime 0 and ``done`` False."""
-    import dask.array as da
-    import xarray as xr
+def output_folder(directory: str | os.PathLike[str]) -> Path:
+    """The folder a sweep writes into, checked before any work (:class:`UsageError`).
 
-    size, dims, units = (len(spec.x), len(spec.y)), (spec.x_name, spec.y_name), "nats per step"
+    Accepted: a new folder (its parent a writable folder), an empty folder, or the folder of an
+    earlier run (holding only ``map.zarr``, ``spec.toml``, ``summary.txt``); the store in it
+    is then checked to hold the same spec (resumed) by :func:`bptt_check.sweep.run`.
+    Refused: a file, a folder holding anything else, a folder that cannot be written.
+    """
+    from .output import OutputError, folder_target
 
-    def full(value: Any, dtype: Any, extra: tuple[int, ...] = ()) -> Any:
-        return da.full(size + extra, value, dtype=dtype, chunks=shape + extra)
-
-    attrs = maps._attrs(spec.map, spec.n, spec.m, spec.T, spec.warmup, spec.B, spec.seed)
-    done = "1 once the point's chunk is written: a sweep resumes from the chunks not done"
-    return xr.Dataset(
-        {
-            "lambda_max": (dims, full(np.nan, float), {"units": units}),
-            "lambda_se": (dims, full(np.nan, float), {"units": units}),
-            "regime": (dims, full(0, np.int8), maps._REGIME_ATTRS),
-            "lambda_runs": ((*dims, "run"), full(np.nan, float, (spec.B,)), {"units": units}),
-            "done": (dims, full(False, bool), {"description": done}),
-        },
-        coords={spec.x_name: list(spec.x), spec.y_name: list(spec.y), "run": np.arange(spec.B)},
-        attrs=attrs | spec.fixed | {"name": spec.name, "spec": spec.identity()},
-    )
-
-
-def _differing(stored: str, wanted: str) -> str:
-    old, new = json.loads(stored), json.loads(wanted)
-    return next((key for key in sorted(new) if old.get(key) != new[key]), "?")
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """The outcome of :func:`sweep`: the map (with its ``done`` variable), the store, how
-    many chunks were computed now and how many were already complete, and the seconds."""
-
-    dataset: xarray.Dataset
-    store: Path
-    computed: int
-    resumed: int
-    seconds: float
-
-
-def _open(spec: Spec, store: Path, shape: tuple[int, int]) -> Any:
-    """The zarr group of ``store``: created from the template, or checked to hold ``spec``."""
-    import zarr
-
-    if not store.exists():
-        _template(spec, shape).to_zarr(store, compute=False, mode="w", consolidated=False)
-        return zarr.open_group(store, mode="r+")
+    given = os.fspath(directory)
+    if os.path.isdir(given):
+        try:
+            names = os.listdir(given)
+        except OSError as error:  # a folder that cannot be read cannot be resumed either
+            raise UsageError(f"cannot read {given}: {error.strerror or error}") from None
+        foreign = sorted(name for name in names if name not in OWN)
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+            raise UsageError(
+                f"{given} holds files that are not a map's ({shown}): give a new or empty "
+                "folder, or the folder of an earlier run of this spec, as -o"
+            )
     try:
-        group = zarr.open_group(store, mode="r+")
-        stored = group.attrs["spec"]
-    except Exception:  # anything else at that path: not ours to overwrite
-        raise UsageError(
-            f"{store} exists and is not a map store: remove it or use another -o"
-        ) from None
-    if stored != spec.identity():
-        key = _differing(stored, spec.identity())
-        raise UsageError(
-            f"{store} holds a sweep of another spec ({key} differs): "
-            "remove it or use another -o to start afresh"
-        )
-    return group
-
-
-def _run_local(tasks: list, write: Callable[[int, np.ndarray], None], scheduler: str) -> None:
-    """Run ``tasks`` on Dask's local scheduler, writing each result as it arrives."""
-    import dask
-    from dask.callbacks import Callback
-
-    index = {task.key: i for i, task in enumerate(tasks)}
-
-    def arrived(key: Any, result: Any, *_: Any) -> None:
-        if key in index:
-            write(index[key], result)
-
-    with Callback(posttask=arrived):
-        dask.compute(*tasks, scheduler=scheduler)
-
-
-def _run_distributed(tasks: list, write: Callable[[int, np.ndarray], None], address: str) -> None:
-    """Run ``tasks`` on the ``dask.distributed`` cluster at ``address`` (which stays up)."""
-    from distributed import Client, as_completed
-
-    with Client(address, timeout="10s") as client:
-        futures = client.compute(tasks)
-        index = {future.key: i for i, future in enumerate(futures)}
-        for future, result in as_completed(futures, with_results=True):
-            write(index[future.key], result)
+        return folder_target(given, set(OWN))
+    except OutputError as error:
+        raise UsageError(str(error)) from None
 
 
 def sweep(
-    spec: Spec, directory: str | Path, *, scheduler: str | None = None, progress: bool = True
+    spec: Spec, directory: str | Path, *, scheduler: Any = None, progress: bool = True
 ) -> Sweep:
-    """Run ``spec`` into ``directory``/map.zarr, resuming from the chunks already complete.
+    """Run ``spec`` into ``directory``/map.zarr, resuming from the chunks already complete:
+    :func:`bptt_check.sweep.run` into the folder :func:`output_folder` accepts.
 
     ``scheduler``: None (Dask's local threads), ``"synchronous"``, ``"threads"``,
-    ``"processes"`` or a ``dask.distributed`` scheduler address.  ``progress``: a progress
-    bar (tqdm) on stderr.  Raises :class:`UsageError` when the store holds another spec.
+    ``"processes"``, a ``dask.distributed`` scheduler address or Client.  ``progress``: a
+    progress bar (tqdm) on stderr.  Raises :class:`UsageError` before any work when the folder
+    or its store cannot be used (a file, other files, another spec, not writable).
     """
-    import dask
-    import xarray as xr
-    from tqdm import tqdm
-
-    started = time.perf_counter()
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    store = directory / "map.zarr"
-    shape, blocks = _blocks(len(spec.x), len(spec.y), spec.chunk)
-    group = _open(spec, store, shape)
-    done = np.asarray(group["done"][...])
-    todo = [block for block in blocks if not done[block].all()]
-    xv, yv = np.array(spec.x), np.array(spec.y)
-    tasks = []
-    for sx, sy in todo:
-        a, b = (v.ravel() for v in np.meshgrid(xv[sx], yv[sy], indexing="ij"))
-        values = spec.fixed | {spec.x_name: a, spec.y_name: b}
-        arguments = (spec.map, spec.n, spec.m, spec.T, spec.B, spec.warmup, spec.seed, values)
-        tasks.append(dask.delayed(maps._chunk, pure=True)(*arguments))
-    bar = tqdm(
-        total=len(blocks),
-        initial=len(blocks) - len(todo),
-        desc=spec.name,
-        unit="chunk",
-        file=sys.stderr,
-        disable=not progress,
-    )
-
-    def write(i: int, runs: np.ndarray) -> None:
-        sx, sy = todo[i]
-        runs = np.asarray(runs).reshape(sx.stop - sx.start, sy.stop - sy.start, spec.B)
-        mean, se, codes = maps._statistics(runs, spec.T, spec.warmup)
-        group["lambda_runs"][sx, sy, :] = runs
-        group["lambda_max"][sx, sy] = mean
-        group["lambda_se"][sx, sy] = se
-        group["regime"][sx, sy] = codes
-        group["done"][sx, sy] = True  # last: the chunk is complete only once its data is
-        bar.update(1)
-
-    with bar:
-        if tasks and (scheduler is None or scheduler in _LOCAL):
-            _run_local(tasks, write, scheduler or "threads")
-        elif tasks:
-            _run_distributed(tasks, write, scheduler)
-    dataset = xr.open_zarr(store, consolidated=False).load()
-    elapsed = time.perf_counter() - started
-    return Sweep(dataset, store, len(todo), len(blocks) - len(todo), elapsed)
+    target = output_folder(directory)
+    created = not target.exists()
+    try:
+        target.mkdir(exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create {directory}: {error.strerror or error}") from None
+    store = target / "map.zarr"
+    try:
+        return _run(
+            spec,
+            store,
+            scheduler=scheduler,
+            progress=progress,
+            subject=str(Path(directory) / "map.zarr"),
+            advice="remove it or use another -o to start afresh",
+        )
+    except StoreError as error:
+        if created:
+            with contextlib.suppress(OSError):
+                target.rmdir()  # the folder made for this run, left empty
+        raise UsageError(str(error)) from None
 
 
 def summary(spec: Spec, result: Sweep) -> str:
@@ -524,9 +368,9 @@ def summary(spec: Spec, result: Sweep) -> str:
     chunks = result.computed + result.resumed
     lines = [
         f"{spec.name}: map {spec.map}, n = {spec.n}, m = {spec.m}, T = {spec.T}, "
-        f"B = {spec.B}, seed = {spec.seed}: {len(spec.x)} x {len(spec.y)} = {points} points "
-        f"in {chunks} chunks ({result.computed} computed, {result.resumed} already done), "
-        f"{result.seconds:.1f} s"
+        f"B = {spec.B}, seed = {spec.seed}: {len(spec.x)} x {len(spec.y)} = "
+        f"{_plural(points, 'point')} in {_plural(chunks, 'chunk')} ({result.computed} computed, "
+        f"{result.resumed} already done), {result.seconds:.1f} s"
     ]
     if spec.fixed:
         lines.append("  fixed: " + ", ".join(f"{k} = {v:g}" for k, v in spec.fixed.items()))
@@ -537,6 +381,12 @@ def summary(spec: Spec, result: Sweep) -> str:
     return "\n".join(lines)
 
 
+def _points(spec: Spec) -> str:
+    """``32 x 32 points``, ``1 x 1 point``."""
+    plural = "" if len(spec.x) * len(spec.y) == 1 else "s"
+    return f"{len(spec.x)} x {len(spec.y)} point{plural}"
+
+
 def _listing() -> str:
     lines = []
     for name, text in BUILTINS.items():
@@ -544,9 +394,53 @@ def _listing() -> str:
         lines.append(
             f"builtin:{name:14s} {spec.map}, n = {spec.n}: {spec.x_name} [{spec.x[0]:g}, "
             f"{spec.x[-1]:g}] x {spec.y_name} [{spec.y[0]:g}, {spec.y[-1]:g}], "
-            f"{len(spec.x)} x {len(spec.y)} points, T = {spec.T}, B = {spec.B}"
+            f"{_points(spec)}, T = {spec.T}, B = {spec.B}"
         )
     return "\n".join(lines)
+
+
+def _parameters() -> str:
+    """Each map's parameters (:data:`bptt_check.maps.PARAMETERS`), its default axes first."""
+    lines = []
+    for kind, axes in maps.MAPS.items():
+        names = [*axes, *(name for name in maps.PARAMETERS[kind] if name not in axes)]
+        lines.append(
+            textwrap.fill(
+                ", ".join(names),
+                79,
+                initial_indent=f"  {kind + ':':15s}",
+                subsequent_indent=" " * 17,
+            )
+        )
+    return "\n".join(lines)
+
+
+_HELP = """\
+The spec (TOML; --show prints a built-in's):
+  name = "my-map"  optional (default: the file's stem); names the folder
+  map = "lstm"     {maps}
+  n = 8            hidden size; also m = 1 (inputs), T = 500 (steps), warmup
+                   (default T // 10), B = 4 (seeded runs per point), seed = 0,
+                   chunk = 64 (points per chunk)
+  [x], [y]         name = a parameter of the map (default: its axes) and
+                   values = [...], or start, stop, count, spacing = "log"
+                   or "linear" (default)
+  [fixed]          the parameters not varied (default 1 for recurrent_scale
+                   and input_scale, 0 for a bias)
+
+The parameters of each map (its default axes first):
+{parameters}
+
+-o DIR (default bptt-map-NAME) must be a new folder, an empty one, or the
+folder of an earlier run of the same spec (holding only map.zarr, spec.toml,
+summary.txt), which is then resumed: only the chunks not marked done are
+computed.  A file, a folder holding other files, a folder that cannot be
+written, or a store of another spec is refused before any work.
+
+Exit status: 0 done; 1 the sweep failed (a chunk raised, the cluster could not
+be reached; the chunks written are kept); 2 a usage error (spec, option or
+folder), in one line; 130 interrupted (Ctrl-C).
+"""
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -554,18 +448,26 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "map",
         help="a Lyapunov map (lambda_max over a grid) as a resumable Dask sweep",
-        description="Run the sweep of SPEC.toml (or builtin:NAME) into DIR/map.zarr; "
-        "re-running resumes from the chunks already written.",
+        description="Run the sweep of SPEC.toml (or builtin:NAME, see --list) into DIR/map.zarr,\n"
+        "chunk by chunk; re-running resumes from the chunks already written.",
+        epilog=_HELP.format(maps=" | ".join(maps.MAPS), parameters=_parameters()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("spec", nargs="?", metavar="SPEC.toml", help="a spec or builtin:NAME")
     parser.add_argument(
-        "-o", "--output", metavar="DIR", default=None, help="folder (default: bptt-map-NAME)"
+        "-o",
+        "--output",
+        metavar="DIR",
+        default=None,
+        help="the folder of map.zarr, spec.toml and summary.txt (default: bptt-map-NAME): "
+        "new, empty, or an earlier run of this spec",
     )
     parser.add_argument(
         "--scheduler",
         metavar="ADDRESS",
         default=None,
-        help="a dask.distributed scheduler address (default: this machine's threads)",
+        help="threads (default), synchronous, processes, or a dask.distributed scheduler "
+        "address such as tcp://127.0.0.1:8786",
     )
     parser.add_argument("--list", action="store_true", help="list the built-in maps")
     parser.add_argument("--show", action="store_true", help="print the spec's TOML and stop")
@@ -573,49 +475,56 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def _resume(spec: Spec, directory: str) -> str:
+    """What a failed or interrupted sweep left: chunks to resume from, or nothing."""
+    done, total = _completed(spec, Path(directory) / "map.zarr")
+    if not done:
+        return " (no chunk was written)"
+    return f" (re-run to resume: {done} of {_plural(total, 'chunk')} are written in {directory})"
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``bptt-check map``; return the exit status."""
+    from .output import OutputError, file_target, write_text
+
     try:
         if args.list:
             print(_listing())
             return 0
         if args.spec is None:
             raise UsageError("a spec is needed: SPEC.toml or builtin:NAME (see --list)")
-        scheduler = args.scheduler
-        if scheduler is not None and not (scheduler in _LOCAL or _ADDRESS.fullmatch(scheduler)):
-            raise UsageError(
-                f"--scheduler must be an address such as tcp://127.0.0.1:8786, got {scheduler!r}"
-            )
         try:
+            check_scheduler(args.scheduler, "--scheduler")
             spec, text = load_spec(args.spec)
         except SpecError as error:
-            raise UsageError(f"{args.spec}: {error}") from None
+            where = "" if str(error).startswith("--scheduler") else f"{args.spec}: "
+            raise UsageError(f"{where}{error}") from None
         if args.show:
             print(text, end="")
             return 0
-        directory = Path(args.output or f"bptt-map-{spec.name}")
+        directory = args.output or f"bptt-map-{spec.name}"
         try:
-            result = sweep(spec, directory, scheduler=scheduler, progress=not args.no_progress)
+            result = sweep(spec, directory, scheduler=args.scheduler, progress=not args.no_progress)
         except UsageError:
             raise
         except KeyboardInterrupt:
-            print(
-                f"bptt-check map: interrupted (re-run to resume from the chunks written in "
-                f"{directory})",
-                file=sys.stderr,
-            )
+            print(f"bptt-check map: interrupted{_resume(spec, directory)}", file=sys.stderr)
             return 130
         except Exception as error:  # the sweep failed: one line, the chunks written are kept
             message = str(error).splitlines()[0] if str(error) else ""
             print(
-                f"bptt-check map: the sweep failed: {type(error).__name__}: {message} "
-                f"(re-run to resume from the chunks written in {directory})",
+                f"bptt-check map: the sweep failed: {type(error).__name__}: {message}"
+                f"{_resume(spec, directory)}",
                 file=sys.stderr,
             )
             return 1
-        (directory / "spec.toml").write_text(text, encoding="utf-8")
         report = summary(spec, result)
-        (directory / "summary.txt").write_text(report + "\n", encoding="utf-8")
+        try:  # each file whole or not at all: a temporary file beside it, then renamed
+            write_text(file_target(Path(directory) / "spec.toml"), text)
+            write_text(file_target(Path(directory) / "summary.txt"), report + "\n")
+        except (OSError, OutputError) as error:
+            print(f"bptt-check map: cannot write in {directory}: {error}", file=sys.stderr)
+            return 1
         print(report)
         return 0
     except UsageError as error:

@@ -24,10 +24,12 @@ Every point runs the same B seeded input sequences x_t ~ N(0, 1) and starts (uni
 [-1, 1]): ``lambda_runs`` holds each run's λ_max, ``lambda_max`` their mean, ``lambda_se`` its
 standard error and ``regime`` the classification of :meth:`numeric.Spectrum.classify`, as
 codes into :data:`REGIMES` (CF ``flag_values`` / ``flag_meanings`` attributes), so that the
-dataset stores in zarr as it is.  The
-grid is cut into chunks of points, each chunk one batched :func:`numeric.lyapunov` call, run by
-Dask: on this machine by default (threads, nothing to start), or on a ``dask.distributed``
-cluster given by its address.  A point's numbers depend on the seed only, not on the scheduler.
+dataset stores in zarr as it is.  :func:`lyapunov_map` runs the sweep of
+:mod:`bptt_check.sweep`, the same as ``bptt-check map``: the grid is cut into chunks of points,
+each chunk one batched :func:`point_runs` call, run by Dask on this machine by default (threads,
+nothing to start) or on a ``dask.distributed`` cluster (an address or a ``Client``), and written
+chunk by chunk (into a zarr store if one is given, resumable).  A point's numbers depend on the
+seed only, not on the scheduler or the chunking.
 
 >>> ds = lyapunov_map("elman-tanh", [0.5, 2.0], [0.0], n=1, T=100, B=2)
 >>> ds.lambda_max.dims, round(float(ds.lambda_max.sel(recurrent_scale=0.5, input_scale=0.0)), 6)
@@ -44,12 +46,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from derivations import cells
-from numeric import Model, Spectrum, lyapunov
+from numeric import Model, lyapunov
 
-if TYPE_CHECKING:  # xarray is imported when a map is made
+if TYPE_CHECKING:  # xarray and distributed are imported when a map is made
+    import distributed
     import xarray
 
-__all__ = ["MAPS", "PARAMETERS", "REGIMES", "grid_parameters", "lyapunov_map", "map_inputs"]
+__all__ = [
+    "CRITICAL_SCALE",
+    "MAPS",
+    "PARAMETERS",
+    "REGIMES",
+    "grid_parameters",
+    "lyapunov_map",
+    "map_inputs",
+    "map_model",
+    "point_runs",
+]
 
 #: The regimes of :meth:`numeric.Spectrum.classify`, in the order of their codes in a map.
 REGIMES: tuple[str, ...] = ("vanishes", "preserved", "explodes", "undetermined")
@@ -115,10 +128,13 @@ _RECURRENT = {
 
 #: sup of the activation's derivative: σ' ≤ ¼, tanh' ≤ 1 (the γ of ‖J_t‖₂ ≤ γ‖W‖₂, eq. (7)).
 _GAMMA = {"elman-sigmoid": 0.25, "elman-tanh": 1.0}
+#: The Elman maps' line γ‖W‖₂ = 1 (``attrs["critical_recurrent_scale"]``): 4 for σ, 1 for tanh.
+CRITICAL_SCALE: dict[str, float] = {kind: 1 / gamma for kind, gamma in _GAMMA.items()}
 
 
 @cache
-def _model(kind: str) -> Model:
+def map_model(kind: str) -> Model:
+    """The :class:`numeric.Model` of the map ``kind``'s cell (eq. (1), (8)-(13), the GRU)."""
     if kind == "lstm":
         return Model(cells.lstm())
     if kind == "lstm-1997":
@@ -138,7 +154,7 @@ def _base(kind: str, n: int, m: int, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     if kind not in _RECURRENT:
         return {"W": _unit(rng.normal(size=(n, n))), "U": _unit(rng.normal(size=(n, m)))}
-    base = _model(kind).init(n, m, seed=seed)
+    base = map_model(kind).init(n, m, seed=seed)
     for name in _RECURRENT[kind]:
         base[name][:, :n] = _unit(rng.normal(size=(n, n)))
     return base
@@ -179,11 +195,11 @@ def map_inputs(
     that every point of a map runs."""
     rng = np.random.default_rng([seed, 1])
     xs = rng.normal(size=(T, B, m))
-    state0 = {name: rng.uniform(-1, 1, size=(B, n)) for name, _ in _model(kind).states}
+    state0 = {name: rng.uniform(-1, 1, size=(B, n)) for name, _ in map_model(kind).states}
     return xs, state0
 
 
-def _chunk(
+def point_runs(
     kind: str,
     n: int,
     m: int,
@@ -191,116 +207,16 @@ def _chunk(
     B: int,
     warmup: int | None,
     seed: int,
-    values: Mapping[str, np.ndarray],
+    values: Mapping[str, Any],
 ) -> np.ndarray:
-    """λ_max of every run at G points as one batched call: (G, B).  ``values``: each varied
-    parameter of :data:`PARAMETERS` at the points (G,), or a fixed value; the others at their
-    defaults."""
+    """λ_max of every run at G points of the map ``kind`` as one batched
+    :func:`numeric.lyapunov` call: (G, B).  ``values``: each varied parameter of
+    :data:`PARAMETERS` at the points (G,), or a fixed value; the others at their defaults.
+    This is the work of one chunk of a sweep (:mod:`bptt_check.sweep`)."""
     params = grid_parameters(kind, n, m, seed, values)
     xs, state0 = map_inputs(kind, n, m, T, B, seed)
-    result = lyapunov(_model(kind), params, xs, state0, warmup=warmup, growth=False)
+    result = lyapunov(map_model(kind), params, xs, state0, warmup=warmup, growth=False)
     return result.lambda_max
-
-
-#: The attributes of the ``regime`` variable: CF flags naming :data:`REGIMES`.
-_REGIME_ATTRS = {"flag_values": list(range(len(REGIMES))), "flag_meanings": " ".join(REGIMES)}
-
-
-def _warmup(T: int, warmup: int | None) -> int:
-    """The steps left out of the averages (:func:`numeric.lyapunov`'s default T // 10)."""
-    return T // 10 if warmup is None else warmup
-
-
-def _statistics(
-    runs: np.ndarray, T: int, warmup: int | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each point's λ_max, its standard error and its regime code from the runs (..., B):
-    per point, so a chunk of the grid gives the same numbers as the whole grid."""
-    spectrum = Spectrum(runs[..., None], None, T, _warmup(T, warmup), True, True)
-    labels = spectrum.classify()
-    codes = np.zeros(labels.shape, np.int8)
-    for code, label in enumerate(REGIMES):
-        codes[labels == label] = code
-    return spectrum.mean()[..., 0], spectrum.se()[..., 0], codes
-
-
-def _attrs(
-    kind: str, n: int, m: int, T: int, warmup: int | None, B: int, seed: int
-) -> dict[str, Any]:
-    """The attributes of a map: its cell, sizes, steps, runs and seed."""
-    attrs: dict[str, Any] = {
-        "cell": _model(kind).cell.name,
-        "n": n,
-        "m": m,
-        "T": T,
-        "warmup": _warmup(T, warmup),
-        "B": B,
-        "seed": seed,
-    }
-    if kind in _GAMMA:
-        attrs["critical_recurrent_scale"] = 1 / _GAMMA[kind]  # γ‖W‖₂ = 1
-    return attrs
-
-
-def _values(name: str, values: Any) -> np.ndarray:
-    try:
-        array = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a 1-D sequence of numbers, got {values!r}") from None
-    if array.ndim != 1 or not len(array) or not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be a non-empty 1-D sequence of finite numbers")
-    if len(np.unique(array)) != len(array):
-        raise ValueError(f"{name} must not repeat a value (they label the map's axis)")
-    return array
-
-
-def _axes(kind: str, axes: Any) -> tuple[str, str]:
-    """The two varied parameters: ``axes`` checked, or the map's default (:data:`MAPS`)."""
-    if axes is None:
-        return MAPS[kind]
-    known = list(PARAMETERS[kind])
-    if (
-        not isinstance(axes, tuple | list)
-        or len(axes) != 2
-        or any(name not in known for name in axes)
-        or axes[0] == axes[1]
-    ):
-        raise ValueError(f"axes must be two different names of {known} for {kind!r}, got {axes!r}")
-    return axes[0], axes[1]
-
-
-def _fixed(kind: str, axes: tuple[str, str], fixed: Any) -> dict[str, float]:
-    """The value of every parameter not on an axis: ``fixed``, else its default."""
-    fixed = {} if fixed is None else fixed
-    others = [name for name in PARAMETERS[kind] if name not in axes]
-    if not isinstance(fixed, Mapping) or any(name not in others for name in fixed):
-        raise ValueError(
-            f"fixed must be a dict with keys among {others} for {kind!r}, got {fixed!r}"
-        )
-    out = {}
-    for name in others:
-        value = fixed.get(name, PARAMETERS[kind][name])
-        if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
-            raise ValueError(f"fixed[{name!r}] must be a finite number, got {value!r}")
-        out[name] = float(value)
-    return out
-
-
-def _positive(name: str, value: Any, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def _compute(tasks: list, scheduler: str | None) -> list[np.ndarray]:
-    import dask
-
-    if scheduler is None or scheduler in ("threads", "synchronous", "processes"):
-        return list(dask.compute(*tasks, scheduler=scheduler or "threads"))
-    from distributed import Client
-
-    with Client(scheduler) as client:  # connects to the cluster; closing leaves it running
-        return list(client.gather(client.compute(tasks)))
 
 
 def lyapunov_map(
@@ -315,14 +231,15 @@ def lyapunov_map(
     warmup: int | None = None,
     seed: int = 0,
     chunk: int = 256,
-    scheduler: str | None = None,
-    store: str | None = None,
+    scheduler: str | distributed.Client | None = None,
+    store: str | os.PathLike[str] | None = None,
     axes: tuple[str, str] | None = None,
     fixed: Mapping[str, float] | None = None,
 ) -> xarray.Dataset:
-    """λ_max of the map ``kind`` (a key of :data:`MAPS`) over the grid ``x`` × ``y`` of its two
-    coordinates: an :class:`xarray.Dataset` with ``lambda_max``, ``lambda_se``, ``regime``
-    (x, y) and ``lambda_runs`` (x, y, run).
+    """λ_max of the map ``kind`` (a key of :data:`MAPS`: ``"elman-sigmoid"``,
+    ``"elman-tanh"``, ``"lstm"``, ``"lstm-1997"``, ``"gru"``) over the grid ``x`` × ``y`` of
+    its two coordinates: an :class:`xarray.Dataset` with ``lambda_max``, ``lambda_se``,
+    ``regime`` (x, y) and ``lambda_runs`` (x, y, run).
 
     ``axes``: the two parameters of :data:`PARAMETERS` that ``x`` and ``y`` are values of
     (default :data:`MAPS`); ``fixed``: values of the others (default their
@@ -331,51 +248,35 @@ def lyapunov_map(
     ``n``, ``m``: hidden and input size; ``T``, ``warmup``: steps (:func:`numeric.lyapunov`);
     ``B``: seeded input sequences and starts per point; ``seed``: the directions, inputs and
     starts; ``chunk``: points per batched call; ``scheduler``: None (Dask's local threads),
-    ``"synchronous"``, ``"threads"``, ``"processes"``, or a ``dask.distributed`` scheduler
-    address such as ``"tcp://127.0.0.1:8786"``; ``store``: a path where the dataset is also
-    written as a zarr store (replacing one there).
+    ``"synchronous"``, ``"threads"``, ``"processes"``, a ``dask.distributed`` scheduler
+    address such as ``"tcp://127.0.0.1:8786"``, or a ``distributed.Client``.
+
+    ``store``: a path where the map is also written, chunk by chunk, as a zarr store with a
+    ``done`` mark per point — the store of ``bptt-check map``.  A new path (or an empty
+    folder) is created; a store of an earlier call with the same arguments is resumed (only
+    the chunks not marked done are computed, so an interrupted call loses only its running
+    chunks); anything else (a file, a folder of other files, a store of another map) is
+    refused before any work.  This is the sweep of :func:`bptt_check.sweep.run`.
+
+    Bad arguments raise a ValueError naming the argument, before any work.
     """
-    if not isinstance(kind, str) or kind not in MAPS:
-        raise ValueError(f"kind must be one of {sorted(MAPS)}, got {kind!r}")
-    x_name, y_name = _axes(kind, axes)
-    fixed = _fixed(kind, (x_name, y_name), fixed)
-    xv, yv = _values("x", x), _values("y", y)
-    n, m, T, B, chunk = (
-        _positive(name, value)
-        for name, value in (("n", n), ("m", m), ("T", T), ("B", B), ("chunk", chunk))
+    from .map_spec import make_spec
+    from .sweep import run
+
+    spec = make_spec(
+        kind,
+        x,
+        y,
+        n=n,
+        m=m,
+        T=T,
+        B=B,
+        warmup=warmup,
+        seed=seed,
+        chunk=chunk,
+        axes=axes,
+        fixed=fixed,
     )
-    seed = _positive("seed", seed, 0)
-    if warmup is not None:
-        warmup = _positive("warmup", warmup, 0)
-        if warmup >= T:
-            raise ValueError(f"warmup must be < T = {T}, got {warmup}")
-    if scheduler is not None and not isinstance(scheduler, str):
-        raise ValueError(f"scheduler must be None or a string (an address), got {scheduler!r}")
     if store is not None and not isinstance(store, str | os.PathLike):
         raise ValueError(f"store must be None or a path, got {store!r}")
-
-    import dask
-    import xarray as xr
-
-    points = np.stack([a.ravel() for a in np.meshgrid(xv, yv, indexing="ij")], axis=1)
-    tasks = []
-    for start in range(0, len(points), chunk):
-        a, b = points[start : start + chunk].T
-        values = fixed | {x_name: a, y_name: b}
-        tasks.append(dask.delayed(_chunk)(kind, n, m, T, B, warmup, seed, values))
-    runs = np.concatenate(_compute(tasks, scheduler)).reshape(len(xv), len(yv), B)
-    mean, se, codes = _statistics(runs, T, warmup)
-    dims = (x_name, y_name)
-    dataset = xr.Dataset(
-        {
-            "lambda_max": (dims, mean, {"units": "nats per step"}),
-            "lambda_se": (dims, se, {"units": "nats per step"}),
-            "regime": (dims, codes, _REGIME_ATTRS),
-            "lambda_runs": ((*dims, "run"), runs, {"units": "nats per step"}),
-        },
-        coords={x_name: xv, y_name: yv, "run": np.arange(B)},
-        attrs=_attrs(kind, n, m, T, warmup, B, seed) | fixed,
-    )
-    if store is not None:
-        dataset.to_zarr(store, mode="w", consolidated=False)  # not in the zarr v3 spec
-    return dataset
+    return run(spec, store, scheduler=scheduler).dataset.drop_vars("done")

@@ -1,12 +1,14 @@
 """bptt-check map: TOML sweep specs, built-ins, resume from a zarr store, any scheduler."""
 
+import os
+
 import distributed
 import numpy as np
 import pytest
 import xarray as xr
 import zarr
 
-from bptt_check import maps
+from bptt_check import map_command, maps
 from bptt_check.cli import main
 from bptt_check.map_command import BUILTINS, SpecError, parse_spec
 
@@ -46,11 +48,11 @@ def _data(ds):
     return ds.drop_vars("done").drop_attrs()
 
 
-_CHUNK = maps._chunk
+_CHUNK = maps.point_runs
 
 
 class _Counting:
-    """maps._chunk, counting the points of each call; raises at call ``fail_at`` (from 1)."""
+    """maps.point_runs, counting the points of each call; raises at call ``fail_at`` (from 1)."""
 
     def __init__(self, fail_at=None, error=RuntimeError):
         self.calls, self.fail_at, self.error = [], fail_at, error
@@ -92,7 +94,7 @@ def test_only_the_chunks_not_marked_done_are_recomputed(tmp_path, monkeypatch, c
         group["lambda_runs"][row, :, :] = np.nan
         group["lambda_max"][row, :] = np.nan
     counting = _Counting()
-    monkeypatch.setattr(maps, "_chunk", counting)
+    monkeypatch.setattr(maps, "point_runs", counting)
     assert main(["map", _spec(tmp_path), "-o", str(out), "--no-progress"]) == 0
     assert counting.calls == [3, 3]
     assert "(2 computed, 2 already done)" in capsys.readouterr().out
@@ -102,38 +104,81 @@ def test_only_the_chunks_not_marked_done_are_recomputed(tmp_path, monkeypatch, c
     assert counting.calls == []  # complete: nothing to do
 
 
+def _killed_while_writing():
+    """zarr.Array.__setitem__, killed (KeyboardInterrupt) at the third chunk's last data write:
+    the moment a sweep that marked a chunk done before writing all its data would leave a
+    chunk marked but missing.  The last data variable is the one the first chunk wrote last
+    before its mark (or at all, if the mark came first)."""
+    rows = {}  # the names written into each row of x (chunk = 3: one chunk a row)
+    setitem = zarr.Array.__setitem__
+    names = ("lambda_runs", "lambda_max", "lambda_se", "regime", "done")
+
+    def killed(array, key, value):
+        if array.basename in names and isinstance(key, tuple):
+            rows.setdefault(key[0].start, []).append(array.basename)
+            if len(rows) == 3:  # the first chunk's writes are complete
+                first = next(iter(rows.values()))
+                if array.basename == [name for name in first if name != "done"][-1]:
+                    raise KeyboardInterrupt
+        return setitem(array, key, value)
+
+    return killed
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    """The tiny map, swept once without interruption."""
+    folder = tmp_path_factory.mktemp("clean")
+    assert main(["map", _spec(folder), "-o", str(folder / "out"), "--no-progress"]) == 0
+    return _open(folder / "out")
+
+
 @pytest.mark.parametrize(
-    ("error", "status", "message"),
+    ("kill", "status", "message"),
     [
-        (RuntimeError, 1, "the sweep failed: RuntimeError: interrupted (re-run to resume"),
-        (KeyboardInterrupt, 130, "interrupted (re-run to resume"),
+        (
+            "a chunk raises",
+            1,
+            "bptt-check map: the sweep failed: RuntimeError: interrupted (re-run to resume: ",
+        ),
+        ("Ctrl-C in a chunk", 130, "bptt-check map: interrupted (re-run to resume: "),
+        ("killed while writing a chunk", 130, "bptt-check map: interrupted (re-run to resume: "),
     ],
+    ids=["a chunk raises", "Ctrl-C in a chunk", "killed while writing a chunk"],
 )
 def test_an_interrupted_sweep_resumes_to_the_same_map(
-    tmp_path, monkeypatch, capsys, error, status, message
+    tmp_path, monkeypatch, capsys, clean, kill, status, message
 ):
+    """Killed at the third of four chunks, the store holds the first two, each marked done
+    only with all its data; re-running computes the other two, to the uninterrupted map."""
     out = tmp_path / "out"
-    failing = _Counting(fail_at=3, error=error)
-    monkeypatch.setattr(maps, "_chunk", failing)
+    if kill == "killed while writing a chunk":
+        monkeypatch.setattr(zarr.Array, "__setitem__", _killed_while_writing())
+    else:
+        error = RuntimeError if kill == "a chunk raises" else KeyboardInterrupt
+        monkeypatch.setattr(maps, "point_runs", _Counting(fail_at=3, error=error))
     command = ["map", _spec(tmp_path), "-o", str(out), "--scheduler", "synchronous"]
-    assert main(command) == status
+    assert main([*command, "--no-progress"]) == status
     err = capsys.readouterr().err
-    assert message in err and err.strip().endswith(f"{out})")
-    assert int(_open(out).done.sum()) == 2 * 3  # the two chunks before the failure
+    assert err.startswith(message) and err.count("\n") == 1
+    assert err.endswith(f"2 of 4 chunks are written in {out})\n")
+    monkeypatch.undo()
+    interrupted = _open(out)
+    assert int(interrupted.done.sum()) == 2 * 3  # the two chunks before the kill, no more
+    written = interrupted.lambda_runs.notnull().all("run") & interrupted.lambda_max.notnull()
+    assert bool(written.where(interrupted.done, True).all())  # nothing marked but missing
     resumed = _Counting()
-    monkeypatch.setattr(maps, "_chunk", resumed)
+    monkeypatch.setattr(maps, "point_runs", resumed)
     assert main(command) == 0
     assert resumed.calls == [3, 3]  # the four chunks less the two written
-    monkeypatch.setattr(maps, "_chunk", _CHUNK)
-    clean = tmp_path / "clean"
-    assert main(["map", _spec(tmp_path), "-o", str(clean), "--no-progress"]) == 0
-    assert _open(out).identical(_open(clean))
+    assert _open(out).identical(clean)
 
 
-def test_the_same_seed_gives_the_same_map_for_any_chunking_and_scheduler(tmp_path):
+def test_the_same_seed_gives_the_same_map_for_any_chunking_and_scheduler(tmp_path, capsys):
     one, whole, remote = tmp_path / "one", tmp_path / "whole", tmp_path / "remote"
     assert main(["map", _spec(tmp_path, chunk=1), "-o", str(one), "--no-progress"]) == 0
     assert main(["map", _spec(tmp_path, chunk=12), "-o", str(whole), "--no-progress"]) == 0
+    assert "12 points in 1 chunk (1 computed, 0 already done)" in capsys.readouterr().out
     with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
         address = cluster.scheduler_address
         command = ["map", _spec(tmp_path, chunk=1), "-o", str(remote), "--scheduler", address]
@@ -230,18 +275,113 @@ def test_a_bad_spec_names_its_key_in_one_line_with_status_2(tmp_path, capsys, ed
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["map"], "a spec is needed"),
-        (["map", "builtin:gru"], "no built-in map 'gru'"),
-        (["map", "missing.toml"], "cannot read missing.toml"),
-        (["map", "builtin:lstm-n1", "--scheduler", "nowhere"], "--scheduler must be an address"),
-    ],
-)
-def test_usage_errors_have_status_2(capsys, argv, message):
-    assert main(argv) == 2
-    assert message in capsys.readouterr().err
+def _in(tmp_path, *names, store=None):
+    """A folder of ``tmp_path`` holding the files ``names`` (and a map store of ``store``)."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    if store is not None:
+        (tmp_path / "earlier.toml").write_text(store)
+        assert (
+            main(["map", str(tmp_path / "earlier.toml"), "-o", str(folder), "--no-progress"]) == 0
+        )
+    for name in names:
+        (folder / name).write_text("keep me")
+    return str(folder)
+
+
+def _read_only(tmp_path, monkeypatch, folder):
+    """``folder`` (from tmp_path) as a user without write access sees it: chmod would not stop
+    root, so the check is what is tested (as in test_output.py)."""
+    real = os.access
+    folder = str(folder)
+    monkeypatch.setattr(os, "access", lambda p, mode: os.fspath(p) != folder and real(p, mode))
+    return folder
+
+
+_OTHER_T = SPEC.replace("T = 50", "T = 5").format(chunk=3)
+
+#: id -> (the arguments after the spec, given tmp_path and monkeypatch; stderr; exit status)
+CLI_ERRORS = {
+    "no spec": (None, "a spec is needed: SPEC.toml or builtin:NAME (see --list)", 2),
+    "unknown built-in": ("builtin:gru", "no built-in map 'gru' (built-ins: elman-sigmoid, ", 2),
+    "missing spec file": ("missing.toml", "cannot read missing.toml: No such file", 2),
+    "scheduler not an address": (
+        lambda t, m: ["--scheduler", "nowhere"],
+        "--scheduler must be threads, synchronous, processes or a dask.distributed scheduler "
+        "address such as tcp://127.0.0.1:8786; got 'nowhere'",
+        2,
+    ),
+    "scheduler without a port": (
+        lambda t, m: ["--scheduler", "tcp://127.0.0.1"],
+        "--scheduler must be threads, ",
+        2,
+    ),
+    "-o a file": (
+        lambda t, m: ["-o", str(t / "afile.txt")],
+        "{t}/afile.txt exists and is not a folder: choose another -o",
+        2,
+    ),
+    "-o a folder of other files": (
+        lambda t, m: ["-o", _in(t, "notes.txt", "data.csv")],
+        "{t}/out holds files that are not a map's (data.csv, notes.txt): give a new or empty "
+        "folder, or the folder of an earlier run of this spec, as -o",
+        2,
+    ),
+    "-o an earlier run and a file": (
+        lambda t, m: ["-o", _in(t, "notes.txt", store=_OTHER_T)],
+        "{t}/out holds files that are not a map's (notes.txt)",
+        2,
+    ),
+    "-o a read-only folder": (
+        lambda t, m: ["-o", _read_only(t, m, _in(t))],
+        "cannot write into {t}/out: not a writable folder",
+        2,
+    ),
+    "-o in a read-only folder": (
+        lambda t, m: ["-o", _read_only(t, m, t) + "/new"],
+        "cannot write into {t}: not a writable folder",
+        2,
+    ),
+    "-o /proc/foo": (
+        lambda t, m: ["-o", "/proc/foo"],
+        "cannot create /proc/foo: No such file or directory",
+        2,
+    ),
+    "-o a sweep of another spec": (
+        lambda t, m: ["-o", _in(t, store=_OTHER_T)],
+        "{t}/out/map.zarr holds a sweep of another spec (T differs): remove it or use another -o "
+        "to start afresh",
+        2,
+    ),
+    "the first chunk fails": (
+        lambda t, m: ["-o", str(t / "out"), "--scheduler", "synchronous"],
+        "the sweep failed: RuntimeError: interrupted (no chunk was written)",
+        1,
+    ),
+}
+
+
+@pytest.mark.parametrize(("extra", "message", "status"), CLI_ERRORS.values(), ids=CLI_ERRORS)
+def test_command_errors_are_one_line_before_any_work(
+    tmp_path, monkeypatch, capsys, extra, message, status
+):
+    """Each refusal is one line with its exit status, before anything is computed or written:
+    the files already there are left as they were, and no map.zarr appears beside them."""
+    (tmp_path / "afile.txt").write_text("keep me")
+    if callable(extra):
+        argv = ["map", _spec(tmp_path), *extra(tmp_path, monkeypatch), "--no-progress"]
+    else:
+        argv = ["map"] if extra is None else ["map", extra]
+    capsys.readouterr()
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    monkeypatch.setattr(maps, "point_runs", _Counting(fail_at=1))
+    assert main(argv) == status
+    err = capsys.readouterr().err
+    assert err.startswith("bptt-check map: ") and err.count("\n") == 1
+    assert message.format(t=tmp_path) in err
+    assert "re-run" not in err  # there is nothing to resume
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before or status == 1  # a failed sweep leaves its empty store
 
 
 def test_the_good_spec_parses_to_its_grid():
@@ -280,3 +420,16 @@ def test_a_spec_chooses_the_varied_parameters_and_fixes_the_others(tmp_path, cap
     assert _data(ds).identical(ref.drop_attrs())
     assert ds.attrs["recurrent_scale"] == 2.0 and ds.attrs["input_gate_bias"] == 0.0
     assert "fixed: recurrent_scale = 2, input_gate_bias = 0" in capsys.readouterr().out
+
+
+def test_the_help_and_the_spec_format_name_every_map_and_its_parameters(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["map", "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # the help, unwrapped
+    assert f'map = "lstm" {" | ".join(maps.MAPS)}' in text
+    for kind, parameters in maps.PARAMETERS.items():
+        listed = [*maps.MAPS[kind], *(p for p in parameters if p not in maps.MAPS[kind])]
+        assert f"{kind}: {', '.join(listed)} " in text
+    assert f"# {' | '.join(maps.MAPS)}" in map_command.__doc__  # the spec's comment
+    assert "must be a new folder, an empty one, or the folder of an earlier run" in text

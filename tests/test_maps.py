@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from bptt_check import maps
 from bptt_check.maps import MAPS, PARAMETERS, REGIMES, grid_parameters, lyapunov_map, map_inputs
 from derivations import cells
 from numeric import Model, lyapunov
@@ -28,10 +29,20 @@ def test_a_map_has_its_coordinates_and_a_closed_form_column():
     np.testing.assert_allclose(ds.lambda_se.values, runs.std(axis=-1, ddof=1) / np.sqrt(3))
 
 
-def test_a_map_written_to_zarr_reads_back_identical(tmp_path):
+def test_a_map_written_to_zarr_reads_back_identical_and_resumes(tmp_path, monkeypatch):
+    """The store is the sweep's (bptt_check.sweep): the map and a done mark per point; called
+    again with the same arguments it computes nothing, and returns the same map."""
     store = tmp_path / "map.zarr"
     ds = lyapunov_map("lstm", [0.5, 2.0], [0.0, 2.0], n=1, T=30, B=2, store=str(store))
-    assert xr.open_zarr(store, consolidated=False).load().identical(ds)
+    stored = xr.open_zarr(store, consolidated=False).load()
+    assert bool(stored.done.all()) and stored.drop_vars("done").identical(ds)
+
+    def nothing_to_compute(*args):
+        raise AssertionError("a complete store was computed again")
+
+    monkeypatch.setattr(maps, "point_runs", nothing_to_compute)
+    again = lyapunov_map("lstm", [0.5, 2.0], [0.0, 2.0], n=1, T=30, B=2, store=store)
+    assert again.identical(ds)
 
 
 def test_chunking_does_not_change_the_numbers():
@@ -44,38 +55,102 @@ def test_chunking_does_not_change_the_numbers():
 
 
 def test_the_same_seed_gives_the_same_numbers_on_a_distributed_cluster():
+    """The same bits on local threads and on a cluster, given by its address or a Client."""
     kwargs = {"n": 2, "T": 60, "B": 2, "seed": 1, "chunk": 3}
     local = lyapunov_map("elman-sigmoid", [1.0, 4.0, 8.0], [0.5, 2.0], **kwargs)
     with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
         remote = lyapunov_map(
-            "elman-sigmoid",
-            [1.0, 4.0, 8.0],
-            [0.5, 2.0],
-            scheduler=cluster.scheduler_address,
-            **kwargs,
+            "elman-sigmoid", [1.0, 4.0, 8.0], [0.5, 2.0], scheduler=address, **kwargs
         )
+        with distributed.Client(cluster) as client:
+            other = lyapunov_map(
+                "elman-sigmoid", [1.0, 4.0, 8.0], [0.5, 2.0], scheduler=client, **kwargs
+            )
+            assert client.status == "running"  # a Client given is the caller's: left open
     np.testing.assert_array_equal(local.lambda_runs.values, remote.lambda_runs.values)
-    assert local.identical(remote)
+    assert local.identical(remote) and local.identical(other)
 
 
-@pytest.mark.parametrize(
-    ("changes", "match"),
-    [
-        ({"kind": "elman-relu"}, "kind must be one of"),
-        ({"x": []}, "x must be a non-empty 1-D sequence"),
-        ({"y": [[1.0]]}, "y must be a non-empty 1-D sequence"),
-        ({"x": [1.0, 1.0]}, "x must not repeat a value"),
-        ({"T": 0}, "T must be an integer >= 1"),
-        ({"warmup": 10}, "warmup must be < T = 10"),
-        ({"chunk": 1.5}, "chunk must be an integer"),
-        ({"scheduler": 3}, "scheduler must be None or a string"),
-        ({"store": 3}, "store must be None or a path"),
-    ],
-)
-def test_bad_input_raises_value_error_naming_the_argument(changes, match):
+def _file(tmp_path):
+    (tmp_path / "afile.txt").write_text("keep me")
+    return str(tmp_path / "afile.txt")
+
+
+def _folder_of_files(tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("keep me")
+    return str(tmp_path / "notes")
+
+
+def _store_of_another_map(tmp_path):
+    lyapunov_map("lstm", [1.0], [0.0], n=1, T=12, B=1, store=tmp_path / "old.zarr")
+    return str(tmp_path / "old.zarr")
+
+
+#: (changes to a good call, or a function of tmp_path giving the store) -> the message
+BAD_INPUT = {
+    "unknown kind": ({"kind": "elman-relu"}, "kind must be one of"),
+    "empty x": ({"x": []}, "x must be a non-empty 1-D sequence"),
+    "2-D y": ({"y": [[1.0]]}, "y must be a non-empty 1-D sequence"),
+    "repeated x": ({"x": [1.0, 1.0]}, "x must not repeat a value"),
+    "T = 0": ({"T": 0}, "T must be an integer >= 1, got 0"),
+    "warmup = T": ({"warmup": 10}, "warmup must be < T = 10, got 10"),
+    "float chunk": ({"chunk": 1.5}, "chunk must be an integer >= 1, got 1.5"),
+    "negative seed": ({"seed": -1}, "seed must be an integer >= 0, got -1"),
+    "one axis": ({"axes": ("recurrent_scale",)}, r"axes must be a pair of names of \["),
+    "same axis twice": (
+        {"axes": ("forget_bias", "forget_bias")},
+        "axes\\[1\\] must differ from axes\\[0\\], both are 'forget_bias'",
+    ),
+    "axis of another map": (
+        {"axes": ("recurrent_scale", "input_scale")},
+        r"axes\[1\] must be one of \['recurrent_scale', 'forget_bias', .*\] for kind 'lstm', "
+        "got 'input_scale'",
+    ),
+    "fixed an axis": (
+        {"fixed": {"forget_bias": 1.0}},
+        r"fixed\['forget_bias'\] is not a parameter left fixed \(those are: \['input_gate_bias'",
+    ),
+    "fixed NaN": ({"fixed": {"cell_bias": float("nan")}}, r"fixed\['cell_bias'\] must be a finite"),
+    "fixed not a dict": ({"fixed": 3}, "fixed must be a dict of parameter values, got 3"),
+    "scheduler bogus": (
+        {"scheduler": "bogus"},
+        r"scheduler must be None \(this machine's threads\), 'threads', 'synchronous', "
+        r"'processes', a dask.distributed scheduler address such as 'tcp://127.0.0.1:8786', or a "
+        r"distributed.Client; got 'bogus'",
+    ),
+    "scheduler without port": ({"scheduler": "tcp://127.0.0.1"}, "scheduler must be None"),
+    "scheduler a number": ({"scheduler": 3}, "scheduler must be None .*; got 3"),
+    "store a number": ({"store": 3}, "store must be None or a path, got 3"),
+    "store a file": (_file, "store .*afile.txt is a file, not a map store: give a new path"),
+    "store a folder of files": (_folder_of_files, "store .*notes holds files that are not a map"),
+    "store of another map": (
+        _store_of_another_map,
+        "store .*old.zarr holds a sweep of another spec \\(T differs\\): remove it or give "
+        "another store",
+    ),
+    "store in /proc": (lambda _: "/proc/foo", "cannot create store /proc/foo: "),
+}
+
+
+@pytest.mark.parametrize(("changes", "match"), BAD_INPUT.values(), ids=BAD_INPUT.keys())
+def test_bad_input_raises_value_error_naming_the_argument_before_any_work(
+    changes, match, tmp_path, monkeypatch
+):
+    if callable(changes):
+        changes = {"store": changes(tmp_path)}
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+
+    def no_work(*args):
+        raise AssertionError("a map was computed from bad input")
+
+    monkeypatch.setattr(maps, "point_runs", no_work)
     call = {"kind": "lstm", "x": [1.0], "y": [0.0], "n": 1, "T": 10, "B": 1} | changes
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match=match) as error:
         lyapunov_map(**call)
+    assert "\n" not in str(error.value)
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
 def test_every_map_names_two_coordinates():
@@ -110,21 +185,6 @@ def test_any_two_parameters_can_vary_and_the_others_are_fixed():
     )
     assert default.attrs["cell_bias"] == 0.0 and "forget_bias" not in default.attrs
     assert set(PARAMETERS["lstm"]) >= set(MAPS["lstm"])
-
-
-@pytest.mark.parametrize(
-    ("changes", "match"),
-    [
-        ({"axes": ("recurrent_scale",)}, "axes must be two different names of"),
-        ({"axes": ("forget_bias", "forget_bias")}, "axes must be two different names"),
-        ({"axes": ("recurrent_scale", "input_scale")}, "axes must be two different names"),
-        ({"fixed": {"forget_bias": 1.0}}, "fixed must be a dict with keys among"),
-        ({"fixed": {"cell_bias": float("nan")}}, r"fixed\['cell_bias'\] must be a finite"),
-    ],
-)
-def test_bad_axes_or_fixed_values_raise_value_error(changes, match):
-    with pytest.raises(ValueError, match=match):
-        lyapunov_map("lstm", [1.0], [0.0], n=1, T=10, B=1, **changes)
 
 
 def _zero_input_lambda(kind: str, model: Model, values: dict, n: int = 3, T: int = 60):
