@@ -253,7 +253,7 @@ def test_sigma_below_one_maps_and_certificate_coverage():
         assert row["vanishes"] <= (values < 0).mean()
         assert row["largest_z_f"] < v.evidence["sigma_saturates_at"]["float64"]
         assert 0 <= row["global_kappa"] <= row["per_model"] < 1
-        assert row["not_exploding"] == round(16 * 16 * row["vanishes"])  # none preserved here
+        assert row["not_exploding"] == round(16 * 16 * (1 - row["explodes"]))
     assert rows[8]["explodes"] > 0.05  # explosions while 0 < f_t < 1 at every step
     assert rows[1]["per_model"] > rows[1]["global_kappa"]
 
