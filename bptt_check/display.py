@@ -111,7 +111,19 @@ def text_html(latex_text: str) -> str:
 _LONG_INLINE = 40
 
 
-_TEXT_MARKS = {"~": "\u00a0", "---": "—", "--": "–", "``": "“", "''": "”", r"\%": "%", r"\&": "&"}
+_TEXT_MARKS = {
+    "~": "\u00a0",
+    "---": "—",
+    "--": "–",
+    "``": "“",
+    "''": "”",
+    r"\%": "%",
+    r"\&": "&",
+    r"\_": "_",
+    r"\#": "#",
+    r"\,": "\u202f",  # a thin space (as in 60\,%)
+    "\\ ": " ",  # an interword space after an abbreviation (i.e.\ )
+}
 
 
 def _words(text: str) -> str:

@@ -28,6 +28,7 @@ def fast_report(monkeypatch):
     monkeypatch.setattr("bptt_check.report.verify", lambda **kwargs: runs.append(1) or [])
     monkeypatch.setattr("bptt_check.report.write_figures", figures)
     monkeypatch.setattr("bptt_check.report.render", render)
+    monkeypatch.setattr("bptt_check.report.write_page", lambda *args: None)
     return runs
 
 
