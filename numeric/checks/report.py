@@ -3,8 +3,10 @@ which tolerance and why; a report that fails loudly (:class:`GradientMismatch`).
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 __all__ = ["Comparison", "GradientMismatch", "Report"]
@@ -17,7 +19,7 @@ class GradientMismatch(AssertionError):
 GradientMismatch.__module__ = "numeric.checks"  # its public name in tracebacks
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # no __dict__: a long check holds ~10⁶ of them
 class Comparison:
     """One analytic value against its reference, with the tolerance and the reason for it.
 
@@ -117,29 +119,29 @@ class Report:
         if not self.comparisons:
             raise ValueError(f"{self.check}: nothing was compared (an empty check is not a pass)")
 
-    @property
-    def passed(self) -> bool:
-        return all(c.passed for c in self.comparisons)
-
-    def __bool__(self) -> bool:
-        return self.passed
-
-    @property
+    @cached_property
     def failures(self) -> tuple[Comparison, ...]:
         return tuple(c for c in self.comparisons if not c.passed)
 
     @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    @cached_property
     def worst(self) -> Comparison:
         """The comparison closest to (or furthest past) its tolerance."""
         return max(self.comparisons, key=lambda c: c.ratio)
 
     def by_step(self) -> dict[int, Report]:
         """The per-step comparisons, one report for each time step t (counted from 1)."""
-        steps = sorted({c.step for c in self.comparisons if c.step is not None})
-        return {
-            t: Report(f"{self.check} t={t}", tuple(c for c in self.comparisons if c.step == t))
-            for t in steps
-        }
+        steps: dict[int, list[Comparison]] = {}
+        for c in self.comparisons:  # one pass: grouped, not filtered once per step
+            if c.step is not None:
+                steps.setdefault(c.step, []).append(c)
+        return {t: Report(f"{self.check} t={t}", tuple(steps[t])) for t in sorted(steps)}
 
     def step_table(self) -> str:
         """One line per time step: passed or failed, and its worst comparison."""
@@ -167,7 +169,7 @@ class Report:
         """The verdict, then a table of ``limit`` comparisons: the localized first failure, then
         the worst failures (the worst comparisons when everything passed)."""
         head = str(self).split("; worst")[0]
-        worst = sorted(self.failures or self.comparisons, key=lambda c: -c.ratio)
+        worst = heapq.nlargest(limit + 1, self.failures or self.comparisons, key=lambda c: c.ratio)
         if self.first is not None:  # the localized failure leads
             worst = [self.first, *(c for c in worst if c is not self.first)]
         worst = worst[:limit]

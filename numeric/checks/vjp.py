@@ -157,33 +157,34 @@ def check_vjp(
 
 
 def _missing_step(rows, grads, ref_grads, shares):
-    """The step k whose share, subtracted from the derived totals, gives the user's totals."""
-    tolerance = {(c.parameter, c.index): c.tolerance for c in rows}
-    T = next(iter(shares.values())).shape[0]
-    for k in range(1, T + 1):
-        k_rows = []
-        for p, share in shares.items():
-            implied = ref_grads[p] - np.asarray(grads[p], np.float64)  # the user's missing part
-            for i in np.ndindex(share.shape[1:]):
-                terms = {"of the total": tolerance[(p, i)]}
-                why = f"step {k}'s share as your totals imply it (the derived total minus yours)"
-                k_rows.append(
-                    row(
-                        "vjp",
-                        p,
-                        i,
-                        k,
-                        share[(k - 1, *i)] - implied[i],
-                        share[(k - 1, *i)],
-                        terms,
-                        why,
-                    )  # fmt: skip
-                )
-        missing_all = all(abs(c.analytic) <= c.tolerance for c in k_rows)
-        nonzero = any(abs(c.reference) > c.tolerance for c in k_rows)
-        if missing_all and nonzero:
-            return k, k_rows
-    return None
+    """The step k whose share, subtracted from the derived totals, gives the user's totals.
+
+    Decided on arrays for every k at once; rows are built only for the step found."""
+    tolerance: dict[str, np.ndarray] = {p: np.empty(ref.shape) for p, ref in ref_grads.items()}
+    for c in rows:
+        if c.parameter in tolerance:
+            tolerance[c.parameter][c.index] = c.tolerance
+    missing_all, nonzero = None, None
+    for p, share in shares.items():
+        implied = ref_grads[p] - np.asarray(grads[p], np.float64)  # the user's missing part
+        axes = tuple(range(1, share.ndim))
+        fits = (np.abs(share - implied) <= tolerance[p]).all(axis=axes)  # (T,)
+        big = (np.abs(share) > tolerance[p]).any(axis=axes)
+        missing_all = fits if missing_all is None else missing_all & fits
+        nonzero = big if nonzero is None else nonzero | big
+    found = np.flatnonzero(missing_all & nonzero)
+    if not found.size:
+        return None
+    k = int(found[0]) + 1
+    why = f"step {k}'s share as your totals imply it (the derived total minus yours)"
+    k_rows = []
+    for p, share in shares.items():
+        implied = ref_grads[p] - np.asarray(grads[p], np.float64)
+        for i in np.ndindex(share.shape[1:]):
+            terms = {"of the total": tolerance[p][i]}
+            mine = share[(k - 1, *i)] - implied[i]
+            k_rows.append(row("vjp", p, i, k, mine, share[(k - 1, *i)], terms, why))
+    return k, k_rows
 
 
 def _localize(step_rows: list[Comparison], T: int) -> tuple[str, Comparison | None]:
@@ -200,14 +201,10 @@ def _localize(step_rows: list[Comparison], T: int) -> tuple[str, Comparison | No
     shares_wrong = [c for c in at if not c.parameter.startswith("∂L/∂")]
     adjoint_wrong = [c for c in at if c.parameter.startswith("∂L/∂")]
     share_rows = [c for c in failing if not c.parameter.startswith("∂L/∂")]
-    first_share = (
-        max(
-            (c for c in share_rows if c.step == max(c.step for c in share_rows)),
-            key=lambda c: c.ratio,
-        )
-        if share_rows
-        else None
-    )
+    first_share = None
+    if share_rows:  # the worst share at the latest step with a wrong share
+        latest_share = max(c.step for c in share_rows)
+        first_share = max((c for c in share_rows if c.step == latest_share), key=lambda c: c.ratio)
     if latest == T and shares_wrong:
         first = max(shares_wrong, key=lambda c: c.ratio)
         return (
