@@ -41,7 +41,14 @@ from derivations.graph import Graph
 from . import _jacobian
 from ._engine import Trace, plan
 from ._pool import Pool, scratch
-from ._validation import Sizes, check_array, check_keys, check_params, is_batched
+from ._validation import (
+    Sizes,
+    agree_sizes,
+    check_array,
+    check_keys,
+    check_params,
+    is_batched,
+)
 from .checks import BPTT, Problem
 
 __all__ = ["Model"]
@@ -200,6 +207,11 @@ class Model:
             expected, optional = {**self._cell_specs, **self._head_specs}, {}
         else:
             expected, optional = self._cell_specs, self._head_specs
+        if isinstance(params, Mapping):  # n, m, k from every argument at once
+            check_keys("params", params, expected, optional)
+            self._agree_sizes(
+                xs, sequence, params, {**expected, **optional}, state0, batched, sizes
+            )
         p = check_params(params, expected, sizes, allow_complex=allow_complex, optional=optional)
         initial = self._check_states(
             "state0", state0, ("B",) if batched else (), sizes, allow_complex
@@ -209,6 +221,26 @@ class Model:
             initial = {k: v[None, :] for k, v in initial.items()}
         previous = {self._previous[name]: value for name, value in initial.items()}
         return _Call(p, sequence, previous, batched, sizes)
+
+    def _agree_sizes(self, xs, sequence, params, specs, state0, batched, sizes) -> None:
+        """Vote n, m and k over xs, the parameters and the states (see
+        :func:`numeric._validation.agree_sizes`): m from xs on a tie, n from the recurrent
+        blocks jointly, and a message naming both sides when two disagree."""
+        one = len(self.sequence) == 1 and not isinstance(xs, Mapping)
+        labels = {name: "xs" if one else f"xs[{name!r}]" for name in self.sequence}
+        items = [
+            (labels[name], (*("T", "B")[: value.ndim - 1], _dim(self.cell.sizes[name])), value)
+            for name, value in sequence.items()
+        ]
+        items += [(f"params[{k!r}]", spec, params[k]) for k, spec in specs.items() if k in params]
+        if isinstance(state0, Mapping):
+            lead = ("B",) if batched else ()
+            items += [
+                (self._label(f"state0[{name!r}]"), (*lead, _dim(size)), state0[name])
+                for name, size in self.states
+                if name in state0
+            ]
+        agree_sizes(items, specs.values(), sizes, authority=labels.values())
 
     def _label(self, argument: str) -> str:
         return self._labels.get(argument, argument)

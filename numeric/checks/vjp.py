@@ -43,11 +43,15 @@ def _user(vjp: Callable, args: tuple, expected: tuple[Arrays, Arrays], what: str
     """Call the user's vjp on copies and validate its (grads, state0_grads)."""
     out = vjp(*(_copy(a) if isinstance(a, Mapping) or hasattr(a, "shape") else a for a in args))
     if not isinstance(out, tuple | list) or len(out) != 2:
+        if isinstance(out, Mapping):  # the gradients alone: a dict's length says nothing here
+            got = f"a dict with keys {sorted(map(str, out))} (the gradients alone?)"
+        elif isinstance(out, tuple | list):
+            got = f"a {type(out).__name__} of length {len(out)}"
+        else:
+            got = type(out).__name__
         raise ValueError(
-            f"vjp must return (grads, state0_grads) like numeric.Model.vjp, got "
-            f"{type(out).__name__}"
-            + (f" of length {len(out)}" if hasattr(out, "__len__") else "")
-            + f" ({what})"
+            f"vjp must return (grads, state0_grads) like numeric.Model.vjp, got {got}"
+            + (f" ({what})" if what else "")
         )
     grads = check_gradient_arrays(out[0], expected[0], "vjp(...)[0]")
     initial = check_gradient_arrays(out[1], expected[1], "vjp(...)[1]")
