@@ -20,7 +20,7 @@ import numpy as np
 
 from .problem import check_gradient_arrays
 from .report import Comparison, Report, row
-from .tolerance import EPS, FLOOR, OWN, eps_of, rtol_for
+from .tolerance import EPS, FLOOR, OWN, PATH, depth_weighted, dtype_name, eps_of, rtol_for
 
 __all__ = ["check_vjp"]
 
@@ -77,9 +77,13 @@ def check_vjp(
     and localize the first wrong parameter, entry and time step (``report.first``) with the
     pattern (``report.summary``); ``report.by_step()`` is the per-step table.
 
-    Tolerance: ``rtol`` (1e-10, or 100 ε of a float32/float16 result) × the largest derived
-    entry of that parameter (of that step, for a share) + the rounding floor
-    (16 ε64 + 4 ε) × Σ_t |share_t| (the magnitudes summed into the total)."""
+    Tolerance: ``rtol`` (1e-10) × the largest derived entry of that parameter (of that step,
+    for a share) + the rounding floor (16 ε64 + 4 ε) × Σ_t |share_t| (the magnitudes summed
+    into the total); a float32/float16 result is judged at its own precision by a first-order
+    rounding model of BPTT: + 2 ε Σ_t (T − t + 1) max|share_t| (2 roundings per backward step,
+    the depth T − t + 1 step t's share went through, and its magnitude, normwise as a matmul
+    spreads its rounding over its output; twice that for a share, the difference of two
+    windows).  The summary names the precision it was judged at."""
     from ..model import Model
 
     if not isinstance(model, Model):
@@ -93,20 +97,34 @@ def check_vjp(
     grads, initial = _user(vjp, (params, xs, state0, cotangents), (ref_grads, ref_init), "")
     magnitude = {p: np.abs(s).sum(axis=0) for p, s in shares.items()}
     tail = {p: np.flip(np.cumsum(np.flip(np.abs(s), 0), 0), 0) for p, s in shares.items()}
+    # normwise, as a matmul's rounding spreads over its whole output: each step's largest
+    # share, weighted by its depth — Σ_t (T − t + 1) max|share_t|, and from step t on
+    step_max = {p: np.abs(s).reshape(T, -1).max(axis=1, initial=0) for p, s in shares.items()}
+    deep = {p: float(depth_weighted(v)) for p, v in step_max.items()}
+    depths = np.arange(T, 0, -1, dtype=float)
+    deep_tail = {p: np.flip(np.cumsum(np.flip(depths * v))) for p, v in step_max.items()}
+    r_user = rtol_for(rtol, 1e-10, EPS)  # a lower precision has its own term, not 100 ε
+    precisions: set[float] = set()
 
-    def budget(eps: float) -> tuple[float, float]:
-        return rtol_for(rtol, 1e-10, eps), FLOOR * EPS + OWN * eps
+    def budget(eps: float) -> tuple[float, float, float]:
+        """(rtol, the floor's factor, the precision model's factor: 0 in float64)."""
+        precisions.add(eps)
+        return r_user, FLOOR * EPS + OWN * eps, PATH * eps if eps > EPS else 0.0
 
     rows: list[Comparison] = []
     for p, ref in ref_grads.items():
-        r, c = budget(eps_of(grads[p]))
+        r, c, d = budget(eps_of(grads[p]))
         scale = r * np.abs(ref).max(initial=0)
-        why = f"{r:g} × max |∂L/∂{p}| + rounding ({c:.2g}) × Σ_t |share_t|"
+        why = f"{r:g} × max |∂L/∂{p}| + rounding ({c:.2g}) × Σ_t |share_t|" + (
+            f" + {dtype_name(d / PATH)} BPTT {PATH:g}ε Σ_t (T−t+1) max|share_t|" if d else ""
+        )
         for i in np.ndindex(ref.shape):
             terms = {"relative": scale, "rounding": c * magnitude[p][i] + OWN * EPS * abs(ref[i])}
+            if d:
+                terms["precision"] = d * deep[p]
             rows.append(row("vjp", p, i, None, grads[p][i], ref[i], terms, why))
     for s, ref in ref_init.items():
-        r, c = budget(eps_of(initial[s]))
+        r, c, _ = budget(eps_of(initial[s]))
         scale = np.abs(ref).max(initial=0)
         why = f"{r:g} × max |∂L/∂{s}_0| + rounding ({c:.2g}) × T max |∂L/∂{s}_0|"
         for i in np.ndindex(ref.shape):
@@ -127,14 +145,20 @@ def check_vjp(
         later = windows[t][0] if t < T else {p: 0.0 for p in user_g}
         for p, share in shares.items():
             mine = np.asarray(user_g[p], np.float64) - np.asarray(later[p], np.float64)
-            r, c = budget(eps_of(user_g[p]))
+            r, c, d = budget(eps_of(user_g[p]))
             scale = r * np.abs(share[t - 1]).max(initial=0)
             why = f"step {t}'s share of ∂L/∂{p}: {r:g} × its max + rounding × Σ_(t'≥t)|share|"
+            if d:  # the difference of two windows' totals, each with its rounding
+                why += (
+                    f" + {dtype_name(d / PATH)} BPTT 2 × {PATH:g}ε Σ_(t'≥t)(T−t'+1) max|share_t'|"
+                )
             for i in np.ndindex(share.shape[1:]):
                 terms = {"relative": scale, "rounding": c * tail[p][(t - 1, *i)]}
+                if d:
+                    terms["precision"] = 2 * d * deep_tail[p][t - 1]
                 step_rows.append(row("vjp", p, i, t, mine[i], share[(t - 1, *i)], terms, why))
         for s, ref in ref_adjoint.items():
-            r, c = budget(eps_of(user_init[s]))
+            r, c, _ = budget(eps_of(user_init[s]))
             scale = np.abs(ref).max(initial=0)
             why = f"δ_{t - 1} = ∂L/∂{s}_{t - 1} from steps {t}..{T}: {r:g} × its max + rounding"
             for i in np.ndindex(ref.shape):
@@ -142,7 +166,10 @@ def check_vjp(
                 name = f"∂L/∂{s}_{t - 1}"
                 step_rows.append(row("vjp", name, i, t, user_init[s][i], ref[i], terms, why))
     if totals_pass and all(c.passed for c in step_rows):
-        summary = "passed: every total, every step's share and every δ_t match the derived BPTT"
+        summary = (
+            f"passed at {_judged(precisions)}: every total, every step's share and every δ_t "
+            "match the derived BPTT"
+        )
         return Report("vjp", tuple(rows + step_rows), summary)
     missing = _missing_step(rows, grads, ref_grads, shares)
     if missing is not None:
@@ -158,6 +185,18 @@ def check_vjp(
     if first is None:
         first = max((c for c in rows if not c.passed), key=lambda c: c.ratio)
     return Report("vjp", tuple(rows + step_rows), summary, first)
+
+
+def _judged(precisions: set[float]) -> str:
+    """The precision a result was judged at: ``float64``, or ``float16 (the rounding model
+    2 ε16 Σ_t (T − t + 1) max|share_t|)``."""
+    low = [e for e in sorted(precisions, reverse=True) if e > EPS]
+    if not low:
+        return "float64"
+    names = " and ".join(dtype_name(e) for e in low)
+    return f"{names} (the rounding of BPTT in it: {PATH:g}ε Σ_t (T−t+1) max|share_t|, ε = " + (
+        ", ".join(f"{e:.3g}" for e in low) + ")"
+    )
 
 
 def _missing_step(rows, grads, ref_grads, shares):
@@ -176,19 +215,19 @@ def _missing_step(rows, grads, ref_grads, shares):
         big = (np.abs(share) > tolerance[p]).any(axis=axes)
         missing_all = fits if missing_all is None else missing_all & fits
         nonzero = big if nonzero is None else nonzero | big
-    found = np.flatnonzero(missing_all & nonzero)
-    if not found.size:
-        return None
-    k = int(found[0]) + 1
-    why = f"step {k}'s share as your totals imply it (the derived total minus yours)"
-    k_rows = []
-    for p, share in shares.items():
-        implied = ref_grads[p] - np.asarray(grads[p], np.float64)
-        for i in np.ndindex(share.shape[1:]):
-            terms = {"of the total": tolerance[p][i]}
-            mine = share[(k - 1, *i)] - implied[i]
-            k_rows.append(row("vjp", p, i, k, mine, share[(k - 1, *i)], terms, why))
-    return k, k_rows
+    for k in np.flatnonzero(missing_all & nonzero)[:3] + 1:  # a few candidates at most
+        k = int(k)
+        why = f"step {k}'s share as your totals imply it (the derived total minus yours)"
+        k_rows = []
+        for p, share in shares.items():
+            implied = ref_grads[p] - np.asarray(grads[p], np.float64)
+            for i in np.ndindex(share.shape[1:]):
+                terms = {"of the total": tolerance[p][i]}
+                mine = share[(k - 1, *i)] - implied[i]
+                k_rows.append(row("vjp", p, i, k, mine, share[(k - 1, *i)], terms, why))
+        if any(not c.passed for c in k_rows):  # the missing part is visible in some total
+            return k, k_rows
+    return None
 
 
 def _localize(step_rows: list[Comparison], T: int) -> tuple[str, Comparison | None]:

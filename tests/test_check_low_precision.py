@@ -1,0 +1,66 @@
+"""A float16 or float32 hand-written BPTT is judged at its own precision, by a budget derived
+from the computation (numeric.checks.tolerance.depth_weighted: 2 ε per backward step along
+the path, times the depth and the magnitude of each step's share): a correct one passes and
+says the precision it was judged at; one with a 5 % error on every entry of one weight fails
+(the former budget, 100 ε16 ≈ 10 % of the largest entry, passed it)."""
+
+import numpy as np
+import pytest
+from test_check_cost import GRU
+from test_check_cost import MODEL as GRU_MODEL
+from test_user_bptt import MODEL as ELMAN_MODEL
+from test_user_bptt import hand_written
+
+from numeric import checks
+
+CASES = {
+    "elman": (ELMAN_MODEL, hand_written(), "S", "W"),
+    "gru": (GRU_MODEL, GRU.vjp, "h", "W_hz"),
+}
+
+
+def _cast(arrays, dtype):
+    return {k: np.asarray(v, dtype) for k, v in arrays.items()}
+
+
+def in_precision(vjp, dtype, wrong=None):
+    """``vjp`` run in ``dtype`` on the float64 inputs cast to it; ``wrong``: that weight's
+    gradient 5 % too large."""
+
+    def run(params, xs, state0, cotangents):
+        grads, initial = vjp(
+            _cast(params, dtype), xs.astype(dtype), _cast(state0, dtype), _cast(cotangents, dtype)
+        )
+        grads = _cast(grads, dtype)
+        if wrong is not None:
+            grads[wrong] = grads[wrong] * dtype(1.05)
+        return grads, _cast(initial, dtype)
+
+    return run
+
+
+def _point(model, state, n, m, T, B, seed):
+    rng = np.random.default_rng(seed)
+    params = model.init(n=n, m=m, seed=seed)
+    xs = rng.normal(size=(T, B, m))
+    return params, xs, {state: rng.normal(size=(B, n)) / 2}, {state: rng.normal(size=(T, B, n))}
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32], ids=["float16", "float32"])
+@pytest.mark.parametrize("size", [(3, 2, 5, 2, 0), (4, 3, 12, 2, 1)], ids=["T5", "T12"])
+@pytest.mark.parametrize("cell", CASES)
+def test_a_low_precision_bptt_passes_when_right_and_fails_5_percent_off(cell, size, dtype):
+    model, vjp, state, weight = CASES[cell]
+    point = _point(model, state, *size)
+    right = checks.check_vjp(model, in_precision(vjp, dtype), *point)
+    assert right, right.message()
+    assert right.summary.startswith(f"passed at {np.dtype(dtype).name} (the rounding of BPTT")
+    wrong = checks.check_vjp(model, in_precision(vjp, dtype, weight), *point)
+    assert not wrong
+    assert {c.parameter for c in wrong.failures} == {weight}  # its totals or its shares
+
+
+def test_a_float64_result_says_it_was_judged_at_float64():
+    model, vjp, state, _ = CASES["elman"]
+    report = checks.check_vjp(model, vjp, *_point(model, state, 3, 2, 4, 2, 0))
+    assert report.summary.startswith("passed at float64:")
