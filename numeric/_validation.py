@@ -1,4 +1,5 @@
-"""One validation helper for every public function of :mod:`numeric` (inputs of eq. (1)-(13)).
+"""One validation helper for every public function of :mod:`numeric` (inputs of eq. (1)-(13)):
+every argument check of :class:`numeric.Model` (xs, params, states, cotangents, ys) is here.
 
 Arrays are checked against symbolic shapes such as ``("T", "B", "m")``: the first array that
 uses a size name binds it, later arrays must agree.  Every failure is a ValueError that names
@@ -18,11 +19,17 @@ import numpy as np
 
 __all__ = [
     "Sizes",
+    "agree_call_sizes",
     "agree_sizes",
+    "batch_first_hint",
     "check_array",
     "check_choice",
+    "check_cotangents",
     "check_keys",
     "check_params",
+    "check_sequence",
+    "check_states",
+    "check_targets",
     "first_nonfinite",
     "is_batched",
     "not_finite",
@@ -362,4 +369,162 @@ def _shape_hint(spec, shape, expected: Sizes) -> str:
                 f"; it is {factor} blocks of the expected shape stacked (torch stacks a layer's "
                 "gates in weight_ih_l0 / weight_hh_l0: numeric.interop.from_torch splits them)"
             )
+    return ""
+
+
+# ---- the arguments of numeric.Model's functions: xs, params, states, cotangents, ys ---------
+
+
+def check_sequence(
+    xs: Any, dims: Mapping[str, str], sizes: Sizes, *, allow_complex: bool = False
+) -> tuple[dict[str, np.ndarray], bool]:
+    """The sequence inputs ``xs`` of a cell with sequence inputs ``dims`` (name -> size, e.g.
+    ``{"x": "m"}``): one array (T, B, m) or (T, m), or a dict of them; binds T, B and m.
+    Returns the arrays keyed by input name and whether they have a batch axis."""
+    names = list(dims)
+    if len(names) == 1 and not isinstance(xs, Mapping):
+        items = {names[0]: ("xs", xs)}
+    else:
+        if not isinstance(xs, Mapping):
+            raise ValueError(
+                f"xs must be a dict with keys {names} (this cell has {len(names)} sequence "
+                f"inputs), got {type(xs).__name__}"
+            )
+        check_keys("xs", xs, names)
+        items = {name: (f"xs[{name!r}]", xs[name]) for name in names}
+    batched = None
+    sequence = {}
+    for name, (label, value) in items.items():
+        dim = dims[name]
+        if batched is None:
+            batched = is_batched(label, value, (f"(T, B, {dim})", f"(T, {dim})"))
+        spec = ("T", "B", dim) if batched else ("T", dim)
+        sequence[name] = check_array(label, value, spec, sizes, allow_complex=allow_complex)
+    return sequence, bool(batched)
+
+
+def agree_call_sizes(
+    xs: Any,
+    sequence: Mapping[str, np.ndarray],
+    sequence_dims: Mapping[str, str],
+    params: Mapping,
+    specs: Mapping[str, tuple[str, ...]],
+    state0: Any,
+    state_dims: Mapping[str, str],
+    batched: bool,
+    sizes: Sizes,
+    label: Any = str,
+) -> None:
+    """:func:`agree_sizes` over one call's xs (already checked: ``sequence``), parameters and
+    states: m from xs on a tie, n from the recurrent blocks jointly.  ``label`` maps an
+    argument's name to the caller's (``state0['h']`` -> ``h0``)."""
+    one = len(sequence_dims) == 1 and not isinstance(xs, Mapping)
+    labels = {name: "xs" if one else f"xs[{name!r}]" for name in sequence_dims}
+    items = [
+        (labels[name], (*("T", "B")[: value.ndim - 1], sequence_dims[name]), value)
+        for name, value in sequence.items()
+    ]
+    items += [(f"params[{k!r}]", spec, params[k]) for k, spec in specs.items() if k in params]
+    if isinstance(state0, Mapping):
+        lead = ("B",) if batched else ()
+        items += [
+            (label(f"state0[{name!r}]"), (*lead, dim), state0[name])
+            for name, dim in state_dims.items()
+            if name in state0
+        ]
+    agree_sizes(items, specs.values(), sizes, authority=labels.values())
+
+
+def check_states(
+    label: str,
+    values: Any,
+    dims: Mapping[str, str],
+    lead: tuple[str, ...],
+    sizes: Sizes,
+    label_of: Any = str,
+    *,
+    allow_complex: bool = False,
+) -> dict[str, np.ndarray]:
+    """The states ``values`` (a dict keyed by the state names of ``dims``), each of shape
+    (*lead, size); checked in the caller's order, so a message blames the first bad one."""
+    names = list(dims)
+    if not isinstance(values, Mapping):
+        raise ValueError(
+            f"{label} must be a dict keyed by the state names {names}, got {type(values).__name__}"
+        )
+    check_keys(label, values, names)
+    checked = {}
+    for name in values:
+        try:
+            checked[name] = check_array(
+                label_of(f"{label}[{name!r}]"),
+                values[name],
+                (*lead, dims[name]),
+                sizes,
+                allow_complex=allow_complex,
+            )
+        except ValueError as error:
+            raise ValueError(f"{error}{batch_first_hint(values[name], lead, sizes)}") from None
+    return {name: checked[name] for name in names}
+
+
+def check_cotangents(
+    cotangents: Any, dims: Mapping[str, str], batched: bool, sizes: Sizes, label_of: Any = str
+) -> dict[str, np.ndarray]:
+    """∂L/∂s_t for some of the states of ``dims``, each (T, B, size) (or (T, size)), returned
+    batched."""
+    names = list(dims)
+    if not isinstance(cotangents, Mapping):
+        raise ValueError(
+            f"cotangents must be a dict keyed by state names (some of {names}), "
+            f"got {type(cotangents).__name__}"
+        )
+    unknown = sorted(set(cotangents) - set(names), key=str)
+    if unknown or not cotangents:
+        raise ValueError(
+            f"cotangents must be a dict keyed by state names (some of {names}): "
+            + (f"unknown {unknown}" if unknown else "got none")
+        )
+    lead = ("T", "B") if batched else ("T",)
+    out = {}
+    for name, dim in dims.items():
+        if name in cotangents:
+            label = label_of(f"cotangents[{name!r}]")
+            value = check_array(label, cotangents[name], (*lead, dim), sizes)
+            out[name] = value if batched else value[:, None, :]
+    return out
+
+
+def check_targets(
+    ys: Any, dim: str, loss: str, batched: bool, sizes: Sizes, *, probabilities: bool = False
+) -> np.ndarray:
+    """The targets ``ys`` (T, B, k) of the loss named ``loss``, returned batched: in [0, 1]
+    for a loss that takes their logarithm (``probabilities``), probability vectors for
+    ``"ce"``."""
+    spec = ("T", "B", dim) if batched else ("T", dim)
+    y = check_array("ys", ys, spec, sizes)
+    if probabilities and (np.any(y < 0) or np.any(y > 1)):
+        raise ValueError("ys must be targets in [0, 1]")
+    if loss == "ce":  # softmax cross-entropy: each y_t a distribution
+        if np.any(y < 0) or not np.allclose(y.sum(axis=-1), 1, rtol=0, atol=1e-9):
+            raise ValueError(
+                f"ys must hold probability vectors for the loss 'ce': shape "
+                f"{sizes.describe(spec)}, every entry >= 0 and every row (the last axis, k "
+                "entries) summing to 1"
+            )
+    return y if batched else y[:, None, :]
+
+
+def batch_first_hint(value: Any, lead: tuple[str, ...], sizes: Sizes) -> str:
+    """A batch-first xs (B, T, m) is read as T = B and B = T: a state whose batch size is the
+    'T' read from xs then seems wrong.  Say so."""
+    try:
+        shape = np.shape(value)
+    except ValueError:  # ragged nested lists: the message already says so
+        return ""
+    if lead and shape and "T" in sizes and shape[0] == sizes["T"] != sizes.get("B"):
+        return (
+            f"; xs is time-major, (T, B, m) = ({sizes['T']}, {sizes.get('B')}, …): "
+            "a batch-first xs (B, T, m) would need xs.transpose(1, 0, 2)"
+        )
     return ""
