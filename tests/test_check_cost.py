@@ -77,3 +77,24 @@ def test_the_planted_gru_bugs_are_localized():
     assert report.first.parameter in ("W_iz", "W_hz", "b_z")
     report = checks.check_vjp(MODEL, GRU.make("pull_back"), *point)
     assert "recurrent pull-back" in report.summary
+
+
+def test_a_failing_check_calls_the_users_vjp_as_often_as_a_passing_one():
+    """T + 1 calls (the totals, then one per window t..T), failing or not: the localization
+    works on what those calls returned and calls nothing again."""
+    T = 5
+    point = _point(3, 2, T, 2)
+    for bug in (None, *BUGS):
+        calls: list[int] = []
+        report = checks.check_vjp(MODEL, _counting(GRU.make(bug), calls), *point)
+        str(report), report.message(), report.step_table()
+        assert report.passed is (bug is None)
+        assert calls == [T, *range(T, 0, -1)], bug
+
+
+def _counting(vjp, calls):
+    def counted(*args):
+        calls.append(len(args[1]))  # the window's length
+        return vjp(*args)
+
+    return counted
