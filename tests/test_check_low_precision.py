@@ -64,3 +64,28 @@ def test_a_float64_result_says_it_was_judged_at_float64():
     model, vjp, state, _ = CASES["elman"]
     report = checks.check_vjp(model, vjp, *_point(model, state, 3, 2, 4, 2, 0))
     assert report.summary.startswith("passed at float64:")
+
+
+@pytest.mark.parametrize(
+    "check",
+    [checks.complex_step, checks.central_difference, checks.high_precision],
+    ids=lambda c: c.__name__,
+)
+def test_the_reference_checks_judge_a_float16_bptt_of_a_model_problem_by_the_same_budget(check):
+    """On a numeric.Model problem the depth and shares are known: entry by entry the budget
+    tolerance.bptt_rounding (the former 100 ε16 passed the 5 % error here too).  Totals alone
+    resolve 5 % in float16 only at small T (here 5; at T = 30 the first-order budget is ~3 %
+    of an entry): check_vjp's per-step comparisons see it at every depth.  checks.direction,
+    one inner product over every entry, is left out: it cannot single out one weight."""
+    model, vjp, state, weight = CASES["elman"]
+    params, xs, state0, cotangents = _point(model, state, 3, 2, 5, 2, 0)
+    problem = model.problem(params, xs, state0, cotangents=cotangents)
+
+    def as_gradient(run):
+        grads, initial = run(params, xs, state0, cotangents)
+        return {**grads, f"{state}0": initial[state]}
+
+    right = check(problem, as_gradient(in_precision(vjp, np.float16)))
+    assert right, right.message()
+    assert "judged at float16" in right.worst.why
+    assert not check(problem, as_gradient(in_precision(vjp, np.float16, weight)))

@@ -52,6 +52,16 @@ def depth_weighted(shares: np.ndarray, start: int = 0) -> np.ndarray:
     return (depth * np.abs(shares))[start:].sum(axis=0)
 
 
+def bptt_rounding(shares: np.ndarray, eps: float) -> np.ndarray:
+    """The rounding budget of each entry of a total Σ_t share_t computed by BPTT in a dtype
+    of machine epsilon ``eps``: PATH ε Σ_t (T − t + 1)|share_t| (:func:`depth_weighted`) plus
+    ε Σ_t max|share_t| (the inputs rounded to the dtype, one ε per step, spread over every
+    entry as a matmul spreads it)."""
+    T = shares.shape[0]
+    inputs = eps * float(np.abs(shares).reshape(T, -1).max(axis=1, initial=0).sum())
+    return PATH * eps * depth_weighted(shares) + inputs
+
+
 def dtype_name(eps: float) -> str:
     """The dtype a machine epsilon belongs to: float64, float32, float16."""
     for dtype in (np.float64, np.float32, np.float16):

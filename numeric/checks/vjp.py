@@ -20,7 +20,7 @@ import numpy as np
 
 from .problem import check_gradient_arrays
 from .report import Comparison, Report, row
-from .tolerance import EPS, FLOOR, OWN, PATH, depth_weighted, dtype_name, eps_of, rtol_for
+from .tolerance import EPS, FLOOR, OWN, PATH, bptt_rounding, dtype_name, eps_of, rtol_for
 
 __all__ = ["check_vjp"]
 
@@ -80,10 +80,12 @@ def check_vjp(
     Tolerance: ``rtol`` (1e-10) × the largest derived entry of that parameter (of that step,
     for a share) + the rounding floor (16 ε64 + 4 ε) × Σ_t |share_t| (the magnitudes summed
     into the total); a float32/float16 result is judged at its own precision by a first-order
-    rounding model of BPTT: + 2 ε Σ_t (T − t + 1) max|share_t| (2 roundings per backward step,
-    the depth T − t + 1 step t's share went through, and its magnitude, normwise as a matmul
-    spreads its rounding over its output; twice that for a share, the difference of two
-    windows).  The summary names the precision it was judged at."""
+    rounding model of BPTT (:func:`tolerance.bptt_rounding`): a total gets
+    + 2 ε Σ_t (T − t + 1)|share_t| + ε Σ_t max|share_t| (2 roundings per backward step, the
+    depth T − t + 1 step t's share went through, its magnitude, and the inputs' rounding), a
+    share 2 × 2 ε Σ_(t'≥t) (T − t' + 1) max|share_t'| (normwise: each window starts from a
+    rounded state, and a matmul spreads its rounding over its output; two windows' totals are
+    subtracted).  The summary names the precision it was judged at."""
     from ..model import Model
 
     if not isinstance(model, Model):
@@ -100,7 +102,7 @@ def check_vjp(
     # normwise, as a matmul's rounding spreads over its whole output: each step's largest
     # share, weighted by its depth — Σ_t (T − t + 1) max|share_t|, and from step t on
     step_max = {p: np.abs(s).reshape(T, -1).max(axis=1, initial=0) for p, s in shares.items()}
-    deep = {p: float(depth_weighted(v)) for p, v in step_max.items()}
+    total_rounding = {p: bptt_rounding(s, 1.0) for p, s in shares.items()}  # × ε
     depths = np.arange(T, 0, -1, dtype=float)
     deep_tail = {p: np.flip(np.cumsum(np.flip(depths * v))) for p, v in step_max.items()}
     r_user = rtol_for(rtol, 1e-10, EPS)  # a lower precision has its own term, not 100 ε
@@ -116,12 +118,14 @@ def check_vjp(
         r, c, d = budget(eps_of(grads[p]))
         scale = r * np.abs(ref).max(initial=0)
         why = f"{r:g} × max |∂L/∂{p}| + rounding ({c:.2g}) × Σ_t |share_t|" + (
-            f" + {dtype_name(d / PATH)} BPTT {PATH:g}ε Σ_t (T−t+1) max|share_t|" if d else ""
+            f" + {dtype_name(d / PATH)} BPTT {PATH:g}ε Σ_t (T−t+1)|share_t| + ε Σ_t max|share_t|"
+            if d
+            else ""
         )
         for i in np.ndindex(ref.shape):
             terms = {"relative": scale, "rounding": c * magnitude[p][i] + OWN * EPS * abs(ref[i])}
             if d:
-                terms["precision"] = d * deep[p]
+                terms["precision"] = d / PATH * total_rounding[p][i]
             rows.append(row("vjp", p, i, None, grads[p][i], ref[i], terms, why))
     for s, ref in ref_init.items():
         r, c, _ = budget(eps_of(initial[s]))
@@ -188,13 +192,13 @@ def check_vjp(
 
 
 def _judged(precisions: set[float]) -> str:
-    """The precision a result was judged at: ``float64``, or ``float16 (the rounding model
-    2 ε16 Σ_t (T − t + 1) max|share_t|)``."""
+    """The precision a result was judged at: ``float64``, or ``float16 (the rounding of BPTT
+    in it, 2ε per step of depth, ε = 0.000977)``."""
     low = [e for e in sorted(precisions, reverse=True) if e > EPS]
     if not low:
         return "float64"
     names = " and ".join(dtype_name(e) for e in low)
-    return f"{names} (the rounding of BPTT in it: {PATH:g}ε Σ_t (T−t+1) max|share_t|, ε = " + (
+    return f"{names} (the rounding of BPTT in it, {PATH:g}ε per step of depth, ε = " + (
         ", ".join(f"{e:.3g}" for e in low) + ")"
     )
 
