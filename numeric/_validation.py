@@ -358,17 +358,17 @@ def _blame(label, spec, shape, wrong, elected, ballots, sizes, winners) -> None:
 
 
 def _shape_hint(spec, shape, expected: Sizes) -> str:
-    """What the wrong shape looks like: a transposed matrix, or several blocks stacked."""
+    """What the wrong shape looks like: a transposed matrix, or 3 or 4 blocks stacked by rows
+    (torch's weight_ih_l0 of a GRU or an LSTM)."""
     want = tuple(expected.value(d) for d in spec)
     if len(shape) == 2 and shape[::-1] == want and shape != want:
         return "; it is transposed: pass its .T"
-    if len(shape) == len(want) and None not in want:
-        ratios = {a // w for a, w in zip(shape, want, strict=True) if w and a != w and a % w == 0}
-        if len(ratios) == 1 and (factor := ratios.pop()) > 1:
-            return (
-                f"; it is {factor} blocks of the expected shape stacked (torch stacks a layer's "
-                "gates in weight_ih_l0 / weight_hh_l0: numeric.interop.from_torch splits them)"
-            )
+    stacked = len(shape) == len(want) and None not in want and shape[1:] == want[1:]
+    if stacked and want[0] and shape[0] in (3 * want[0], 4 * want[0]):  # a GRU's, an LSTM's gates
+        return (
+            f"; it is {shape[0] // want[0]} blocks of the expected shape stacked (torch stacks a "
+            "layer's gates in weight_ih_l0 / weight_hh_l0: numeric.interop.from_torch splits them)"
+        )
     return ""
 
 

@@ -647,6 +647,14 @@ def model_bad(model, params, xs, state0, match, id):
 
 
 MODEL_BAD_CALLS = [
+    bad(
+        rnn.forward,
+        r"params\['U'\] must have shape \(n, m\) = \(3, 1\), got shape \(3, 2\) \(xs has "
+        r"shape \(4, 2, 1\), so m = 1, and params\['U'\] has m = 2: nothing else fixes m, so "
+        r"one of the two is wrong \(m is taken from xs\)\)$",
+        id="rnn.forward-xs-too-narrow-names-xs-and-U",
+        xs=XS[..., :1],
+    ),
     model_bad(
         GRU,
         _with(_GRU_P, "W_ir", np.ones((12, 3))),
