@@ -99,10 +99,11 @@ def check_vjp(
     grads, initial = _user(vjp, (params, xs, state0, cotangents), (ref_grads, ref_init), "")
     magnitude = {p: np.abs(s).sum(axis=0) for p, s in shares.items()}
     tail = {p: np.flip(np.cumsum(np.flip(np.abs(s), 0), 0), 0) for p, s in shares.items()}
-    # normwise, as a matmul's rounding spreads over its whole output: each step's largest
-    # share, weighted by its depth — Σ_t (T − t + 1) max|share_t|, and from step t on
+    # the low-precision budget (× ε): of a total, entry by entry (tolerance.bptt_rounding);
+    # of a share, normwise (a window starts from a rounded state, and a matmul spreads its
+    # rounding over its whole output): Σ_(t'≥t) (T − t' + 1) max|share_t'|
+    total_rounding = {p: bptt_rounding(s, 1.0) for p, s in shares.items()}
     step_max = {p: np.abs(s).reshape(T, -1).max(axis=1, initial=0) for p, s in shares.items()}
-    total_rounding = {p: bptt_rounding(s, 1.0) for p, s in shares.items()}  # × ε
     depths = np.arange(T, 0, -1, dtype=float)
     deep_tail = {p: np.flip(np.cumsum(np.flip(depths * v))) for p, v in step_max.items()}
     r_user = rtol_for(rtol, 1e-10, EPS)  # a lower precision has its own term, not 100 ε
