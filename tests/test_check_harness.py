@@ -1,6 +1,6 @@
 """Properties the rest of the suite did not pin down, each shown to kill a planted fault (the
 fault is named in each test's docstring; tests/test_check_mutants.py plants the check-side
-ones automatically):
+ones automatically, against the property functions here):
 
 * the engine's two alternating adjoint buffer sets, on a cell whose states swap;
 * the complex-step check's default tolerance;
@@ -43,10 +43,8 @@ SWAP = Graph(
 )
 
 
-@pytest.mark.parametrize("T", [3, 4])
-def test_the_engine_vjp_on_a_cell_whose_states_swap_matches_complex_step_and_mpmath(T):
-    """Planted: one buffer set for every step (``own = work.buffers2[0]`` in the engine's
-    backward step) — the VJP is wrong from T = 3 and both checks fail."""
+def swap_vjp_matches_complex_step_and_mpmath(T: int) -> bool:
+    """The engine's VJP of the swap cell at T steps against complex step and mpmath."""
     model = numeric.Model(SWAP)
     rng = np.random.default_rng(T)
     params = model.init(n=2, m=2, seed=T)
@@ -54,21 +52,34 @@ def test_the_engine_vjp_on_a_cell_whose_states_swap_matches_complex_step_and_mpm
     state0 = {s: rng.normal(size=(2, 2)) for s in "pqS"}
     cotangents = {s: rng.normal(size=(T, 2, 2)) for s in "pqS"}
     problem = model.problem(params, xs, state0, cotangents=cotangents)
-    assert checks.complex_step(problem)
-    assert checks.high_precision(problem, problem.gradient, dps=30)
+    return bool(checks.complex_step(problem)) and bool(
+        checks.high_precision(problem, problem.gradient, dps=30)
+    )
+
+
+@pytest.mark.parametrize("T", [3, 4])
+def test_the_engine_vjp_on_a_cell_whose_states_swap_matches_complex_step_and_mpmath(T):
+    """Planted (tests/test_check_mutants.py): one buffer set for every step (``own =
+    work.buffers2[0]`` in the engine's backward step) — wrong from T = 3, both checks fail."""
+    assert swap_vjp_matches_complex_step_and_mpmath(T)
 
 
 # ---- the complex-step check's own tolerance --------------------------------------------------
 
 
-def test_complex_step_rejects_a_gradient_1e_10_relative_off():
-    """Planted: the default rtol 1e-12 made 1000× looser (1e-9): this error passes."""
+def complex_step_rejects_1e_10_off(complex_step=checks.complex_step) -> bool:
+    """Passes the derived gradient of an RNN, rejects it 1e-10 relative off in W (alone)."""
     case = seeded_rnn(n=2, m=1, k=2, T=4, B=1, seed=5)
     problem = rnn.problem(case.params, case.xs, case.ys, case.s0)
-    assert checks.complex_step(problem)
     off = dict(problem.gradient, W=problem.gradient["W"] * (1 + 1e-10))
-    report = checks.complex_step(problem, off)
-    assert not report and {c.parameter for c in report.failures} == {"W"}
+    report = complex_step(problem, off)
+    wrong = {c.parameter for c in report.failures}
+    return bool(complex_step(problem)) and wrong == {"W"}
+
+
+def test_complex_step_rejects_a_gradient_1e_10_relative_off():
+    """Planted (tests/test_check_mutants.py): the default rtol 1e-12 made 1000× looser."""
+    assert complex_step_rejects_1e_10_off()
 
 
 # ---- each step's shares at its own scale -----------------------------------------------------
@@ -92,21 +103,20 @@ def test_the_point_has_shares_of_very_different_scales():
     assert 1e-10 < ratio < 1e-5
 
 
-def test_per_step_finds_an_error_in_a_small_steps_share():
-    """Planted: each step's relative tolerance taken at the global scale (``np.abs(share)``
-    for ``np.abs(share[t])`` in per_step): a 1e-5 relative error in step 1's share passes."""
+def per_step_sees_a_small_steps_error(per_step=checks.per_step) -> bool:
+    """A 1e-5 relative error in step 1's share of W, at a point where that share is ~1e-8 of
+    step T's, is found at step 1 (and the right shares pass)."""
     params, xs, s0, cotangents = _vanishing_point()
     problem = ELMAN.problem(params, xs, s0, cotangents=cotangents)
-    assert checks.per_step(problem)
     shares = dict(problem.bptt.contributions, W=problem.bptt.contributions["W"].copy())
     shares["W"][0] *= 1 + 1e-5
-    report = checks.per_step(problem, contributions=shares)
-    assert not report and {(c.parameter, c.step) for c in report.failures} == {("W", 1)}
+    report = per_step(problem, contributions=shares)
+    found = {(c.parameter, c.step) for c in report.failures}
+    return bool(per_step(problem)) and found == {("W", 1)}
 
 
-def test_check_vjp_finds_an_error_in_a_small_steps_share():
-    """Planted: the same global scale in check_vjp (``np.abs(share)`` for
-    ``np.abs(share[t - 1])``): the error at step 1 passes."""
+def check_vjp_sees_a_small_steps_error(check_vjp=checks.check_vjp) -> bool:
+    """The same error in a hand-written BPTT: check_vjp names W at step 1."""
     point = _vanishing_point()
 
     def first_step_off(params, xs, state0, cotangents):
@@ -116,28 +126,45 @@ def test_check_vjp_finds_an_error_in_a_small_steps_share():
             grads = dict(grads, W=grads["W"] + 1e-5 * share)
         return grads, initial
 
-    assert checks.check_vjp(ELMAN, hand_written(), *point)
-    report = checks.check_vjp(ELMAN, first_step_off, *point)
-    assert not report
-    assert report.first.parameter == "W" and report.first.step == 1
+    report = check_vjp(ELMAN, first_step_off, *point)
+    return (
+        bool(check_vjp(ELMAN, hand_written(), *point))
+        and not report
+        and (report.first.parameter, report.first.step) == ("W", 1)
+    )
+
+
+def test_per_step_finds_an_error_in_a_small_steps_share():
+    """Planted (tests/test_check_mutants.py): each step's relative tolerance at the global
+    scale (``np.abs(share)`` for ``np.abs(share[t])``): the error passes."""
+    assert per_step_sees_a_small_steps_error()
+
+
+def test_check_vjp_finds_an_error_in_a_small_steps_share():
+    """Planted (tests/test_check_mutants.py): the same global scale in check_vjp."""
+    assert check_vjp_sees_a_small_steps_error()
 
 
 # ---- the rounding floor's term in |L| --------------------------------------------------------
 
 
-def test_the_floor_in_L_accepts_the_derived_gradient_where_it_is_tiny_against_L():
+def floor_accepts_a_gradient_tiny_against_L() -> bool:
     """Readout weights 1e-12 and targets 0.5: O − y cancels to ~4 digits in float64, so the
-    derived gradient (~1e-13) is right only to ~ε|L| per unit, far above 1e-12 × its scale.
-    Planted: the floor without its |L| terms (16 ε64 |L| + 4 ε |L| dropped) — both complex
-    step and the random direction then reject the right gradient (by a factor of 10⁸)."""
+    derived gradient (~1e-13) is right only to ~ε|L| per unit, far above 1e-12 × its scale:
+    complex step and the random direction accept it by the rounding floor, and reject it
+    doubled."""
     case = seeded_rnn(n=2, m=1, k=2, T=4, B=1, seed=5)
     params = dict(case.params, V=case.params["V"] * 1e-12)
     problem = rnn.problem(params, case.xs, np.full_like(case.ys, 0.5), case.s0)
-    for check in (checks.complex_step, checks.direction):
-        report = check(problem)
-        assert report, report.message()
-        assert report.worst.decided == "rounding"
-    assert not checks.complex_step(problem, dict(problem.gradient, V=problem.gradient["V"] * 2))
+    reports = [checks.complex_step(problem), checks.direction(problem)]
+    doubled = dict(problem.gradient, V=problem.gradient["V"] * 2)
+    return all(reports) and not checks.complex_step(problem, doubled)
+
+
+def test_the_floor_in_L_accepts_the_derived_gradient_where_it_is_tiny_against_L():
+    """Planted (tests/test_check_mutants.py): the floor without its |L| terms — the right
+    gradient is rejected by a factor of 10⁸."""
+    assert floor_accepts_a_gradient_tiny_against_L()
 
 
 # ---- the readout reads the documented state --------------------------------------------------
