@@ -23,9 +23,11 @@ GradientMismatch.__module__ = "numeric.checks"  # its public name in tracebacks
 class Comparison:
     """One analytic value against its reference, with the tolerance and the reason for it.
 
-    ``terms`` are the named parts of the tolerance (``relative``: rtol × scale, ``rounding``:
-    the floor from the dtype's ε and the magnitudes that entered, ``truncation``, ``atol``);
-    :attr:`decided` names the largest."""
+    :attr:`terms` are the named parts of the tolerance (``relative``: rtol × scale,
+    ``rounding``: the floor from the dtype's ε and the magnitudes that entered,
+    ``precision``: the budget of a float32/float16 BPTT, ``truncation``, ``atol``);
+    :attr:`decided` names the largest.  The names are one tuple shared by every comparison
+    with the same terms, the values a tuple of floats: a long check holds ~10⁶ of them."""
 
     check: str
     parameter: str
@@ -35,7 +37,13 @@ class Comparison:
     reference: float
     tolerance: float
     why: str
-    terms: tuple[tuple[str, float], ...] = field(default=(), compare=False)
+    term_names: tuple[str, ...] = field(default=(), compare=False)
+    term_values: tuple[float, ...] = field(default=(), compare=False)
+
+    @property
+    def terms(self) -> tuple[tuple[str, float], ...]:
+        """The named parts of the tolerance, ``(("relative", 1e-12), ("rounding", …))``."""
+        return tuple(zip(self.term_names, self.term_values, strict=True))
 
     @property
     def abs_error(self) -> float:
@@ -53,7 +61,9 @@ class Comparison:
     @property
     def decided(self) -> str:
         """The tolerance term that decided (the largest), e.g. ``"relative"``, ``"rounding"``."""
-        return max(self.terms, key=lambda term: term[1])[0] if self.terms else "given"
+        if not self.term_values:
+            return "given"
+        return self.term_names[self.term_values.index(max(self.term_values))]
 
     @property
     def ratio(self) -> float:
@@ -206,7 +216,8 @@ def row(
     why: str,
 ) -> Comparison:
     """A :class:`Comparison` whose tolerance is the sum of the named ``terms``."""
-    terms_ = tuple((k, float(v)) for k, v in terms.items())
+    values = tuple(float(v) for v in terms.values())
+    names = _NAMES.setdefault(tuple(terms), tuple(terms))  # one tuple for every row
     return Comparison(
         check,
         parameter,
@@ -214,7 +225,11 @@ def row(
         step,
         float(analytic),
         float(reference),
-        sum(v for _, v in terms_),
+        sum(values),
         why,
-        terms_,
+        names,
+        values,
     )
+
+
+_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}

@@ -14,6 +14,7 @@ pull-back (∂s_t/∂s_{t-1})ᵀ, or a step left out of the sum over t.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -157,7 +158,7 @@ def check_vjp(
                 why += (
                     f" + {dtype_name(d / PATH)} BPTT 2 × {PATH:g}ε Σ_(t'≥t)(T−t'+1) max|share_t'|"
                 )
-            for i in np.ndindex(share.shape[1:]):
+            for i in _indices(share.shape[1:]):
                 terms = {"relative": scale, "rounding": c * tail[p][(t - 1, *i)]}
                 if d:
                     terms["precision"] = 2 * d * deep_tail[p][t - 1]
@@ -166,7 +167,7 @@ def check_vjp(
             r, c, _ = budget(eps_of(user_init[s]))
             scale = np.abs(ref).max(initial=0)
             why = f"δ_{t - 1} = ∂L/∂{s}_{t - 1} from steps {t}..{T}: {r:g} × its max + rounding"
-            for i in np.ndindex(ref.shape):
+            for i in _indices(ref.shape):
                 terms = {"relative": r * scale, "rounding": c * (T - t + 1) * scale}
                 name = f"∂L/∂{s}_{t - 1}"
                 step_rows.append(row("vjp", name, i, t, user_init[s][i], ref[i], terms, why))
@@ -190,6 +191,12 @@ def check_vjp(
     if first is None:
         first = max((c for c in rows if not c.passed), key=lambda c: c.ratio)
     return Report("vjp", tuple(rows + step_rows), summary, first)
+
+
+@cache
+def _indices(shape: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """Every index of ``shape``, made once: the rows of every step share these tuples."""
+    return tuple(np.ndindex(shape))
 
 
 def _judged(precisions: set[float]) -> str:
