@@ -7,6 +7,9 @@ cotangents (T, B, n)), dicts keyed by the parameter and state names the header p
 run on seeded random inputs by :func:`numeric.checks.check_vjp`; the table of the worst
 failures, the localized verdict and the per-step table are printed.
 
+FILE is imported the way ``python FILE`` would run it: its folder first on ``sys.path`` while
+it loads (restored afterwards), so ``import gru_bptt`` of a file beside it works.
+
 Exit status: 0 when it matches, 1 when it does not (or raises), 2 for a usage error (missing
 file, no such function, wrong signature) with a one-line message.
 """
@@ -70,10 +73,15 @@ def _load(target: str) -> Callable:
     if spec is None or spec.loader is None:
         raise UsageError(f"cannot import {path}: not a Python file")
     module = importlib.util.module_from_spec(spec)
+    folder = str(file.resolve().parent)
+    saved = list(sys.path)
+    sys.path.insert(0, folder)  # as `python FILE` would: its neighbours are importable
     try:
         spec.loader.exec_module(module)
     except Exception as error:  # the user's file: any error is reported in one line
         raise UsageError(f"cannot import {path}: {type(error).__name__}: {error}") from None
+    finally:
+        sys.path[:] = saved
     function = getattr(module, name, None)
     if function is None:
         raise UsageError(f"{path} has no function {name!r}")

@@ -199,6 +199,26 @@ def from_state_dict(
     return model, {name: params[name] for name in model.parameters}
 
 
+def _inner_layers(module: Any) -> str:
+    """For a wrapper module (a model holding an nn.LSTM as ``self.lstm``): how to reach the
+    recurrent layers inside it, for the error message."""
+    named = getattr(module, "named_modules", None)
+    if not callable(named):
+        return ""
+    try:
+        inner = [
+            (name, type(layer).__name__)
+            for name, layer in named()
+            if name and any(cls.__name__ in _CLASSES for cls in type(layer).__mro__)
+        ]
+    except Exception:  # noqa: BLE001 - only a hint: a module that cannot list itself gets none
+        return ""
+    if not inner:
+        return ""
+    paths = ", ".join(f"module.{name} ({kind})" for name, kind in inner)
+    return f" (a wrapper: pass the recurrent layer inside it, {paths})"
+
+
 def _module_kind(module: Any) -> str:
     """The kind of a torch recurrent layer (duck-typed by class name), checked to be one that
     the Model can stand for."""
@@ -206,8 +226,8 @@ def _module_kind(module: Any) -> str:
     kind = next((_CLASSES[name] for name in classes if name in _CLASSES), None)
     if kind is None or not callable(getattr(module, "state_dict", None)):
         raise ValueError(
-            f"module must be a torch nn.RNN, nn.GRU or nn.LSTM, got {type(module).__name__}; "
-            f"{SUPPORTED}"
+            f"module must be a torch nn.RNN, nn.GRU or nn.LSTM, got {type(module).__name__}"
+            f"{_inner_layers(module)}; {SUPPORTED}"
         )
     required = {"num_layers": 1, "bidirectional": False}
     if kind == "rnn":

@@ -41,7 +41,16 @@ from derivations.graph import Graph
 from . import _jacobian
 from ._engine import Trace, plan
 from ._pool import Pool, scratch
-from ._validation import Sizes, check_array, check_keys, check_params, is_batched
+from ._validation import (
+    Sizes,
+    agree_call_sizes,
+    check_cotangents,
+    check_keys,
+    check_params,
+    check_sequence,
+    check_states,
+    check_targets,
+)
 from .checks import BPTT, Problem
 
 __all__ = ["Model"]
@@ -200,6 +209,11 @@ class Model:
             expected, optional = {**self._cell_specs, **self._head_specs}, {}
         else:
             expected, optional = self._cell_specs, self._head_specs
+        if isinstance(params, Mapping):  # n, m, k from every argument at once
+            check_keys("params", params, expected, optional)
+            self._agree_sizes(
+                xs, sequence, params, {**expected, **optional}, state0, batched, sizes
+            )
         p = check_params(params, expected, sizes, allow_complex=allow_complex, optional=optional)
         initial = self._check_states(
             "state0", state0, ("B",) if batched else (), sizes, allow_complex
@@ -210,98 +224,44 @@ class Model:
         previous = {self._previous[name]: value for name, value in initial.items()}
         return _Call(p, sequence, previous, batched, sizes)
 
+    def _agree_sizes(self, xs, sequence, params, specs, state0, batched, sizes) -> None:
+        """n, m and k voted over xs, the parameters and the states: see
+        :func:`numeric._validation.agree_call_sizes`."""
+        agree_call_sizes(
+            xs, sequence, self._sequence_dims(), params, specs, state0, self._state_dims(),
+            batched, sizes, self._label,
+        )  # fmt: skip
+
     def _label(self, argument: str) -> str:
         return self._labels.get(argument, argument)
 
+    def _sequence_dims(self) -> dict[str, str]:
+        return {name: _dim(self.cell.sizes[name]) for name in self.sequence}
+
+    def _state_dims(self) -> dict[str, str]:
+        return {name: _dim(size) for name, size in self.states}
+
     def _check_sequence(self, xs: Any, sizes: Sizes, allow_complex: bool):
-        sizes_of = {name: _dim(self.cell.sizes[name]) for name in self.sequence}
-        if len(self.sequence) == 1 and not isinstance(xs, Mapping):
-            (name,) = self.sequence
-            items = {name: ("xs", xs)}
-        else:
-            if not isinstance(xs, Mapping):
-                raise ValueError(
-                    f"xs must be a dict with keys {list(self.sequence)} (this cell has "
-                    f"{len(self.sequence)} sequence inputs), got {type(xs).__name__}"
-                )
-            check_keys("xs", xs, self.sequence)
-            items = {name: (f"xs[{name!r}]", xs[name]) for name in self.sequence}
-        batched = None
-        sequence = {}
-        for name, (label, value) in items.items():
-            dim = sizes_of[name]
-            if batched is None:
-                batched = is_batched(label, value, (f"(T, B, {dim})", f"(T, {dim})"))
-            spec = ("T", "B", dim) if batched else ("T", dim)
-            sequence[name] = check_array(label, value, spec, sizes, allow_complex=allow_complex)
-        return sequence, bool(batched)
+        return check_sequence(xs, self._sequence_dims(), sizes, allow_complex=allow_complex)
 
     def _check_states(
         self, label: str, values: Any, lead: tuple[str, ...], sizes: Sizes, allow_complex: bool
     ) -> dict[str, np.ndarray]:
-        names = [name for name, _ in self.states]
-        if not isinstance(values, Mapping):
-            raise ValueError(
-                f"{label} must be a dict keyed by the state names {names}, "
-                f"got {type(values).__name__}"
-            )
-        check_keys(label, values, names)
-        size_of = dict(self.states)
-        checked = {}
-        for name in values:  # in the caller's order: a message blames the first bad argument
-            try:
-                checked[name] = check_array(
-                    self._label(f"{label}[{name!r}]"),
-                    values[name],
-                    (*lead, _dim(size_of[name])),
-                    sizes,
-                    allow_complex=allow_complex,
-                )
-            except ValueError as error:
-                raise ValueError(f"{error}{_batch_first_hint(values[name], lead, sizes)}") from None
-        return {name: checked[name] for name in names}
+        return check_states(
+            label, values, self._state_dims(), lead, sizes, self._label, allow_complex=allow_complex
+        )
 
     def _check_cotangents(self, cotangents: Any, call: _Call) -> dict[str, np.ndarray]:
-        names = [name for name, _ in self.states]
-        if not isinstance(cotangents, Mapping):
-            raise ValueError(
-                f"cotangents must be a dict keyed by state names (some of {names}), "
-                f"got {type(cotangents).__name__}"
-            )
-        unknown = sorted(set(cotangents) - set(names), key=str)
-        if unknown or not cotangents:
-            raise ValueError(
-                f"cotangents must be a dict keyed by state names (some of {names}): "
-                + (f"unknown {unknown}" if unknown else "got none")
-            )
-        lead = ("T", "B") if call.batched else ("T",)
-        out = {}
-        for name, size in self.states:
-            if name in cotangents:
-                value = check_array(
-                    self._label(f"cotangents[{name!r}]"),
-                    cotangents[name],
-                    (*lead, _dim(size)),
-                    call.sizes,
-                )
-                out[name] = value if call.batched else value[:, None, :]
-        return out
+        return check_cotangents(
+            cotangents, self._state_dims(), call.batched, call.sizes, self._label
+        )
 
     def _check_targets(self, ys: Any, call: _Call) -> np.ndarray:
-        dim = _dim(self.head.sizes["y"])
-        spec = ("T", "B", dim) if call.batched else ("T", dim)
-        y = check_array("ys", ys, spec, call.sizes)
-        if self.loss.name in {f"loss[{name}]" for name in _PROBABILITY_TARGETS}:
-            if np.any(y < 0) or np.any(y > 1):
-                raise ValueError("ys must be targets in [0, 1]")
-        if self.loss.name == "loss[ce]":  # softmax cross-entropy: each y_t a distribution
-            if np.any(y < 0) or not np.allclose(y.sum(axis=-1), 1, rtol=0, atol=1e-9):
-                shape = call.sizes.describe(spec)
-                raise ValueError(
-                    f"ys must hold probability vectors for the loss 'ce': shape {shape}, every "
-                    "entry >= 0 and every row (the last axis, k entries) summing to 1"
-                )
-        return y if call.batched else y[:, None, :]
+        name = self.loss.name.removeprefix("loss[").removesuffix("]")
+        return check_targets(
+            ys, _dim(self.head.sizes["y"]), name, call.batched, call.sizes,
+            probabilities=name in _PROBABILITY_TARGETS,
+        )  # fmt: skip
 
     # ---- running -----------------------------------------------------------------------------
     def _run(self, call: _Call, pool: Pool | None = None, offsets=None) -> Trace:
@@ -524,21 +484,6 @@ class Model:
             "" if self.head is None or ys is None else f", {self.head.name}"
         )
         return Problem(title if name is None else name, point, loss_of, gradient, bptt)
-
-
-def _batch_first_hint(value: Any, lead: tuple[str, ...], sizes: Sizes) -> str:
-    """A batch-first xs (B, T, m) is read as T = B and B = T: a state whose batch size is the
-    'T' read from xs then seems wrong.  Say so."""
-    try:
-        shape = np.shape(value)
-    except ValueError:  # ragged nested lists: the message already says so
-        return ""
-    if lead and shape and "T" in sizes and shape[0] == sizes["T"] != sizes.get("B"):
-        return (
-            f"; xs is time-major, (T, B, m) = ({sizes['T']}, {sizes.get('B')}, …): "
-            "a batch-first xs (B, T, m) would need xs.transpose(1, 0, 2)"
-        )
-    return ""
 
 
 def _size(name: str, value: Any) -> int:

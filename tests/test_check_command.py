@@ -111,3 +111,19 @@ def test_usage_errors_exit_2_with_one_line(files, capsys, target, message):
     assert main(["check", f"{files}/{target}", "--cell", "elman"]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_a_file_that_imports_its_neighbour_is_imported_as_python_file_would(tmp_path, capsys):
+    import shutil
+    import sys
+    from pathlib import Path
+
+    shutil.copy(Path(__file__).parent / "data" / "gru_bptt.py", tmp_path / "gru_bptt.py")
+    (tmp_path / "mine.py").write_text("import gru_bptt\n\nvjp = gru_bptt.make()\n")
+    path = list(sys.path)
+    try:
+        assert main(["check", f"{tmp_path}/mine.py:vjp", "--cell", "gru", "--T", "3"]) == 0
+        assert sys.path == path  # its folder is on the path while it loads, not afterwards
+    finally:
+        sys.modules.pop("gru_bptt", None)
+    assert "passed" in capsys.readouterr().out

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from numeric import lstm, rnn
+from derivations import cells
+from numeric import Model, lstm, rnn
 
 n, m, k, T, B = 3, 2, 2, 4, 2
 
@@ -174,7 +175,7 @@ BAD_CALLS = [
     ),
     bad(
         rnn.forward,
-        r"params\['W'\] must have shape \(n, n\), got shape \(3,\)",
+        r"params\[.W.\] must have shape \(n, n\) = \(3, 3\), got shape \(3,\)",
         id="rnn.forward-W-ndim1",
         params=_with(RNN_PARAMS, "W", np.ones(n)),
     ),
@@ -622,6 +623,132 @@ BAD_CALLS = [
 
 @pytest.mark.parametrize(("function", "kwargs", "match"), BAD_CALLS)
 def test_bad_call_raises_value_error_naming_the_argument(function, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        function(**kwargs)
+
+
+# --- sizes from every argument at once: the wrong argument is blamed, never a correct one ----
+# n is voted by the recurrent blocks, biases and states jointly, m by xs and the input blocks;
+# the message names the argument that disagrees and where the winning size comes from.
+GRU = Model(cells.gru("torch"))
+ELMAN = Model(cells.elman("tanh", bias=True))
+LSTM = Model(cells.lstm())
+_X3 = _rng.normal(size=(T, B, 3))
+_GRU_P = GRU.init(n=4, m=3)
+_ELMAN_P = ELMAN.init(n=4, m=3)
+_LSTM_P = LSTM.init(n=4, m=3)
+_H = {"h": np.zeros((B, 4))}
+_S = {"S": np.zeros((B, 4))}
+_HC = {"h": np.zeros((B, 4)), "C": np.zeros((B, 4))}
+
+
+def model_bad(model, params, xs, state0, match, id):
+    return pytest.param(model.forward, {"params": params, "xs": xs, "state0": state0}, match, id=id)
+
+
+MODEL_BAD_CALLS = [
+    bad(
+        rnn.forward,
+        r"params\['U'\] must have shape \(n, m\) = \(3, 1\), got shape \(3, 2\) \(xs has "
+        r"shape \(4, 2, 1\), so m = 1, and params\['U'\] has m = 2: nothing else fixes m, so "
+        r"one of the two is wrong \(m is taken from xs\)\)$",
+        id="rnn.forward-xs-too-narrow-names-xs-and-U",
+        xs=XS[..., :1],
+    ),
+    model_bad(
+        GRU,
+        _with(_GRU_P, "W_ir", np.ones((12, 3))),
+        _X3,
+        _H,
+        r"params\['W_ir'\] must have shape \(n, m\) = \(4, 3\), got shape \(12, 3\) "
+        r"\(n = 4 from params\['W_hr'\].*; params\['W_ir'\] has n = 12\); it is 3 blocks",
+        id="gru-W_ir-torch-stacked-weight_ih_l0-blames-W_ir",
+    ),
+    model_bad(
+        GRU,
+        _with(_GRU_P, "W_ir", _GRU_P["W_ir"].T),
+        _X3,
+        _H,
+        r"params\['W_ir'\] must have shape \(n, m\) = \(4, 3\), got shape \(3, 4\).*"
+        r"m = 3 from xs.*it is transposed",
+        id="gru-W_ir-transposed-blames-W_ir",
+    ),
+    model_bad(
+        GRU,
+        _GRU_P,
+        _X3[..., :2],
+        _H,
+        r"xs must have shape \(T, B, m\) = \(4, 2, 3\), got shape \(4, 2, 2\) "
+        r"\(m = 3 from params\['W_ir'\], params\['W_iz'\], params\['W_in'\]; xs has m = 2\)",
+        id="gru-xs-too-narrow-blames-xs",
+    ),
+    model_bad(
+        ELMAN,
+        _with(_ELMAN_P, "W", np.ones((5, 5))),
+        _X3,
+        _S,
+        r"params\['W'\] must have shape \(n, n\) = \(4, 4\), got shape \(5, 5\) "
+        r"\(n = 4 from params\['U'\], params\['b'\], state0\['S'\]",
+        id="elman-W-5x5-at-n4-blames-W-not-U",
+    ),
+    model_bad(
+        ELMAN,
+        _ELMAN_P,
+        _X3[..., :2],
+        _S,
+        r"params\['U'\] must have shape \(n, m\) = \(4, 2\), got shape \(4, 3\) "
+        r"\(xs has shape \(4, 2, 2\), so m = 2, and params\['U'\] has m = 3: nothing else "
+        r"fixes m, so one of the two is wrong",
+        id="elman-xs-too-narrow-names-xs-and-U",
+    ),
+    model_bad(
+        LSTM,
+        _with(_LSTM_P, "W_i", np.ones((16, 7))),
+        _X3,
+        _HC,
+        r"params\['W_i'\] must have shape \(n, n\+m\) = \(4, 7\), got shape \(16, 7\) "
+        r"\(n = 4 from .*; it is 4 blocks",
+        id="lstm-W_i-16x7-blames-W_i-as-4x7",
+    ),
+    model_bad(
+        LSTM,
+        _LSTM_P,
+        _X3[..., :2],
+        _HC,
+        r"xs must have shape \(T, B, m\) = \(4, 2, 3\), got shape \(4, 2, 2\) "
+        r"\(m = 3 from params\['W_i'\]",
+        id="lstm-xs-too-narrow-blames-xs-from-n+m",
+    ),
+    model_bad(
+        LSTM,
+        _LSTM_P,
+        _X3,
+        {"h": np.zeros((B, 5)), "C": np.zeros((B, 4))},
+        r"state0\['h'\] must have shape \(B, n\) = \(2, 4\), got shape \(2, 5\) "
+        r"\(n = 4 from params",
+        id="lstm-h0-n5-blames-h0",
+    ),
+    model_bad(
+        GRU,
+        _GRU_P,
+        _spoiled(_X3, np.nan),
+        _H,
+        r"xs must be finite: xs\[0, 0, 1\] is nan",
+        id="gru-xs-nan-says-where",
+    ),
+    model_bad(
+        GRU,
+        _with(_GRU_P, "b_z", np.array([0.0, 0.0, np.inf, 0.0])),
+        _X3,
+        _H,
+        r"params\['b_z'\] must be finite: params\['b_z'\]\[2\] is inf",
+        id="gru-b_z-inf-says-where",
+    ),
+]
+
+
+@pytest.mark.parametrize(("function", "kwargs", "match"), MODEL_BAD_CALLS)
+def test_a_size_is_decided_by_every_argument_and_the_wrong_one_is_blamed(function, kwargs, match):
     with pytest.raises(ValueError, match=match):
         function(**kwargs)
 

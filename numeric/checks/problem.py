@@ -15,6 +15,8 @@ from typing import Any
 import mpmath
 import numpy as np
 
+from .._validation import first_nonfinite, not_finite
+
 __all__ = ["BPTT", "Problem"]
 
 Arrays = Mapping[str, np.ndarray]
@@ -102,8 +104,8 @@ def check_point(point: Any) -> dict[str, np.ndarray]:
                 f"point[{key!r}] must be a real numeric array, got dtype {array.dtype}"
             )
         array = array.astype(np.float64)
-        if not np.all(np.isfinite(array)):
-            raise ValueError(f"point[{key!r}] must be finite, got NaN or inf")
+        if (bad := first_nonfinite(array)) is not None:
+            raise ValueError(not_finite(f"point[{key!r}]", array, bad))
         out[key] = array
     return out
 

@@ -24,7 +24,17 @@ import numpy as np
 from . import problem as _p
 from .problem import Problem
 from .report import Comparison, Report, row
-from .tolerance import EPS, FLOOR, describe, eps_of, floor, rtol_for
+from .tolerance import (
+    EPS,
+    FLOOR,
+    PATH,
+    bptt_rounding,
+    describe,
+    dtype_name,
+    eps_of,
+    floor,
+    rtol_for,
+)
 
 __all__ = [
     "central_difference",
@@ -52,6 +62,35 @@ def _moved(point: Arrays, name: str, index: tuple[int, ...], delta: Any, dtype=N
     return moved
 
 
+def _precision(problem: Problem, name: str, eps: float) -> np.ndarray | float | None:
+    """The rounding budget of a float32/float16 gradient of a derived BPTT (a problem with
+    the ``bptt`` attachment), entry by entry: :func:`tolerance.bptt_rounding` of the
+    parameter's shares, PATH ε T max|∂L/∂s_0| for an initial state.  None in float64 or for a
+    plain loss, whose computation is unknown (it keeps 100 ε × its scale)."""
+    if eps <= EPS or problem.bptt is None:
+        return None
+    shares = problem.bptt.contributions.get(name)
+    if shares is not None:
+        return bptt_rounding(shares, eps)
+    T = next(iter(problem.bptt.contributions.values())).shape[0]
+    return PATH * eps * T * float(np.abs(problem.gradient[name]).max(initial=0))
+
+
+def _at(precision, index):
+    return precision[index] if isinstance(precision, np.ndarray) else precision
+
+
+def _judged(r: float, eps: float, what: str, precision: float | None) -> str:
+    """The tolerance's reason, naming the precision it was judged at."""
+    if precision is None:
+        return describe(r, eps, what)
+    return (
+        describe(r, EPS, what)
+        + f" + {dtype_name(eps)} BPTT {PATH:g}ε Σ_t (T−t+1)|share_t| + ε Σ_t max|share_t| "
+        f"(judged at {dtype_name(eps)})"
+    )
+
+
 def _truncation(h: float, loss: float) -> float:
     """Bound on the O(h²) error of a complex step (h² times a third derivative, taken as at
     most 1e3 max(1, |L|)): 1e-57 for h = 1e-30, so it matters only where the whole gradient of
@@ -75,16 +114,19 @@ def complex_step(
             moved = _moved(problem.point, name, index, 1j * h, np.complex128)
             reference[index] = np.imag(problem.loss(moved)) / h
         eps = eps_of(g[name])
-        r = rtol_for(rtol, 1e-12, eps)
+        precision = _precision(problem, name, eps)
+        r = rtol_for(rtol, 1e-12, eps if precision is None else EPS)
         relative = r * np.abs(reference).max(initial=0)
         rounding = floor(eps, L, g[name])
-        why = "complex step: " + describe(r, eps, f"max |∂L/∂{name}|") + " + O(h²)"
+        why = "complex step: " + _judged(r, eps, f"max |∂L/∂{name}|", precision) + " + O(h²)"
         for index in np.ndindex(value.shape):
             terms = {
                 "relative": relative,
                 "rounding": rounding[index],
                 "truncation": _truncation(h, abs(L)),
             }
+            if precision is not None:
+                terms["precision"] = _at(precision, index)
             rows.append(
                 row("complex-step", name, index, None, g[name][index], reference[index], terms, why)
             )
@@ -113,7 +155,8 @@ def central_difference(
             return (up - down) / (2 * step)
 
         eps = eps_of(g[name])
-        r = rtol_for(rtol, 0.0, eps)
+        precision = _precision(problem, name, eps)
+        r = rtol_for(rtol, 0.0, eps if precision is None else EPS)
         fine = np.empty(value.shape)
         spread = np.empty(value.shape)
         for index in np.ndindex(value.shape):
@@ -121,7 +164,7 @@ def central_difference(
             spread[index] = abs(fine[index] - difference(2 * h, name, index))
         relative = r * np.abs(fine).max(initial=0)
         rounding = floor(eps, L, g[name]) + safety * EPS * max(1.0, abs(L)) / h
-        budget = describe(r, eps, f"max |∂L/∂{name}|")
+        budget = _judged(r, eps, f"max |∂L/∂{name}|", precision)
         if r == 0:  # a float64 gradient: no relative part, only the budget and the floor
             budget = budget.split(" + ", 1)[1]
         why = f"error budget, h = {h:.2g}: {safety:g} × (|D(h) − D(2h)| + ε|L|/h) + {budget}"
@@ -131,6 +174,8 @@ def central_difference(
                 "rounding": rounding[index],
                 "relative": relative,
             }
+            if precision is not None:
+                terms["precision"] = _at(precision, index)
             rows.append(
                 row(
                     "central-difference", name, index, None, g[name][index], fine[index], terms, why
@@ -166,9 +211,17 @@ def direction(
     reference = float(np.imag(problem.loss(moved)) / h)
     analytic, magnitude, rounding = _slope_floor(g, d, L)
     eps = max(eps_of(v) for v in g.values())
-    r = rtol_for(rtol, 1e-12, eps)
+    precisions = {k: _precision(problem, k, eps_of(g[k])) for k in d}
+    known = all(p is not None for p in precisions.values()) and eps > EPS
+    r = rtol_for(rtol, 1e-12, EPS if known else eps)
     terms = {"relative": r * magnitude, "rounding": rounding, "truncation": _truncation(h, abs(L))}
-    why = f"complex step along d (seed {seed}): " + describe(r, eps, "Σ|g_i d_i|") + " + O(h²)"
+    if known:  # each parameter's budget times Σ|d| over its entries
+        terms["precision"] = sum(float((p * np.abs(d[k])).sum()) for k, p in precisions.items())
+    why = (
+        f"complex step along d (seed {seed}): "
+        + _judged(r, eps, "Σ|g_i d_i|", 0.0 if known else None)
+        + " + O(h²)"
+    )
     return Report(
         "direction", (row("direction", "all", None, None, analytic, reference, terms, why),)
     )
@@ -294,13 +347,16 @@ def high_precision(
                 why = f"mpmath at {dps} digits: {r:.0e} × max |∂L/∂{name}| + 1e-{dps} max(1, |L|)"
             else:
                 eps = eps_of(g[name])
-                r = rtol_for(rtol, 1e-13, eps)
-                why = f"mpmath at {dps} digits: " + describe(r, eps, f"max |∂L/∂{name}|")
+                precision = _precision(problem, name, eps)
+                r = rtol_for(rtol, 1e-13, eps if precision is None else EPS)
+                why = f"mpmath at {dps} digits: " + _judged(r, eps, f"max |∂L/∂{name}|", precision)
             for index in np.ndindex(value.shape):
                 a, ref = analytic[name][index], reference[index]
                 terms = {"relative": float(r * scale), "working precision": working}
                 if not derived:
                     terms["rounding"] = float(floor(eps, L, float(a)))
+                    if precision is not None:
+                        terms["precision"] = float(_at(precision, index))
                 c = row("high-precision", name, index, None, a, ref, terms, why)
                 fields_ = {f.name: getattr(c, f.name) for f in fields(Comparison)}
                 rows.append(_MpComparison(**fields_, mp_error=abs(a - ref)))

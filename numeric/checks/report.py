@@ -3,8 +3,10 @@ which tolerance and why; a report that fails loudly (:class:`GradientMismatch`).
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 __all__ = ["Comparison", "GradientMismatch", "Report"]
@@ -17,13 +19,15 @@ class GradientMismatch(AssertionError):
 GradientMismatch.__module__ = "numeric.checks"  # its public name in tracebacks
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # no __dict__: a long check holds ~10⁶ of them
 class Comparison:
     """One analytic value against its reference, with the tolerance and the reason for it.
 
-    ``terms`` are the named parts of the tolerance (``relative``: rtol × scale, ``rounding``:
-    the floor from the dtype's ε and the magnitudes that entered, ``truncation``, ``atol``);
-    :attr:`decided` names the largest."""
+    :attr:`terms` are the named parts of the tolerance (``relative``: rtol × scale,
+    ``rounding``: the floor from the dtype's ε and the magnitudes that entered,
+    ``precision``: the budget of a float32/float16 BPTT, ``truncation``, ``atol``);
+    :attr:`decided` names the largest.  The names are one tuple shared by every comparison
+    with the same terms, the values a tuple of floats: a long check holds ~10⁶ of them."""
 
     check: str
     parameter: str
@@ -33,7 +37,13 @@ class Comparison:
     reference: float
     tolerance: float
     why: str
-    terms: tuple[tuple[str, float], ...] = field(default=(), compare=False)
+    term_names: tuple[str, ...] = field(default=(), compare=False)
+    term_values: tuple[float, ...] = field(default=(), compare=False)
+
+    @property
+    def terms(self) -> tuple[tuple[str, float], ...]:
+        """The named parts of the tolerance, ``(("relative", 1e-12), ("rounding", …))``."""
+        return tuple(zip(self.term_names, self.term_values, strict=True))
 
     @property
     def abs_error(self) -> float:
@@ -51,7 +61,9 @@ class Comparison:
     @property
     def decided(self) -> str:
         """The tolerance term that decided (the largest), e.g. ``"relative"``, ``"rounding"``."""
-        return max(self.terms, key=lambda term: term[1])[0] if self.terms else "given"
+        if not self.term_values:
+            return "given"
+        return self.term_names[self.term_values.index(max(self.term_values))]
 
     @property
     def ratio(self) -> float:
@@ -117,29 +129,29 @@ class Report:
         if not self.comparisons:
             raise ValueError(f"{self.check}: nothing was compared (an empty check is not a pass)")
 
-    @property
-    def passed(self) -> bool:
-        return all(c.passed for c in self.comparisons)
-
-    def __bool__(self) -> bool:
-        return self.passed
-
-    @property
+    @cached_property
     def failures(self) -> tuple[Comparison, ...]:
         return tuple(c for c in self.comparisons if not c.passed)
 
     @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    @cached_property
     def worst(self) -> Comparison:
         """The comparison closest to (or furthest past) its tolerance."""
         return max(self.comparisons, key=lambda c: c.ratio)
 
     def by_step(self) -> dict[int, Report]:
         """The per-step comparisons, one report for each time step t (counted from 1)."""
-        steps = sorted({c.step for c in self.comparisons if c.step is not None})
-        return {
-            t: Report(f"{self.check} t={t}", tuple(c for c in self.comparisons if c.step == t))
-            for t in steps
-        }
+        steps: dict[int, list[Comparison]] = {}
+        for c in self.comparisons:  # one pass: grouped, not filtered once per step
+            if c.step is not None:
+                steps.setdefault(c.step, []).append(c)
+        return {t: Report(f"{self.check} t={t}", tuple(steps[t])) for t in sorted(steps)}
 
     def step_table(self) -> str:
         """One line per time step: passed or failed, and its worst comparison."""
@@ -167,7 +179,7 @@ class Report:
         """The verdict, then a table of ``limit`` comparisons: the localized first failure, then
         the worst failures (the worst comparisons when everything passed)."""
         head = str(self).split("; worst")[0]
-        worst = sorted(self.failures or self.comparisons, key=lambda c: -c.ratio)
+        worst = heapq.nlargest(limit + 1, self.failures or self.comparisons, key=lambda c: c.ratio)
         if self.first is not None:  # the localized failure leads
             worst = [self.first, *(c for c in worst if c is not self.first)]
         worst = worst[:limit]
@@ -221,7 +233,8 @@ def row(
     why: str,
 ) -> Comparison:
     """A :class:`Comparison` whose tolerance is the sum of the named ``terms``."""
-    terms_ = tuple((k, float(v)) for k, v in terms.items())
+    values = tuple(float(v) for v in terms.values())
+    names = _NAMES.setdefault(tuple(terms), tuple(terms))  # one tuple for every row
     return Comparison(
         check,
         parameter,
@@ -229,7 +242,11 @@ def row(
         step,
         float(analytic),
         float(reference),
-        sum(v for _, v in terms_),
+        sum(values),
         why,
-        terms_,
+        names,
+        values,
     )
+
+
+_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}

@@ -3,8 +3,11 @@ r"""The tolerance model of every check: a relative part and a rounding floor.
     tolerance = rtol × scale  +  C ε (magnitudes that entered)  [+ truncation of the method]
 
 * ``rtol`` is the check's own (1e-12 for complex step in float64); for a float32 or float16
-  gradient it is at least 100 ε of that dtype: a lower-precision gradient is checked against
-  the float64 reference with its own budget, neither refused nor failed at 1e-12;
+  gradient of a plain loss it is at least 100 ε of that dtype: a lower-precision gradient is
+  checked against the float64 reference with its own budget, neither refused nor failed at
+  1e-12.  Where the computation is known — :func:`numeric.checks.check_vjp` on a BPTT — the
+  budget is derived from it instead (:func:`depth_weighted`: ε × the roundings along the
+  backward path × the magnitudes that entered), so a 5 % error in float16 fails;
 * ``scale`` is the largest reference entry of the same parameter (or of the same step);
 * the rounding floor is 16 ε64 |L| (what the float64 loss itself is known to: a derivative
   per unit change of a parameter cannot be resolved below it) plus 4 ε (|L| + |g_i|) with ε
@@ -19,11 +22,52 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["EPS", "FLOOR", "OWN", "eps_of", "floor", "rtol_for"]
+__all__ = [
+    "EPS",
+    "FLOOR",
+    "OWN",
+    "PATH",
+    "depth_weighted",
+    "dtype_name",
+    "eps_of",
+    "floor",
+    "rtol_for",
+]
 
 EPS = float(np.finfo(np.float64).eps)
 FLOOR = 16.0  # C of the float64 reference's part, C ε64 |L|
 OWN = 4.0  # C' of the gradient's own part, C' ε (|L| + |g|)
+PATH = 2.0  # roundings per step along BPTT's backward path: a product and a sum
+
+
+def depth_weighted(shares: np.ndarray, start: int = 0) -> np.ndarray:
+    """Σ_{t ≥ start} (T − t + 1) |share_t| for each entry: a first-order rounding model of a
+    gradient computed by BPTT in a lower precision.  Step t's share is made from δ_t, which
+    went through T − t + 1 backward steps of PATH roundings each; each rounding adds ε
+    relative to what it rounds.  So entry i of the total is right to about
+    PATH ε Σ_t (T − t + 1) |share_t,i| — the depth T and the magnitudes that entered — and
+    not to 100 ε of its largest entry (10 % in float16, where a 5 % error passed)."""
+    T = shares.shape[0]
+    depth = np.arange(T, 0, -1, dtype=float).reshape((T,) + (1,) * (shares.ndim - 1))
+    return (depth * np.abs(shares))[start:].sum(axis=0)
+
+
+def bptt_rounding(shares: np.ndarray, eps: float) -> np.ndarray:
+    """The rounding budget of each entry of a total Σ_t share_t computed by BPTT in a dtype
+    of machine epsilon ``eps``: PATH ε Σ_t (T − t + 1)|share_t| (:func:`depth_weighted`) plus
+    ε Σ_t max|share_t| (the inputs rounded to the dtype, one ε per step, spread over every
+    entry as a matmul spreads it)."""
+    T = shares.shape[0]
+    inputs = eps * float(np.abs(shares).reshape(T, -1).max(axis=1, initial=0).sum())
+    return PATH * eps * depth_weighted(shares) + inputs
+
+
+def dtype_name(eps: float) -> str:
+    """The dtype a machine epsilon belongs to: float64, float32, float16."""
+    for dtype in (np.float64, np.float32, np.float16):
+        if eps == float(np.finfo(dtype).eps):
+            return np.dtype(dtype).name
+    return f"ε={eps:.2g}"
 
 
 def eps_of(array: np.ndarray) -> float:
