@@ -19,6 +19,7 @@ READINGS = [
         r"W^T \delta_{t+1} \odot (1 - h_t^2)",
         r"((W^{\top} \cdot \delta_{t+1}) \odot (1 - h_{t}^{2}))",
     ),
+    (r"\delta_t \odot W h_{t-1}", r"(\delta_{t} \odot (W \cdot h_{t-1}))"),
     (r"W^\top x", r"(W^{\top} \cdot x)"),
     (r"W^{\top} x", r"(W^{\top} \cdot x)"),
     (r"{\sigma }'", r"\sigma'"),
