@@ -1,0 +1,563 @@
+r"""Each side of a derivation's equation as numbers: the tree of :mod:`derivations.reading`
+evaluated on a :class:`~bptt_check.derivation_world.World`, under every reading.
+
+A side evaluates to a list of readings, each a matrix (a vector is a column) with the labels of
+the choices made: ∂ ``total`` or ``partial``; a scalar's derivative by a vector as a row or a
+column; a vector beside a matrix in a product read as its diagonal; ∏ multiplied from its top
+index down (the chain-rule order) or from its bottom index; a bare σ or σ' as each activation of
+the cell; the readings of an :class:`~derivations.reading.Ambiguous` node.  A reading whose shapes
+do not fit is dropped.  Quantities beyond the last step are zero (the usual δ_{T+1} = 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import mpmath
+import sympy as sp
+
+from derivations.graph import Elementwise
+from derivations.reading import to_latex, tree
+
+from .derivation_file import Derivation, parse_index
+from .derivation_world import DPS, Quantity, World
+
+__all__ = ["Context", "EvaluationError", "ZERO", "close", "evaluate"]
+
+#: Readings kept per node at most (a long chain of ambiguous factors is cut here).
+MAX_READINGS = 64
+
+
+class EvaluationError(ValueError):
+    """A side that has no value (no reading fits, a quantity that does not exist)."""
+
+
+class _Zero:
+    """The zero of any shape: quantities beyond the last step (δ_{T+1})."""
+
+    def __repr__(self) -> str:
+        return "ZERO"
+
+
+ZERO = _Zero()
+Reading = tuple[object, tuple[str, ...]]
+
+
+@dataclass
+class Context:
+    """What a side is evaluated in: the derivation, the world, the bound indices, and how the
+    left-hand side's own derivative is read (``mode``, ``loss``: ``"sum"`` or ``"step"``)."""
+
+    derivation: Derivation
+    world: World
+    env: dict[str, int]
+    mode: str | None = None
+    loss: str = "sum"
+    defaults_only: bool = False
+    memo: dict = field(default_factory=dict)
+
+    def index(self, text: str) -> int:
+        var, offset = parse_index(text)
+        if var is None:
+            return offset
+        if var in ("T", "n", "N"):
+            return self.world.T + offset
+        if var in self.env:
+            return self.env[var] + offset
+        return self.env["t"] + offset  # a free index (the article's k after its ∏) reads as t
+
+
+def _m(rows) -> mpmath.matrix:
+    return mpmath.matrix(rows)
+
+
+def _diag(v: mpmath.matrix) -> mpmath.matrix:
+    entries = [v[i, 0] for i in range(v.rows)] if v.cols == 1 else [v[0, j] for j in range(v.cols)]
+    out = mpmath.zeros(len(entries))
+    for i, e in enumerate(entries):
+        out[i, i] = e
+    return out
+
+
+def _is_vector(v) -> bool:
+    return v is not ZERO and (v.cols == 1 or v.rows == 1) and v.rows * v.cols > 1
+
+
+def _entrywise(v: mpmath.matrix, fn) -> mpmath.matrix:
+    out = mpmath.matrix(v.rows, v.cols)
+    for i in range(v.rows):
+        for j in range(v.cols):
+            out[i, j] = fn(v[i, j])
+    return out
+
+
+def _sigma(x):
+    return 1 / (1 + mpmath.exp(-x))
+
+
+_FUNCTIONS = {
+    "sigma": (_sigma, lambda x: _sigma(x) * (1 - _sigma(x))),
+    "tanh": (mpmath.tanh, lambda x: 1 - mpmath.tanh(x) ** 2),
+    "log": (mpmath.log, lambda x: 1 / x),
+    "exp": (mpmath.exp, mpmath.exp),
+}
+_FN_NAMES = {r"\sigma": "sigma", r"\delta": "sigma", r"\tanh": "tanh", r"\log": "log",
+             r"\exp": "exp"}  # fmt: skip
+
+
+def _limit(readings: list[Reading]) -> list[Reading]:
+    return readings[:MAX_READINGS]
+
+
+def _mul(a, b) -> list[tuple[object, str]]:
+    """Matrix products of a and b: as written, and with a vector beside a matrix read as its
+    diagonal."""
+    if a is ZERO or b is ZERO:
+        return [(ZERO, "")]
+    out = []
+    if a.rows * a.cols == 1:
+        out.append((b * a[0, 0], ""))
+    elif b.rows * b.cols == 1:
+        out.append((a * b[0, 0], ""))
+    elif a.cols == b.rows:
+        out.append((a * b, ""))
+    elif a.cols == 1 and b.cols == 1 and a.rows == b.rows:
+        out.append((a.T * b, "two vectors side by side read as their inner product"))
+    if _is_vector(b) and not _is_vector(a) and a.cols == b.rows * b.cols:
+        out.append((a * _diag(b), "a vector beside a matrix read as its diagonal"))
+    if _is_vector(a) and not _is_vector(b) and a.rows * a.cols == b.rows:
+        out.append((_diag(a) * b, "a vector beside a matrix read as its diagonal"))
+    return out
+
+
+def _broadcast(a, b, op):
+    if a is ZERO or b is ZERO:
+        return None
+    if a.rows == b.rows and a.cols == b.cols:
+        out = mpmath.matrix(a.rows, a.cols)
+        for i in range(a.rows):
+            for j in range(a.cols):
+                out[i, j] = op(a[i, j], b[i, j])
+        return out
+    if a.rows * a.cols == 1:
+        return _entrywise(b, lambda x: op(a[0, 0], x))
+    if b.rows * b.cols == 1:
+        return _entrywise(a, lambda x: op(x, b[0, 0]))
+    return None
+
+
+def _combine(parts: list[list[Reading]], join) -> list[Reading]:
+    """Readings of a node from its children's: every combination, joined by ``join`` (which
+    returns a list of (value, label) or [] when the shapes do not fit)."""
+    results: list[Reading] = [(None, ())]
+    for index, options in enumerate(parts):
+        new = []
+        for acc, labels in results:
+            for value, more in options:
+                if index == 0:
+                    new.append((value, labels + more))
+                    continue
+                for joined, label in join(acc, value):
+                    new.append((joined, labels + more + ((label,) if label else ())))
+        results = _limit(new)
+    return results
+
+
+def evaluate(node: tree.Node, ctx: Context, lhs: bool = False) -> list[Reading]:
+    """Every reading of ``node`` in ``ctx``; ``lhs``: the node is the left-hand side, whose
+    derivative is read as ``ctx.mode`` and ``ctx.loss``."""
+    with mpmath.workdps(DPS):
+        readings = _evaluate(node, ctx, lhs)
+    if not readings:
+        raise EvaluationError(f"{to_latex(node)}: the shapes of its parts do not fit together")
+    return readings
+
+
+def _evaluate(node: tree.Node, ctx: Context, lhs: bool = False) -> list[Reading]:
+    if isinstance(node, tree.Sym):
+        return _symbol(node, ctx)
+    if isinstance(node, tree.Num):
+        return [(_m([[mpmath.mpf(node.text)]]), ())]
+    if isinstance(node, tree.Deriv):
+        return _derivative(node, ctx, lhs)
+    if isinstance(node, tree.Prod):
+        return _product(node, ctx)
+    if isinstance(node, tree.Add):
+        parts = [_signed(sign, _evaluate(term, ctx)) for sign, term in node.terms]
+
+        def add(a, b):
+            if a is ZERO:
+                return [(b, "")]
+            if b is ZERO:
+                return [(a, "")]
+            value = _broadcast(a, b, lambda x, y: x + y)
+            return [] if value is None else [(value, "")]
+
+        return _combine(parts, add)
+    if isinstance(node, tree.Call):
+        return _call(node, ctx)
+    if isinstance(node, tree.Pow):
+        out = []
+        for value, labels in _evaluate(node.base, ctx):
+            if value is ZERO:
+                out.append((ZERO, labels))
+            elif value.rows == value.cols and value.rows > 1:
+                out.append((value**node.exp, labels))
+            else:
+                out.append((_entrywise(value, lambda x: x**node.exp), labels))
+        return out
+    if isinstance(node, tree.Transpose):
+        return [(v if v is ZERO else v.T, labels) for v, labels in _evaluate(node.arg, ctx)]
+    if isinstance(node, tree.Concat):
+        parts = [_evaluate(part, ctx) for part in node.parts]
+
+        def stack(a, b):
+            if a is ZERO or b is ZERO or a.cols != 1 or b.cols != 1:
+                return []
+            return [(_m([[a[i, 0]] for i in range(a.rows)] + [[b[i, 0]] for i in range(b.rows)]),
+                     "")]  # fmt: skip
+
+        return _combine(parts, stack)
+    if isinstance(node, tree.Frac):
+        parts = [_evaluate(node.num, ctx), _evaluate(node.den, ctx)]
+
+        def divide(a, b):
+            if b is ZERO or b.rows * b.cols != 1:
+                return []
+            return [(ZERO if a is ZERO else a / b[0, 0], "")]
+
+        return _combine(parts, divide)
+    if isinstance(node, tree.BigOp):
+        return _big(node, ctx)
+    if isinstance(node, tree.Ambiguous):
+        out = []
+        for number, reading in enumerate(node.readings, 1):
+            label = f"reading {number} of {node.what}: {to_latex(reading)}"
+            out += [(v, (label, *labels)) for v, labels in _evaluate(reading, ctx, lhs)]
+        return _limit(out)
+    if isinstance(node, tree.Dots):
+        raise EvaluationError("⋯ outside a chain of ∂ factors")
+    raise EvaluationError(f"cannot evaluate {type(node).__name__}")
+
+
+def _signed(sign: int, readings: list[Reading]) -> list[Reading]:
+    if sign > 0:
+        return readings
+    return [(v if v is ZERO else -v, labels) for v, labels in readings]
+
+
+def _symbol(sym: tree.Sym, ctx: Context) -> list[Reading]:
+    binding = ctx.derivation.bind(sym)
+    world = ctx.world
+    if binding.kind == "param":
+        return [(_m(world.params[binding.name]), ())]
+    if binding.kind == "node":
+        step = ctx.index(sym.sub)
+        value = world.value(Quantity("node", binding.name, binding.unit, step))
+        return [(ZERO if value is None else _m(value), ())]
+    if binding.kind == "loss":
+        step = None if sym.sub is None else ctx.index(sym.sub)
+        value = world.value(Quantity("loss", step=step))
+        return [(ZERO if value is None else _m(value), ())]
+    if binding.kind == "act":
+        return _bare_activation(binding.name, sym.primes, ctx)
+    if binding.kind == "def":
+        return _defined(sym, ctx)
+    raise EvaluationError(f"{sym.name}: cannot evaluate a {binding.kind}")
+
+
+def _bare_activation(fn: str, primes: int, ctx: Context) -> list[Reading]:
+    """σ or σ' written without its argument: each σ(·) of the cell, at step t."""
+    world, t = ctx.world, ctx.env["t"]
+    values = world.base.cell[t]
+    target = {"sigma": "sigma", "tanh": "tanh"}[fn]
+    out = []
+    for step in world.cell.steps:
+        if not isinstance(step, Elementwise):
+            continue
+        for call in sp.sympify(step.expr).atoms(sp.Function):
+            if type(call).__name__ != target:
+                continue
+            names = sorted(s.name for s in call.args[0].free_symbols)
+            arg = sp.lambdify([sp.Symbol(s) for s in names], call.args[0], modules="mpmath")
+            length = max(len(values[s]) for s in names)
+            xs = [arg(*(values[s][i if len(values[s]) > 1 else 0] for s in names))
+                  for i in range(length)]  # fmt: skip
+            f = _FUNCTIONS[fn][1 if primes else 0]
+            label = (
+                rf"{'σ' if fn == 'sigma' else 'tanh'}{chr(39) * primes} read as at {call.args[0]}"
+            )
+            out.append((_m([[f(x)] for x in xs]), (label,)))
+    if not out:
+        raise EvaluationError(f"the cell {world.cell.name} has no {fn}")
+    return out
+
+
+def _defined(sym: tree.Sym, ctx: Context) -> list[Reading]:
+    """A symbol an earlier equation defines (δ_t = ∂L/∂h_t), at the step written."""
+    derivation = ctx.derivation
+    equation = next(e for e in derivation.equations if e.id == derivation.definitions[sym.stem])
+    head = equation.lines[0].sides[0]
+    body = equation.lines[0].sides[1] if len(equation.lines[0].sides) > 1 else None
+    if body is None:
+        body = equation.lines[1].sides[0]
+    env = dict(ctx.env)
+    if head.sub is not None and sym.sub is not None:
+        var, offset = parse_index(head.sub)
+        step = ctx.index(sym.sub)
+        if var is not None:
+            if step > ctx.world.T:
+                return [(ZERO, ())]
+            env[var] = step - offset
+    key = ("def", sym.stem, tuple(sorted(env.items())))
+    if key not in ctx.memo:
+        inner = Context(derivation, ctx.world, env, defaults_only=True, memo=ctx.memo)
+        ctx.memo[key] = _evaluate(body, inner)
+    return ctx.memo[key]
+
+
+def _quantities(node: tree.Node, ctx: Context, step_loss: bool) -> list[Quantity]:
+    parts = node.parts if isinstance(node, tree.Concat) else (node,)
+    out = []
+    for part in parts:
+        if not isinstance(part, tree.Sym):
+            raise EvaluationError(f"∂ of {to_latex(part)}: write ∂ of a named quantity")
+        binding = ctx.derivation.bind(part)
+        if binding.kind == "param":
+            out.append(Quantity("param", binding.name))
+        elif binding.kind == "node":
+            out.append(Quantity("node", binding.name, binding.unit, ctx.index(part.sub)))
+        elif binding.kind == "loss":
+            step = None if part.sub is None else ctx.index(part.sub)
+            if step is None and step_loss:
+                step = ctx.env["t"]
+            out.append(Quantity("loss", step=step))
+        else:
+            raise EvaluationError(f"∂ of {part.name}: not a quantity of the cell")
+    return out
+
+
+def _derivative(node: tree.Deriv, ctx: Context, lhs: bool) -> list[Reading]:
+    world = ctx.world
+    nums = _quantities(node.num, ctx, lhs and ctx.loss == "step")
+    dens = _quantities(node.den, ctx, False)
+    if node.fixed is not None:
+        modes = ["partial"]
+    elif lhs and ctx.mode is not None:
+        modes = [ctx.mode]
+    elif ctx.defaults_only:
+        modes = ["total"]
+    else:
+        modes = ["total", "partial"]
+    out: list[Reading] = []
+    for mode in modes:
+        rows, missing, beyond = [], False, False
+        for a in nums:
+            blocks = []
+            for b in dens:
+                block = world.jacobian(a, b, mode)
+                if block is None and mode == "partial":
+                    missing = True
+                beyond = beyond or block is None
+                blocks.append(block)
+            rows.append(blocks)
+        if missing:
+            continue
+        if beyond:  # a quantity beyond the last step: zero
+            out.append((ZERO, ()))
+            continue
+        matrix = _m(_assemble(rows))
+        label = f"{to_latex(node)} {mode}" if len(modes) > 1 else ""
+        if any(close(matrix, other) for other, _ in out):
+            continue
+        out += _shaped(matrix, nums, dens, world, (label,) if label else ())
+    return out
+
+
+def _assemble(rows: list[list[list[list]]]) -> list[list]:
+    """Block rows (each a list of blocks, each a list of rows) as one list of rows."""
+    out = []
+    for blocks in rows:
+        for r in range(len(blocks[0])):
+            out.append([v for block in blocks for v in block[r]])
+    return out
+
+
+def _shaped(matrix, nums, dens, world: World, labels) -> list[Reading]:
+    """A scalar's derivative: as a row (numerator layout), and as the variable's shape (a
+    column for a vector: the gradient)."""
+    if matrix.rows != 1 or len(nums) != 1 or len(dens) != 1:
+        return [(matrix, labels)]
+    value = world.value(dens[0])
+    rows, cols = len(value), len(value[0])
+    if rows * cols == 1:
+        return [(matrix, labels)]
+    shaped = mpmath.matrix(rows, cols)
+    for i in range(rows):
+        for j in range(cols):
+            shaped[i, j] = matrix[0, i * cols + j]
+    return [(matrix, (*labels, "∂ of a scalar as a row")), (shaped, labels)]
+
+
+def _chain(node: tree.Node) -> list[tree.Node]:
+    if isinstance(node, tree.Prod) and node.op == "mat":
+        return _chain(node.left) + _chain(node.right)
+    return [node]
+
+
+def _step_of(factor: tree.Node, ctx: Context) -> tuple[int, int] | None:
+    """(numerator step, denominator step) of a ∂ factor between two indexed symbols."""
+    if not isinstance(factor, tree.Deriv):
+        return None
+    if not (isinstance(factor.num, tree.Sym) and isinstance(factor.den, tree.Sym)):
+        return None
+    if factor.num.sub is None or factor.den.sub is None:
+        return None
+    try:
+        return ctx.index(factor.num.sub), ctx.index(factor.den.sub)
+    except ValueError:
+        return None
+
+
+def _at(sym: tree.Sym, step: int) -> tree.Sym:
+    return tree.Sym(sym.base, sym.decor, str(step), sym.primes, pos=sym.pos)
+
+
+def _fill(factors: list[tree.Node], ctx: Context) -> list[tree.Node]:
+    """``J_a ⋯ J_b``: the factors between, from the pattern of the neighbours of ⋯."""
+    out: list[tree.Node] = []
+    for index, factor in enumerate(factors):
+        if not isinstance(factor, tree.Dots):
+            out.append(factor)
+            continue
+        before = factors[index - 1] if index else None
+        after = factors[index + 1] if index + 1 < len(factors) else None
+        steps = (_step_of(before, ctx), _step_of(after, ctx)) if before and after else None
+        if not steps or None in steps:
+            raise EvaluationError("⋯ between factors that are not ∂ of indexed symbols")
+        (a_num, a_den), (b_num, _) = steps
+        gap = a_num - a_den
+        if gap != 1 or b_num > a_den:
+            raise EvaluationError(f"⋯ cannot be filled between steps {a_num} and {b_num}")
+        for step in range(a_den, b_num, -1):
+            out.append(tree.Deriv(_at(before.num, step), _at(before.den, step - 1),
+                                  before.total, pos=before.pos))  # fmt: skip
+    return out
+
+
+def _product(node: tree.Prod, ctx: Context) -> list[Reading]:
+    if node.op == "had":
+        parts = [_evaluate(node.left, ctx), _evaluate(node.right, ctx)]
+
+        def hadamard(a, b):
+            if a is ZERO or b is ZERO:
+                return [(ZERO, "")]
+            value = _broadcast(a, b, lambda x, y: x * y)
+            return [] if value is None else [(value, "")]
+
+        return _combine(parts, hadamard)
+    factors = _fill(_chain(node), ctx)
+    parts = [_evaluate(factor, ctx) for factor in factors]
+    return _combine(parts, _mul)
+
+
+def _call(node: tree.Call, ctx: Context) -> list[Reading]:
+    fn = ctx.derivation.symbols.get(node.fn, _FN_NAMES.get(node.fn, node.fn))
+    out = []
+    for value, labels in _evaluate(node.arg, ctx):
+        if value is ZERO:
+            raise EvaluationError(f"{to_latex(node)}: its argument is beyond the last step")
+        if fn == "diag":
+            if not _is_vector(value) and value.rows * value.cols != 1:
+                continue
+            out.append((_diag(value), labels))
+        elif fn == "softmax":
+            total = mpmath.fsum(mpmath.exp(value[i, 0]) for i in range(value.rows))
+            out.append((_entrywise(value, lambda x, s=total: mpmath.exp(x) / s), labels))
+        elif fn in _FUNCTIONS:
+            f = _FUNCTIONS[fn][1 if node.primes else 0]
+            if node.primes > 1:
+                raise EvaluationError(f"{to_latex(node)}: only first derivatives")
+            out.append((_entrywise(value, f), labels))
+        else:
+            raise EvaluationError(f"{node.fn} is not a function the checker knows")
+    return out
+
+
+def _big(node: tree.BigOp, ctx: Context) -> list[Reading]:
+    lo, hi = ctx.index(node.lo), ctx.index(node.hi)
+    terms = []
+    for value in range(lo, hi + 1):
+        inner = Context(ctx.derivation, ctx.world, {**ctx.env, node.var: value}, ctx.mode,
+                        ctx.loss, ctx.defaults_only, ctx.memo)  # fmt: skip
+        terms.append(dict((labels, v) for v, labels in reversed(_evaluate(node.body, inner))))
+    if not terms:
+        return [(ZERO, ())]
+    labels_all = list(terms[0])
+    out: list[Reading] = []
+    orders = [("", list(reversed(terms)))]
+    if node.kind == "prod":
+        orders.append((f"∏ multiplied from {node.var} = {node.lo} on the left", terms))
+    for labels in labels_all:
+        for order_label, ordered in orders:
+            values = [t.get(labels, next(iter(t.values()))) for t in ordered]
+            acc = values[0]
+            ok = True
+            for v in values[1:]:
+                if node.kind == "sum":
+                    if acc is ZERO:
+                        acc = v
+                    elif v is not ZERO:
+                        s = _broadcast(acc, v, lambda x, y: x + y)
+                        if s is None:
+                            ok = False
+                            break
+                        acc = s
+                else:
+                    products = _mul(acc, v)
+                    if not products:
+                        ok = False
+                        break
+                    acc = products[0][0]
+            if ok:
+                extra = (order_label,) if order_label else ()
+                if node.kind == "prod" and order_label and any(close(acc, o) for o, _ in out):
+                    continue
+                out.append((acc, labels + extra))
+    return out
+
+
+def close(a, b) -> bool:
+    """Equal to 12 digits relative to the larger (a shape mismatch is not equal)."""
+    return difference(a, b) is not None and difference(a, b) <= 1e-12 * max(
+        1.0, _scale(a), _scale(b)
+    )
+
+
+def _scale(v) -> float:
+    if v is ZERO:
+        return 0.0
+    return float(max(abs(v[i, j]) for i in range(v.rows) for j in range(v.cols)))
+
+
+def _flat(v) -> list:
+    return [v[i, j] for i in range(v.rows) for j in range(v.cols)]
+
+
+def difference(a, b) -> float | None:
+    """max |a - b| entry by entry, None when the shapes cannot be compared.  A vector against
+    a square matrix is its diagonal; vectors (and gradients) of equal size compare entry by
+    entry whatever their orientation."""
+    if a is ZERO and b is ZERO:
+        return 0.0
+    if a is ZERO or b is ZERO:
+        return _scale(b if a is ZERO else a)
+    if a.rows == b.rows and a.cols == b.cols:
+        return float(max(abs(x - y) for x, y in zip(_flat(a), _flat(b), strict=True)))
+    if _is_vector(b) and a.rows == a.cols == b.rows * b.cols:
+        return difference(a, _diag(b))
+    if _is_vector(a) and b.rows == b.cols == a.rows * a.cols:
+        return difference(_diag(a), b)
+    if a.rows * a.cols == b.rows * b.cols and (_is_vector(a) or _is_vector(b) or a.rows == 1):
+        return float(max(abs(x - y) for x, y in zip(_flat(a), _flat(b), strict=True)))
+    return None
