@@ -59,6 +59,7 @@ SEEDS = (0, 1)
 STEPS = (T, T - 1)  # the free t of an equation is read at these steps
 DIGITS = 30
 
+_ROW = "∂ of a scalar as a row"
 #: The conditions tried on the left-hand side, in order, with their names in the verdict.
 CONDITIONS = ("partial", "step", "layout", "n1")
 
@@ -165,9 +166,10 @@ def _try(
         for world in _worlds(derivation.cell, derivation.head, n, seed):
             for t in STEPS:
                 memo: dict = {}
-                ctx = Context(derivation, world, {"t": t}, mode, loss, memo=memo)
+                env = {"t": t} | {var: t - 2 for var in _free(lhs)}  # ∂h_t/∂h_k: k = t - 2
+                ctx = Context(derivation, world, env, mode, loss, memo=memo)
                 left = evaluate(lhs, ctx, lhs=True)
-                right = evaluate(side, Context(derivation, world, {"t": t}, memo=memo))
+                right = evaluate(side, Context(derivation, world, env, memo=memo))
                 results = {}
                 for (lv, llabels), (rv, rlabels) in itertools.product(left, right):
                     key = llabels + rlabels
@@ -181,16 +183,44 @@ def _try(
                     alive = results
                 else:
                     alive = {k: v and results.get(k, False) for k, v in alive.items()}
-        good = [k for k, v in (alive or {}).items() if v]
+        good = sorted((k for k, v in (alive or {}).items() if v), key=len)
         if not good:
             lv, rv = first_fail[3], first_fail[4]
             diff = difference(lv, rv)
             return _Outcome(conditions, False, (), float("inf") if diff is None else diff,
                             first_fail)  # fmt: skip
-        holding.append("; ".join(good[0]) or "as written")
+        shown = [label for label in good[0] if label != _ROW]
+        holding.append("; ".join(shown) or "as written")
         if failure is None and first_fail is not None:
             failure = first_fail
     return _Outcome(conditions, True, tuple(holding), worst, failure)
+
+
+def _free(node: tree.Node) -> set[str]:
+    """Index letters of the left-hand side other than t (and T, n): ∂h_t/∂h_k's k."""
+    from .derivation_file import parse_index
+
+    out = set()
+    for sym in _symbols(node):
+        if sym.sub is None:
+            continue
+        try:
+            var, _ = parse_index(sym.sub)
+        except ValueError:
+            continue
+        if var is not None and var not in ("t", "T", "n", "N"):
+            out.add(var)
+    return out
+
+
+def _symbols(node) -> list[tree.Sym]:
+    if isinstance(node, tree.Sym):
+        return [node]
+    if isinstance(node, tree.Deriv):
+        return _symbols(node.num) + _symbols(node.den)
+    if isinstance(node, tree.Concat):
+        return [s for part in node.parts for s in _symbols(part)]
+    return []
 
 
 def _number(value) -> object:

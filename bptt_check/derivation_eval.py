@@ -343,6 +343,13 @@ def _derivative(node: tree.Deriv, ctx: Context, lhs: bool) -> list[Reading]:
     dens = _quantities(node.den, ctx, False)
     if node.fixed is not None:
         modes = ["partial"]
+    elif (
+        lhs
+        and ctx.mode == "total"
+        and all(q.kind == "param" for q in dens)
+        and all(q.kind == "node" for q in nums)
+    ):  # ∂z_t/∂b_z: a node's derivative by a parameter is read either way, as written
+        modes = ["total", "partial"]
     elif lhs and ctx.mode is not None:
         modes = [ctx.mode]
     elif ctx.defaults_only:
@@ -493,14 +500,14 @@ def _big(node: tree.BigOp, ctx: Context) -> list[Reading]:
         terms.append(dict((labels, v) for v, labels in reversed(_evaluate(node.body, inner))))
     if not terms:
         return [(ZERO, ())]
-    labels_all = list(terms[0])
+    labels_all = list(dict.fromkeys(key for term in terms for key in term))
     out: list[Reading] = []
     orders = [("", list(reversed(terms)))]
     if node.kind == "prod":
         orders.append((f"∏ multiplied from {node.var} = {node.lo} on the left", terms))
     for labels in labels_all:
         for order_label, ordered in orders:
-            values = [t.get(labels, next(iter(t.values()))) for t in ordered]
+            values = [_matching(t, labels) for t in ordered]
             acc = values[0]
             ok = True
             for v in values[1:]:
@@ -525,6 +532,18 @@ def _big(node: tree.BigOp, ctx: Context) -> list[Reading]:
                     continue
                 out.append((acc, labels + extra))
     return out
+
+
+def _matching(term: dict, labels: tuple[str, ...]):
+    """The reading of one term of a Σ or ∏ with ``labels``; where a partial reading does not
+    exist at this index (or equals the total one), the total one."""
+    if labels in term:
+        return term[labels]
+    total = tuple(label.replace(" partial", " total") for label in labels)
+    if total in term:
+        return term[total]
+    kept = [key for key in term if set(key) <= set(total)]
+    return term[max(kept, key=len)] if kept else next(iter(term.values()))
 
 
 def close(a, b) -> bool:

@@ -42,7 +42,7 @@ CELLS = {
     "gru-cho": lambda: cells.gru("cho"),
 }
 _KEYS = {"title", "cell", "readout", "loss", "symbols", "equation", "source", "note"}
-_EQUATION_KEYS = {"id", "latex", "text", "expect", "cell"}
+_EQUATION_KEYS = {"id", "latex", "text", "expect", "cell", "reading"}
 _LOSS_NAMES = {"L", "E", "J", r"\mathcal{L}", r"\mathcal{E}", r"\ell", r"\mathcal{J}"}
 _ACTIVATIONS = {r"\sigma": "sigma", r"\delta": "sigma", r"\tanh": "tanh"}
 _INDEX = re.compile(r"^(?:(?P<var>[a-zA-Z]|\\tau)(?P<off>[+-]\d+)?|(?P<num>\d+))$")
@@ -131,9 +131,8 @@ def _stem_table(derivation: Derivation) -> dict[str, Binding]:
         for stem in ("h", "S", "s"):
             table.setdefault(stem, Binding("node", cell.state[0][0]))
     if derivation.head is not None:
-        for stem in ("O", r"\hat{y}", "y", r"\hat{O}"):
-            name = "y" if stem == "y" else "O"
-            table.setdefault(stem, Binding("node", name, "head"))
+        for stem in ("O", "y"):
+            table.setdefault(stem, Binding("node", stem, "head"))
     return table
 
 

@@ -339,5 +339,7 @@ def make_world(cell: Graph, head: Graph | None, n: int, m: int, k: int, T: int, 
         if head is not None:
             length = int(sp.sympify(head.sizes["y"]).subs(subs))
             ys = [[mpmath.mpf(rng.randint(1, 9)) / 10 for _ in range(length)] for _ in range(T)]
+            if head.name.endswith("loss[ce]"):  # a softmax's target is a distribution
+                ys = [[v / mpmath.fsum(y) for v in y] for y in ys]
     reads = cell.outputs[-1]
     return World(cell, head, reads, dims, T, params, xs, ys, init, seed)

@@ -240,14 +240,26 @@ class _Parser:
 
     def call_or_symbol(self, token: Token, fn: str, apply_bare: bool) -> Node:
         primes = self.primes()
+        power = None
+        if self.at("^") and apply_bare:  # \tanh^2(C_t): the square of the call
+            self.next()
+            text = self.raw()
+            if not text.isdigit():
+                raise self.fail(token, f"unknown power {text!r} of {token.text}")
+            power = int(text)
+        node: Node
         if self.at("("):
             self.next()
             arg = self.expr()
             self.expect(")")
-            return Call(fn, arg, primes, pos=token.pos)
-        if apply_bare and self.starts_factor(self.peek()):  # \log x, \tanh C_t
-            return Call(fn, self.factor(), primes, pos=token.pos)
-        return Sym(fn, primes=primes, pos=token.pos)
+            node = Call(fn, arg, primes, pos=token.pos)
+        elif apply_bare and self.starts_factor(self.peek()):  # \log x, \tanh C_t
+            node = Call(fn, self.factor(), primes, pos=token.pos)
+        elif power is not None:
+            raise self.fail(token, f"{token.text}^{power} needs an argument")
+        else:
+            return Sym(fn, primes=primes, pos=token.pos)
+        return node if power is None else Pow(node, power, pos=token.pos)
 
     def primary(self) -> Node:
         token = self.next()
