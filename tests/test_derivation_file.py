@@ -133,9 +133,10 @@ def test_the_article_file_reproduces_todays_verdicts(article):
 
 
 def test_the_article_conditions_are_todays(article):
-    assert article["eq4"].condition.plain.startswith("L is the loss of one step")
-    assert article["eq7"].condition.plain.startswith("n = 1")
-    assert article["eq14"].condition.plain.startswith("h_{t-1} held fixed")
+    """One condition each, the one today's claims state."""
+    assert article["eq4"].condition.plain == "L is the loss of one step, L_t (the loss sums over t)"
+    assert article["eq7"].condition.plain == "n = 1 (a scalar state)"
+    assert article["eq14"].condition.plain == "h_{t-1} held fixed (the partial derivative)"
 
 
 def test_the_article_counterexamples_are_confirmed(article):
