@@ -19,7 +19,7 @@ import sympy as sp
 from derivations.graph import Elementwise
 from derivations.reading import to_latex, tree
 
-from .derivation_file import Derivation, parse_index
+from .derivation_file import Derivation, index_terms, parse_index
 from .derivation_world import DPS, Quantity, World
 
 __all__ = ["Context", "EvaluationError", "ZERO", "close", "evaluate"]
@@ -57,14 +57,19 @@ class Context:
     memo: dict = field(default_factory=dict)
 
     def index(self, text: str) -> int:
-        var, offset = parse_index(text)
-        if var is None:
-            return offset
-        if var in ("T", "n", "N"):
-            return self.world.T + offset
-        if var in self.env:
-            return self.env[var] + offset
-        return self.env["t"] + offset  # a free index (the article's k after its ∏) reads as t
+        parse_index(text)  # a clear error for what is not an index
+        total = 0
+        for sign, term in index_terms(text):
+            if term.isdigit():
+                value = int(term)
+            elif term in ("T", "n", "N"):
+                value = self.world.T
+            elif term in self.env:
+                value = self.env[term]
+            else:  # a free index (the article's k after its ∏) reads as t
+                value = self.env["t"]
+            total += sign * value
+        return total
 
 
 def _m(rows) -> mpmath.matrix:
@@ -198,13 +203,14 @@ def _evaluate(node: tree.Node, ctx: Context, lhs: bool = False) -> list[Reading]
         return _call(node, ctx)
     if isinstance(node, tree.Pow):
         out = []
+        exp = node.exp if isinstance(node.exp, int) else ctx.index(node.exp)
         for value, labels in _evaluate(node.base, ctx):
             if value is ZERO:
                 out.append((ZERO, labels))
             elif value.rows == value.cols and value.rows > 1:
-                out.append((value**node.exp, labels))
+                out.append((value**exp, labels))
             else:
-                out.append((_entrywise(value, lambda x: x**node.exp), labels))
+                out.append((_entrywise(value, lambda x, e=exp: x**e), labels))
         return out
     if isinstance(node, tree.Transpose):
         return [(v if v is ZERO else v.T, labels) for v, labels in _evaluate(node.arg, ctx)]
@@ -257,6 +263,8 @@ def _symbol(sym: tree.Sym, ctx: Context) -> list[Reading]:
         return [(ZERO if value is None else _m(value), ())]
     if binding.kind == "loss":
         step = None if sym.sub is None else ctx.index(sym.sub)
+        if step is None and ctx.loss == "step":
+            step = ctx.env["t"]
         value = world.value(Quantity("loss", step=step))
         return [(ZERO if value is None else _m(value), ())]
     if binding.kind == "act":
@@ -339,10 +347,12 @@ def _quantities(node: tree.Node, ctx: Context, step_loss: bool) -> list[Quantity
 
 def _derivative(node: tree.Deriv, ctx: Context, lhs: bool) -> list[Reading]:
     world = ctx.world
-    nums = _quantities(node.num, ctx, lhs and ctx.loss == "step")
+    nums = _quantities(node.num, ctx, ctx.loss == "step")
     dens = _quantities(node.den, ctx, False)
     if node.fixed is not None:
         modes = ["partial"]
+    elif node.total:  # written with d: the total derivative
+        modes = ["total"]
     elif (
         lhs
         and ctx.mode == "total"
@@ -370,11 +380,12 @@ def _derivative(node: tree.Deriv, ctx: Context, lhs: bool) -> list[Reading]:
             rows.append(blocks)
         if missing:
             continue
-        if beyond:  # a quantity beyond the last step: zero
-            out.append((ZERO, ()))
+        label = f"{to_latex(node)} {mode}" if len(modes) > 1 else ""
+        if beyond:  # a quantity beyond the last step: zero (labelled as at the other steps)
+            if not any(v is ZERO for v, _ in out):
+                out.append((ZERO, (label,) if label else ()))
             continue
         matrix = _m(_assemble(rows))
-        label = f"{to_latex(node)} {mode}" if len(modes) > 1 else ""
         if any(close(matrix, other) for other, _ in out):
             continue
         out += _shaped(matrix, nums, dens, world, (label,) if label else ())
@@ -440,6 +451,12 @@ def _fill(factors: list[tree.Node], ctx: Context) -> list[tree.Node]:
         before = factors[index - 1] if index else None
         after = factors[index + 1] if index + 1 < len(factors) else None
         steps = (_step_of(before, ctx), _step_of(after, ctx)) if before and after else None
+        if before is not None and isinstance(before, tree.Sym) and isinstance(after, tree.Sym):
+            a, b = ctx.index(before.sub), ctx.index(after.sub)
+            if before.stem != after.stem or b >= a:
+                raise EvaluationError(f"⋯ cannot be filled between {before.name} and {after.name}")
+            out += [_at(before, step) for step in range(a - 1, b, -1)]
+            continue
         if not steps or None in steps:
             raise EvaluationError("⋯ between factors that are not ∂ of indexed symbols")
         (a_num, a_den), (b_num, _) = steps

@@ -21,6 +21,7 @@ one, LaTeX the reader cannot read or a symbol the cell does not have is a
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -43,7 +44,7 @@ CELLS = {
 }
 _KEYS = {"title", "cell", "readout", "loss", "symbols", "equation", "source", "note"}
 _EQUATION_KEYS = {"id", "latex", "text", "expect", "cell", "reading"}
-_LOSS_NAMES = {"L", "E", "J", r"\mathcal{L}", r"\mathcal{E}", r"\ell", r"\mathcal{J}"}
+_LOSS_NAMES = {"L", "E", r"\mathcal{L}", r"\mathcal{E}", r"\ell"}
 _ACTIVATIONS = {r"\sigma": "sigma", r"\delta": "sigma", r"\tanh": "tanh"}
 _INDEX = re.compile(r"^(?:(?P<var>[a-zA-Z]|\\tau)(?P<off>[+-]\d+)?|(?P<num>\d+))$")
 
@@ -90,12 +91,13 @@ class Derivation:
     path: str = "<string>"
     source: str = ""
     definitions: dict[str, str] = field(default_factory=dict)  # stem -> id of its equation
+    base: Path | None = None  # the file's folder: "module:attribute" cells may live there
 
     def for_equation(self, equation: Equation) -> Derivation:
         """The derivation as ``equation`` reads it: with its own cell when it names one."""
         if equation.cell is None or equation.cell == self.cell_name:
             return self
-        return replace(self, cell=_cell(equation.cell), cell_name=equation.cell)
+        return replace(self, cell=_cell(equation.cell, self.base), cell_name=equation.cell)
 
     def bind(self, sym: tree.Sym) -> Binding:
         """The binding of ``sym`` (a :class:`DerivationFileError` naming it when it has none)."""
@@ -106,13 +108,25 @@ class Derivation:
 
 
 def parse_index(text: str) -> tuple[str | None, int]:
-    """A time index as written: ``t-1`` → ("t", -1), ``3`` → (None, 3), ``T`` → ("T", 0)."""
-    match = _INDEX.match(text.replace("{", "").replace("}", ""))
+    """A time index as written: ``t-1`` → ("t", -1), ``3`` → (None, 3), ``T`` → ("T", 0); a
+    sum of indices (``T+t-i``) → ("", 0), read by :func:`index_terms`."""
+    text = text.replace("{", "").replace("}", "")
+    match = _INDEX.match(text)
     if match is None:
-        raise ValueError(f"{text!r} is not a time index (t, t-1, k, 0, 3, T)")
+        index_terms(text)  # raises when it is not one
+        return "", 0
     if match.group("num") is not None:
         return None, int(match.group("num"))
     return match.group("var"), int(match.group("off") or 0)
+
+
+def index_terms(text: str) -> list[tuple[int, str]]:
+    """The signed terms of an index expression: ``T+t-i`` → [(1, "T"), (1, "t"), (-1, "i")]."""
+    text = text.replace("{", "").replace("}", "")
+    parts = re.findall(r"([+-]?)(\\tau|[a-zA-Z]|\d+)", text)
+    if not parts or "".join(sign + term for sign, term in parts) != text:
+        raise ValueError(f"{text!r} is not a time index (t, t-1, k, 0, 3, T, T+t-i)")
+    return [(-1 if sign == "-" else 1, term) for sign, term in parts]
 
 
 def _stem_table(derivation: Derivation) -> dict[str, Binding]:
@@ -223,7 +237,23 @@ def _symbols_of(node) -> list[tree.Sym]:
     return out
 
 
-def _cell(spec: object) -> Graph:
+def _module(module: str, base: Path | None):
+    """``module`` imported, or else the file ``module``.py beside the derivation file."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        if base is None:
+            raise
+        path = base / (module.replace(".", "/") + ".py")
+        if not path.exists():
+            raise
+        spec = importlib.util.spec_from_file_location(f"_derivation_cell_{path.stem}", path)
+        loaded = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(loaded)
+        return loaded
+
+
+def _cell(spec: object, base: Path | None = None) -> Graph:
     if not isinstance(spec, str):
         raise DerivationFileError(f"cell must be a string, got {type(spec).__name__}")
     if spec in CELLS:
@@ -234,7 +264,7 @@ def _cell(spec: object) -> Graph:
             f"cell {spec!r} is not one of {', '.join(CELLS)} nor 'module:attribute'"
         )
     try:
-        graph = getattr(importlib.import_module(module), attribute)
+        graph = getattr(_module(module, base), attribute)
     except (ImportError, AttributeError) as error:
         raise DerivationFileError(f"cell {spec!r} cannot be imported: {error}") from None
     graph = graph() if callable(graph) and not isinstance(graph, Graph) else graph
@@ -269,7 +299,8 @@ def loads(text: str, path: str = "<string>") -> Derivation:
             raise DerivationFileError(f"{path}: the key {key!r} is missing")
     if not isinstance(data["title"], str):
         raise DerivationFileError(f"{path}: title must be a string")
-    cell = _cell(data["cell"])
+    base = None if path == "<string>" else Path(path).resolve().parent
+    cell = _cell(data["cell"], base)
     head, readout, loss = _head(data)
     symbols = data.get("symbols", {})
     if not isinstance(symbols, dict) or not all(isinstance(v, str) for v in symbols.values()):
@@ -279,7 +310,7 @@ def loads(text: str, path: str = "<string>") -> Derivation:
         raise DerivationFileError(f"{path}: no [[equation]] entries")
     derivation = Derivation(
         data["title"], data["cell"], cell, head, readout, loss, dict(symbols), (), path,
-        data.get("source", ""),
+        data.get("source", ""), base=base,
     )  # fmt: skip
     for value in symbols.values():
         if _target(derivation, value) is None:
@@ -311,7 +342,7 @@ def _equation(derivation: Derivation, entry: object, number: int, seen: set, pat
     where = f"{path}: equation {identifier!r}"
     own = entry.get("cell")
     if own is not None:
-        _cell(own)  # checked now: a bad cell fails before any work
+        _cell(own, derivation.base)  # checked now: a bad cell fails before any work
     derivation = derivation.for_equation(Equation(identifier, "", (), cell=own))
     try:
         lines = read(entry["latex"])

@@ -14,6 +14,7 @@ the first factor alone as body (the article's eq. (5)).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from . import lexer
@@ -44,6 +45,7 @@ _WORD_FUNCTIONS = {"tanh": r"\tanh", "log": r"\log", "exp": r"\exp", "sigmoid": 
                    "diag": "diag", "softmax": "softmax"}  # fmt: skip
 _FONT_FUNCTIONS = {"diag": "diag", "softmax": "softmax", "tanh": r"\tanh", "sigmoid": r"\sigma",
                    "log": r"\log", "exp": r"\exp", "Diag": "diag"}  # fmt: skip
+_INDEX_EXPR = re.compile(r"^[a-zA-Z0-9]+(?:[+-][a-zA-Z0-9]+)*$")
 _TRANSPOSE = {"T", r"\top", r"\intercal", r"\mathsf{T}", r"\mathrm{T}", r"\text{T}"}
 
 
@@ -410,6 +412,8 @@ class _Parser:
                     node = Transpose(node, pos=node.pos)
                 elif sup.lstrip("-").isdigit():
                     node = Pow(node, int(sup), pos=node.pos)
+                elif _INDEX_EXPR.match(sup):  # (W^\top)^{T-i}: a power by an index
+                    node = Pow(node, sup, pos=node.pos)
                 elif sup == r"\prime" and isinstance(node, Sym):
                     node = Sym(node.base, node.decor, node.sub, node.primes + 1, pos=node.pos)
                 else:

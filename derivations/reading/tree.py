@@ -109,10 +109,11 @@ class Add(Node):
 
 @dataclass(frozen=True)
 class Pow(Node):
-    """``base^{exp}`` with an integer exponent (``h_t^2``, ``W^{-1}``)."""
+    """``base^{exp}``: an integer exponent (``h_t^2``, ``W^{-1}``) or an index expression
+    (``(W_{hh}^\top)^{T-i}``, kept as text)."""
 
     base: Node
-    exp: int
+    exp: int | str
 
 
 @dataclass(frozen=True)
