@@ -165,6 +165,14 @@ def test_the_article_latex_is_the_seed_own():
         assert equation.latex.strip() in text, equation.id
 
 
+def test_the_article_file_and_the_equations_table_share_the_latex():
+    """derivations.equations reads its "as written" rows from ARTICLE_LATEX: the same strings."""
+    from derivations.equations import ARTICLE_LATEX
+
+    derivation = load(EXAMPLES / "article.toml")
+    assert {int(e.id[2:]): e.latex for e in derivation.equations} == ARTICLE_LATEX
+
+
 def test_a_planted_wrong_jacobian_fails():
     """The same step Jacobian with W and diag swapped fails for tanh at n = 2 (holds if n = 1)."""
     derivation = loads(

@@ -19,7 +19,8 @@ __all__ = ["COMMANDS", "ReadError", "Token", "tokenize"]
 
 
 class ReadError(ValueError):
-    """LaTeX the reader cannot read: the message names the token and its position."""
+    """LaTeX the reader cannot read (in eq. (1)-(14) or any derivation): the message names the
+    token and its position."""
 
     def __init__(self, message: str, source: str, pos: int) -> None:
         line = source.count("\n", 0, pos) + 1

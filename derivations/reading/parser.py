@@ -503,7 +503,8 @@ def _combine(items: list[tuple[str, Node]], source: str) -> Node:
 
 
 def read(source: str) -> tuple[Line, ...]:
-    r"""The displayed lines of ``source`` (split at ``\\``), each a :class:`~.tree.Line`."""
+    r"""The displayed lines of ``source`` (split at ``\\``: eq. (5) has two, (1)-(2) are one
+    display), each a :class:`~.tree.Line`."""
     if not isinstance(source, str):
         raise TypeError(f"source must be a str of LaTeX, got {type(source).__name__}")
     tokens = lexer.tokenize(source)
@@ -523,7 +524,7 @@ def read(source: str) -> tuple[Line, ...]:
 
 
 def read_expression(source: str) -> Node:
-    """One expression (no ``=``): a side of an equation, a symbol's definition."""
+    r"""One expression (no ``=``): a side of an equation, as eq. (7)'s ``W\cdot {\sigma }'``."""
     tokens = lexer.tokenize(source)
     parser = _Parser(source, tokens)
     node = parser.expr()

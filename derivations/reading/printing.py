@@ -39,8 +39,8 @@ def _sym(node: Sym) -> str:
 
 
 def to_latex(node: Node | Line) -> str:
-    """Canonical LaTeX of a tree, a line (sides joined by ``=``) or an ambiguous node (its
-    readings joined by ``\\;|\\;``)."""
+    """Canonical LaTeX of a tree, a line (sides joined by ``=``, as eq. (14)) or an ambiguous
+    node (its readings joined by ``\\;|\\;``, as eq. (5)'s ∏)."""
     if isinstance(node, Line):
         sides = " = ".join(to_latex(side) for side in node.sides)
         return ("= " if node.continued else "") + sides

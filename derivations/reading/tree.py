@@ -36,14 +36,16 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Node:
-    """A node of the tree; ``pos`` is its offset in the source (not compared)."""
+    """A node of the tree of one side of an equation such as eq. (7); ``pos`` is its offset in
+    the source (not compared)."""
 
     pos: int = field(default=0, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
 class Sym(Node):
-    r"""A symbol: ``base`` (a letter or a command such as ``\sigma``), an optional decoration
+    r"""A symbol (S_t of eq. (1), W_f of eq. (9), the bare σ' of eq. (7)): ``base`` (a letter
+    or a command such as ``\sigma``), an optional decoration
     (``tilde``, ``hat``, ``bar``), the subscript as written (``t-1``, ``f``, ``hh``, ``3``) and
     the number of primes (``\sigma'`` has one)."""
 
@@ -64,15 +66,16 @@ class Sym(Node):
 
 @dataclass(frozen=True)
 class Num(Node):
-    """A number as written (``1``, ``0.5``)."""
+    """A number as written (``1``, ``0.5``; the 1 of ``1 - h_t^2`` beside eq. (7))."""
 
     text: str
 
 
 @dataclass(frozen=True)
 class Call(Node):
-    r"""A function applied to an argument: ``\sigma(x)``, ``\tanh(C_t)``, ``\sigma'(a_t)``,
-    ``\log x``, ``\operatorname{diag}(f_t)``, ``\exp``, ``\operatorname{softmax}``."""
+    r"""A function applied to an argument (the δ of eq. (1), tanh of eq. (13)): ``\sigma(x)``,
+    ``\tanh(C_t)``, ``\sigma'(a_t)``, ``\log x``, ``\operatorname{diag}(f_t)``, ``\exp``,
+    ``\operatorname{softmax}``."""
 
     fn: str
     arg: Node
@@ -81,7 +84,8 @@ class Call(Node):
 
 @dataclass(frozen=True)
 class Deriv(Node):
-    r"""``\frac{\partial num}{\partial den}`` (``total``: written with d), optionally
+    r"""``\frac{\partial num}{\partial den}`` of eq. (4)-(7), (14) (``total``: written with d),
+    optionally
     ``\left.…\right|_{fixed}``."""
 
     num: Node
@@ -92,8 +96,8 @@ class Deriv(Node):
 
 @dataclass(frozen=True)
 class Prod(Node):
-    """A product of two factors: ``op`` is ``"mat"`` (``\\cdot``, ``\\times``, juxtaposition)
-    or ``"had"`` (``\\odot``, ``\\circ``, ``*``: entry by entry)."""
+    """A product of two factors (W·σ' of eq. (7), i_t * C̃_t of eq. (11)): ``op`` is ``"mat"``
+    (``\\cdot``, ``\\times``, juxtaposition) or ``"had"`` (``\\odot``, ``\\circ``, ``*``: entry by entry)."""
 
     op: str
     left: Node
@@ -102,14 +106,15 @@ class Prod(Node):
 
 @dataclass(frozen=True)
 class Add(Node):
-    """A sum of signed terms: ``terms`` pairs each term with +1 or -1."""
+    """A sum of signed terms (W S_{t-1} + U X_t of eq. (1)): ``terms`` pairs each term with +1
+    or -1."""
 
     terms: tuple[tuple[int, Node], ...]
 
 
 @dataclass(frozen=True)
 class Pow(Node):
-    """``base^{exp}``: an integer exponent (``h_t^2``, ``W^{-1}``) or an index expression
+    """``base^{exp}`` (1 - tanh² beside eq. (13)): an integer exponent (``h_t^2``, ``W^{-1}``) or an index expression
     (``(W_{hh}^\top)^{T-i}``, kept as text)."""
 
     base: Node
@@ -118,21 +123,22 @@ class Pow(Node):
 
 @dataclass(frozen=True)
 class Transpose(Node):
-    r"""``x^T``, ``x^\top``."""
+    r"""``x^T``, ``x^\top`` (the Wᵀ of the derived eq. (5))."""
 
     arg: Node
 
 
 @dataclass(frozen=True)
 class Concat(Node):
-    """``[h_{t-1}; x_t]``: vectors stacked in order."""
+    """``[h_{t-1}; x_t]``: vectors stacked in order, as in eq. (8)-(12)."""
 
     parts: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class BigOp(Node):
-    r"""``\sum_{var=lo}^{hi} body`` (``kind="sum"``) or ``\prod`` (``kind="prod"``); ``lo`` and
+    r"""``\sum_{var=lo}^{hi} body`` (``kind="sum"``, eq. (3)) or ``\prod`` (``kind="prod"``,
+    eq. (5)); ``lo`` and
     ``hi`` are index texts (``1``, ``t``, ``T``, ``k+1``)."""
 
     kind: str
@@ -144,7 +150,7 @@ class BigOp(Node):
 
 @dataclass(frozen=True)
 class Frac(Node):
-    r"""``\frac{a}{b}`` that is not a derivative: a quotient."""
+    r"""``\frac{a}{b}`` that is not a derivative (unlike eq. (4)): a quotient."""
 
     num: Node
     den: Node
@@ -152,12 +158,14 @@ class Frac(Node):
 
 @dataclass(frozen=True)
 class Dots(Node):
-    r"""``\cdots``, ``\ldots``, ``...`` inside a chain: the factors the pattern continues with."""
+    r"""``\cdots``, ``\ldots``, ``...`` inside a chain (eq. (5)-(6)): the factors the pattern
+    continues with."""
 
 
 @dataclass(frozen=True)
 class Ambiguous(Node):
-    """An expression with more than one reading; ``what`` says where they part."""
+    """An expression with more than one reading (the extent of eq. (5)'s ∏); ``what`` says
+    where they part."""
 
     readings: tuple[Node, ...]
     what: str
@@ -165,7 +173,7 @@ class Ambiguous(Node):
 
 @dataclass(frozen=True)
 class Line(Node):
-    """One displayed line: its sides joined by ``=`` (a continuation line ``&= …`` starts with
+    """One displayed line (eq. (14) has three sides, eq. (5) two lines): its sides joined by ``=`` (a continuation line ``&= …`` starts with
     ``continued``), the equation number printed on it, if any."""
 
     sides: tuple[Node, ...]
