@@ -97,7 +97,8 @@ class Deriv(Node):
 @dataclass(frozen=True)
 class Prod(Node):
     """A product of two factors (W·σ' of eq. (7), i_t * C̃_t of eq. (11)): ``op`` is ``"mat"``
-    (``\\cdot``, ``\\times``, juxtaposition) or ``"had"`` (``\\odot``, ``\\circ``, ``*``: entry by entry)."""
+    (``\\cdot``, ``\\times``, juxtaposition) or ``"had"`` (``\\odot``, ``\\circ``, ``*``:
+    entry by entry)."""
 
     op: str
     left: Node
@@ -114,8 +115,8 @@ class Add(Node):
 
 @dataclass(frozen=True)
 class Pow(Node):
-    """``base^{exp}`` (1 - tanh² beside eq. (13)): an integer exponent (``h_t^2``, ``W^{-1}``) or an index expression
-    (``(W_{hh}^\top)^{T-i}``, kept as text)."""
+    """``base^{exp}`` (1 - tanh² beside eq. (13)): an integer exponent (``h_t^2``, ``W^{-1}``)
+    or an index expression (``(W_{hh}^\top)^{T-i}``, kept as text)."""
 
     base: Node
     exp: int | str
@@ -173,8 +174,9 @@ class Ambiguous(Node):
 
 @dataclass(frozen=True)
 class Line(Node):
-    """One displayed line (eq. (14) has three sides, eq. (5) two lines): its sides joined by ``=`` (a continuation line ``&= …`` starts with
-    ``continued``), the equation number printed on it, if any."""
+    """One displayed line (eq. (14) has three sides, eq. (5) two lines): its sides joined by
+    ``=`` (a continuation line ``&= …`` starts with ``continued``), the equation number printed
+    on it, if any."""
 
     sides: tuple[Node, ...]
     continued: bool = False
