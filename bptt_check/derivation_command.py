@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -88,20 +89,47 @@ def verify_file(args: argparse.Namespace) -> int:
     return 0
 
 
+_UNICODE = {
+    "∂": r"$\partial$",
+    "σ": r"$\sigma$",
+    "⊙": r"$\odot$",
+    "⋯": r"$\cdots$",
+    "∏": r"$\prod$",
+    "Σ": r"$\Sigma$",
+    "ᵀ": r"$^{\top}$",
+    "−": "-",
+    "′": "'",
+    "≠": r"$\neq$",
+    "→": r"$\to$",
+    "·": r"$\cdot$",
+    "δ": r"$\delta$",
+    "…": "...",
+}
+
+
 def _escape(text: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
-                 ("#", r"\#"), ("$", r"\$"), ("{", r"\{"), ("}", r"\}")):  # fmt: skip
-        text = text.replace(a, b)
-    return text
+    """Plain text for LaTeX: special characters escaped, math symbols set as math."""
+    out = []
+    for char in text:
+        if char in _UNICODE:
+            out.append(_UNICODE[char])
+        elif char == "\\":
+            out.append(r"\textbackslash{}")
+        elif char in "&%_#${}":
+            out.append("\\" + char)
+        elif char in "^~":
+            out.append(r"\textasciicircum{}" if char == "^" else r"\textasciitilde{}")
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def _display(latex: str) -> str:
+    """An equation's LaTeX as an align* display: its printed numbers ``\\ \\ (7)`` as tags."""
     body = latex.replace(r"\begin{aligned}", "").replace(r"\end{aligned}", "")
-    return (
-        "\\begin{align*}\n"
-        + (body if "&" in body else body.replace("=", "&=", 1))
-        + "\n\\end{align*}"
-    )
+    body = re.sub(r"(?:\\\s)+\s*\((\d+)\)", r" \\tag{\1}", body)
+    lines = [line if "&" in line else line.replace("=", "&=", 1) for line in body.split(r"\\")]
+    return "\\begin{align*}\n" + r" \\ ".join(lines) + "\n\\end{align*}"
 
 
 def render(derivation: Derivation, verdicts: list[Verdict], seed: int) -> str:
@@ -120,7 +148,7 @@ def render(derivation: Derivation, verdicts: list[Verdict], seed: int) -> str:
     ]
     for equation, verdict in zip(derivation.equations, verdicts, strict=True):
         out.append(rf"\subsection*{{{_escape(equation.id)}: {_escape(equation.text)}}}")
-        out.append(_display(equation.latex.replace(r"\ ", " ")))
+        out.append(_display(equation.latex))
         out.append(rf"\textbf{{{verdict.verdict}}} ({_escape(verdict.finding)}): "
                    f"{_escape(verdict.reason.plain)}.")  # fmt: skip
         if verdict.condition is not None:
@@ -130,7 +158,7 @@ def render(derivation: Derivation, verdicts: list[Verdict], seed: int) -> str:
                 rf"\par Counterexample: {_escape(example.title)} ({_escape(example.model)})."
             )
             rows = [
-                rf"{_escape(q.meaning)} & {_escape(str(q.value))[:160]} \\"
+                rf"{_escape(q.meaning)} & {_escape(str(q.value)[:160])} \\"
                 for q in example.quantities
             ]
             out.append("\\par\\begin{tabular}{p{5cm}p{10cm}}\\toprule\n" + "\n".join(rows)
