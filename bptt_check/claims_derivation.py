@@ -36,6 +36,7 @@ from numeric import Model
 
 from .claims_common import symbol
 from .derivation_eval import Context, EvaluationError, close, difference, evaluate
+from .derivation_exact import prove_definition
 from .derivation_file import Derivation, Equation
 from .derivation_world import World, make_world
 from .evidence import (
@@ -268,14 +269,30 @@ def _number(value) -> object:
     return 0.0  # ZERO
 
 
-def _mp_text(value) -> str | None:
+def _entries(value) -> list:
     if isinstance(value, mpmath.matrix):
-        with mpmath.workdps(DIGITS):
-            entry = max(
-                (value[i, j] for i in range(value.rows) for j in range(value.cols)), key=abs
-            )
-            return mpmath.nstr(entry, DIGITS)
-    return None
+        return [value[i, j] for i in range(value.rows) for j in range(value.cols)]
+    return []
+
+
+def _mp_pair(lhs, rhs) -> tuple[str | None, str | None]:
+    """Both sides at the entry where they differ most, at 30 digits (the largest entry of each
+    when their shapes do not compare entry by entry)."""
+    a, b = _entries(lhs), _entries(rhs)
+    with mpmath.workdps(DIGITS):
+        if not a or not b:
+            pick = [max(x, key=abs) if x else None for x in (a, b)]
+        else:
+            if len(a) == len(b):
+                pairs = list(zip(a, b, strict=True))
+            elif len(a) == len(b) ** 2:  # a Jacobian against a vector read as its diagonal
+                size = len(b)
+                pairs = [(a[i * size + j], b[i] if i == j else 0) for i in range(size)
+                         for j in range(size)]  # fmt: skip
+            else:
+                pairs = [(max(a, key=abs), max(b, key=abs))]
+            pick = list(max(pairs, key=lambda p: abs(p[0] - p[1])))
+        return tuple(None if v is None else mpmath.nstr(mpmath.mpf(v), DIGITS) for v in pick)
 
 
 def _example(world: World, t: int, lhs_value, rhs_value, labels, title: str) -> Example:
@@ -302,20 +319,21 @@ def _example(world: World, t: int, lhs_value, rhs_value, labels, title: str) -> 
         ),  # fmt: skip
     )
     diff = difference(lhs_value, rhs_value)
+    mp_lhs, mp_rhs = _mp_pair(lhs_value, rhs_value)
     quantities = (
         Quantity(
             "lhs",
             _number(lhs_value),
             "\\text{left}",
             "the left-hand side, as written",
-            mpmath=_mp_text(lhs_value),
+            mpmath=mp_lhs,
         ),  # fmt: skip
         Quantity(
             "rhs",
             _number(rhs_value),
             "\\text{right}",
             "the right-hand side, first reading",
-            mpmath=_mp_text(rhs_value),
+            mpmath=mp_rhs,
         ),  # fmt: skip
         Quantity(
             "difference",
@@ -337,6 +355,23 @@ def _proofs(cell: Graph) -> Proofs:
     jac = state_jacobian_proof(cell, 2)
     statement = "the derived state Jacobian equals SymPy's Jacobian of the cell"
     return Proofs("exact_proofs", (Proved(jac.name, statement, {"n": 2, "m": 1}, jac.holds),))
+
+
+def _exact(derivation: Derivation, lhs: tree.Node, sides: list, best: _Outcome) -> Proofs | None:
+    """The exact proof of a one-step identity (a definition of a node of the cell), which must
+    agree with the numbers: a disagreement raises ConfirmationError."""
+    if not isinstance(lhs, tree.Sym):
+        return None
+    proved = [prove_definition(derivation, lhs, side) for side in sides]
+    if any(p is None for p in proved):
+        return None
+    holds = all(proved)
+    confirm(holds == (best.holds and not best.conditions),
+            f"{lhs.name}: the exact proof ({holds}) and the 50-digit check disagree")  # fmt: skip
+    statement = "the right-hand side equals the cell's node entry by entry, for symbolic inputs "
+    statement += "and parameters (one step, expanded to zero)"
+    return Proofs("exact_definition", (Proved(f"{lhs.name}: one step", statement,
+                                              {"n": 2, "m": 2}, holds),))  # fmt: skip
 
 
 def _gradient_check(derivation: Derivation, lhs: tree.Node, seed: int) -> tuple:
@@ -474,6 +509,9 @@ def check_equation(
         ),
     )
     evidence: list = [table, _proofs(view.cell)]
+    exact = _exact(view, lhs, sides, best)
+    if exact is not None:
+        evidence.append(exact)
     evidence += _gradient_check(view, lhs, seed)
     definition = isinstance(lhs, tree.Sym)
     default = outcomes[0]

@@ -173,6 +173,22 @@ def test_the_article_file_and_the_equations_table_share_the_latex():
     assert {int(e.id[2:]): e.latex for e in derivation.equations} == ARTICLE_LATEX
 
 
+def test_definitions_are_proved_exactly(article):
+    for key in ("eq1", "eq8", "eq11", "eq13"):
+        (proof,) = article[key].item("exact_definition").proofs
+        assert proof.holds and proof.sizes == {"n": 2, "m": 2}
+
+
+def test_a_wrong_definition_fails_exactly_and_numerically():
+    """f_t with the input gate's weights: the exact proof and the numbers both refuse it."""
+    text = (EXAMPLES / "article.toml").read_text("utf-8").replace("W_{f}[h_{t-1}", "W_{i}[h_{t-1}")
+    derivation = loads(text, str(EXAMPLES / "article.toml"))
+    equation = next(e for e in derivation.equations if e.id == "eq9")
+    verdict = check_equation(derivation, equation)
+    assert verdict.verdict == "fails" and verdict.finding == "wrong-formula"
+    assert not verdict.item("exact_definition").hold
+
+
 def test_a_planted_wrong_jacobian_fails():
     """The same step Jacobian with W and diag swapped fails for tanh at n = 2 (holds if n = 1)."""
     derivation = loads(
