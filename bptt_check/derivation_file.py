@@ -359,8 +359,14 @@ def _equation(derivation: Derivation, entry: object, number: int, seen: set, pat
     for line in lines:
         for side in line.sides:
             for sym in _symbols_of(side):
-                if _bind(derivation, sym) is None:
+                found = _bind(derivation, sym)
+                if found is None:
                     raise DerivationFileError(f"{where}: latex: {_unknown(derivation, sym)}")
+                if derivation.head is None and (found.kind == "loss" or found.unit == "head"):
+                    raise DerivationFileError(
+                        f"{where}: latex: {sym.name} (offset {sym.pos}) is the loss or the "
+                        "output, but the file gives no readout/loss (add readout = ..., loss = ...)"
+                    )
     return Equation(identifier, entry["latex"], lines, entry.get("text", ""),
                     entry.get("expect", ""), own)  # fmt: skip
 

@@ -64,6 +64,11 @@ BAD = [
     ),
     ("no equals", _file("[[equation]]\nid = \"a\"\nlatex = 'h_t'\n"), "has no '='"),
     (
+        "no loss",
+        _file("[[equation]]\nid = \"a\"\nlatex = '\\frac{\\partial L}{\\partial W} = W'\n"),
+        "the file gives no readout/loss",
+    ),
+    (
         "bad symbols",
         _file('[symbols]\nS = "nothing"\n[[equation]]\nid = "a"\nlatex = "h_t = h_t"\n'),
         "maps to 'nothing'",
