@@ -64,3 +64,21 @@ def test_the_wrong_gru_line_is_named_with_its_counterexample():
     example = verdict.example()
     assert example.quantity("lhs").mpmath is not None
     assert example.quantity("difference").value > 1e-3
+
+
+def test_the_canonical_print_reads_back_to_the_same_tree():
+    """to_latex is a faithful print: reading it again gives the tree it printed (every corpus
+    and article line with one reading)."""
+    from derivations.reading import read
+
+    paths = [*CORPUS, Path(__file__).resolve().parent.parent / "examples" / "article.toml"]
+    checked = 0
+    for path in paths:
+        for equation in load(path).equations:
+            for line in equation.lines:
+                if "\\;|\\;" in to_latex(line):  # an ambiguous node prints both readings
+                    continue
+                (again,) = read(to_latex(line))
+                assert again.sides == line.sides, to_latex(line)
+                checked += 1
+    assert checked >= 60
