@@ -24,8 +24,8 @@ from .derivation_world import DPS, Quantity, World
 
 __all__ = ["Context", "EvaluationError", "ZERO", "close", "evaluate"]
 
-#: Readings kept per node at most (a long chain of ambiguous factors is cut here).
-MAX_READINGS = 64
+#: Readings per node at most: a side with more is an error, never cut silently.
+MAX_READINGS = 256
 
 
 class EvaluationError(ValueError):
@@ -111,7 +111,13 @@ _FN_NAMES = {r"\sigma": "sigma", r"\delta": "sigma", r"\tanh": "tanh", r"\log": 
 
 
 def _limit(readings: list[Reading]) -> list[Reading]:
-    return readings[:MAX_READINGS]
+    """The readings, refused when there are too many to try (never cut silently)."""
+    if len(readings) > MAX_READINGS:
+        raise EvaluationError(
+            f"more than {MAX_READINGS} readings; add parentheses or \\left.\\right|_{{…}} to "
+            "say which one is meant"
+        )
+    return readings
 
 
 def _mul(a, b) -> list[tuple[object, str]]:
