@@ -30,9 +30,10 @@ import mpmath
 from derivations.graph import Graph
 from derivations.reading import to_latex, tree
 
-from .derivation_eval import Context, EvaluationError, close, difference, evaluate
+from .derivation_eval import Context, EvaluationError, evaluate
 from .derivation_evidence import cell_proofs, counterexample, exact_definition, gradient_check
 from .derivation_file import Derivation, Equation
+from .derivation_values import close, difference
 from .derivation_world import World, make_world
 from .evidence import (
     Column,

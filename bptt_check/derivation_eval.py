@@ -20,9 +20,20 @@ from derivations.graph import Elementwise
 from derivations.reading import to_latex, tree
 
 from .derivation_file import Derivation, index_terms, parse_index
+from .derivation_values import (
+    FUNCTIONS,
+    ZERO,
+    broadcast,
+    close,
+    diag,
+    entrywise,
+    is_vector,
+    matmul_readings,
+    matrix,
+)
 from .derivation_world import DPS, Quantity, World
 
-__all__ = ["Context", "EvaluationError", "ZERO", "close", "evaluate"]
+__all__ = ["Context", "EvaluationError", "evaluate"]
 
 #: Readings per node at most: a side with more is an error, never cut silently.
 MAX_READINGS = 256
@@ -32,14 +43,6 @@ class EvaluationError(ValueError):
     """A side that has no value (no reading fits, a quantity that does not exist)."""
 
 
-class _Zero:
-    """The zero of any shape: quantities beyond the last step (δ_{T+1})."""
-
-    def __repr__(self) -> str:
-        return "ZERO"
-
-
-ZERO = _Zero()
 Reading = tuple[object, tuple[str, ...]]
 
 
@@ -72,40 +75,6 @@ class Context:
         return total
 
 
-def _m(rows) -> mpmath.matrix:
-    return mpmath.matrix(rows)
-
-
-def _diag(v: mpmath.matrix) -> mpmath.matrix:
-    entries = [v[i, 0] for i in range(v.rows)] if v.cols == 1 else [v[0, j] for j in range(v.cols)]
-    out = mpmath.zeros(len(entries))
-    for i, e in enumerate(entries):
-        out[i, i] = e
-    return out
-
-
-def _is_vector(v) -> bool:
-    return v is not ZERO and (v.cols == 1 or v.rows == 1) and v.rows * v.cols > 1
-
-
-def _entrywise(v: mpmath.matrix, fn) -> mpmath.matrix:
-    out = mpmath.matrix(v.rows, v.cols)
-    for i in range(v.rows):
-        for j in range(v.cols):
-            out[i, j] = fn(v[i, j])
-    return out
-
-
-def _sigma(x):
-    return 1 / (1 + mpmath.exp(-x))
-
-
-_FUNCTIONS = {
-    "sigma": (_sigma, lambda x: _sigma(x) * (1 - _sigma(x))),
-    "tanh": (mpmath.tanh, lambda x: 1 - mpmath.tanh(x) ** 2),
-    "log": (mpmath.log, lambda x: 1 / x),
-    "exp": (mpmath.exp, mpmath.exp),
-}
 _FN_NAMES = {r"\sigma": "sigma", r"\delta": "sigma", r"\tanh": "tanh", r"\log": "log",
              r"\exp": "exp"}  # fmt: skip
 
@@ -118,43 +87,6 @@ def _limit(readings: list[Reading]) -> list[Reading]:
             "say which one is meant"
         )
     return readings
-
-
-def _mul(a, b) -> list[tuple[object, str]]:
-    """Matrix products of a and b: as written, and with a vector beside a matrix read as its
-    diagonal."""
-    if a is ZERO or b is ZERO:
-        return [(ZERO, "")]
-    out = []
-    if a.rows * a.cols == 1:
-        out.append((b * a[0, 0], ""))
-    elif b.rows * b.cols == 1:
-        out.append((a * b[0, 0], ""))
-    elif a.cols == b.rows:
-        out.append((a * b, ""))
-    elif a.cols == 1 and b.cols == 1 and a.rows == b.rows:
-        out.append((a.T * b, "two vectors side by side read as their inner product"))
-    if _is_vector(b) and not _is_vector(a) and a.cols == b.rows * b.cols:
-        out.append((a * _diag(b), "a vector beside a matrix read as its diagonal"))
-    if _is_vector(a) and not _is_vector(b) and a.rows * a.cols == b.rows:
-        out.append((_diag(a) * b, "a vector beside a matrix read as its diagonal"))
-    return out
-
-
-def _broadcast(a, b, op):
-    if a is ZERO or b is ZERO:
-        return None
-    if a.rows == b.rows and a.cols == b.cols:
-        out = mpmath.matrix(a.rows, a.cols)
-        for i in range(a.rows):
-            for j in range(a.cols):
-                out[i, j] = op(a[i, j], b[i, j])
-        return out
-    if a.rows * a.cols == 1:
-        return _entrywise(b, lambda x: op(a[0, 0], x))
-    if b.rows * b.cols == 1:
-        return _entrywise(a, lambda x: op(x, b[0, 0]))
-    return None
 
 
 def _combine(parts: list[list[Reading]], join) -> list[Reading]:
@@ -188,7 +120,7 @@ def _evaluate(node: tree.Node, ctx: Context, lhs: bool = False) -> list[Reading]
     if isinstance(node, tree.Sym):
         return _symbol(node, ctx)
     if isinstance(node, tree.Num):
-        return [(_m([[mpmath.mpf(node.text)]]), ())]
+        return [(matrix([[mpmath.mpf(node.text)]]), ())]
     if isinstance(node, tree.Deriv):
         return _derivative(node, ctx, lhs)
     if isinstance(node, tree.Prod):
@@ -201,7 +133,7 @@ def _evaluate(node: tree.Node, ctx: Context, lhs: bool = False) -> list[Reading]
                 return [(b, "")]
             if b is ZERO:
                 return [(a, "")]
-            value = _broadcast(a, b, lambda x, y: x + y)
+            value = broadcast(a, b, lambda x, y: x + y)
             return [] if value is None else [(value, "")]
 
         return _combine(parts, add)
@@ -216,7 +148,7 @@ def _evaluate(node: tree.Node, ctx: Context, lhs: bool = False) -> list[Reading]
             elif value.rows == value.cols and value.rows > 1:
                 out.append((value**exp, labels))
             else:
-                out.append((_entrywise(value, lambda x, e=exp: x**e), labels))
+                out.append((entrywise(value, lambda x, e=exp: x**e), labels))
         return out
     if isinstance(node, tree.Transpose):
         return [(v if v is ZERO else v.T, labels) for v, labels in _evaluate(node.arg, ctx)]
@@ -226,8 +158,8 @@ def _evaluate(node: tree.Node, ctx: Context, lhs: bool = False) -> list[Reading]
         def stack(a, b):
             if a is ZERO or b is ZERO or a.cols != 1 or b.cols != 1:
                 return []
-            return [(_m([[a[i, 0]] for i in range(a.rows)] + [[b[i, 0]] for i in range(b.rows)]),
-                     "")]  # fmt: skip
+            stacked = [[a[i, 0]] for i in range(a.rows)] + [[b[i, 0]] for i in range(b.rows)]
+            return [(matrix(stacked), "")]
 
         return _combine(parts, stack)
     if isinstance(node, tree.Frac):
@@ -262,17 +194,17 @@ def _symbol(sym: tree.Sym, ctx: Context) -> list[Reading]:
     binding = ctx.derivation.bind(sym)
     world = ctx.world
     if binding.kind == "param":
-        return [(_m(world.params[binding.name]), ())]
+        return [(matrix(world.params[binding.name]), ())]
     if binding.kind == "node":
         step = ctx.index(sym.sub)
         value = world.value(Quantity("node", binding.name, binding.unit, step))
-        return [(ZERO if value is None else _m(value), ())]
+        return [(ZERO if value is None else matrix(value), ())]
     if binding.kind == "loss":
         step = None if sym.sub is None else ctx.index(sym.sub)
         if step is None and ctx.loss == "step":
             step = ctx.env["t"]
         value = world.value(Quantity("loss", step=step))
-        return [(ZERO if value is None else _m(value), ())]
+        return [(ZERO if value is None else matrix(value), ())]
     if binding.kind == "act":
         return _bare_activation(binding.name, sym.primes, ctx)
     if binding.kind == "def":
@@ -297,11 +229,11 @@ def _bare_activation(fn: str, primes: int, ctx: Context) -> list[Reading]:
             length = max(len(values[s]) for s in names)
             xs = [arg(*(values[s][i if len(values[s]) > 1 else 0] for s in names))
                   for i in range(length)]  # fmt: skip
-            f = _FUNCTIONS[fn][1 if primes else 0]
+            f = FUNCTIONS[fn][1 if primes else 0]
             label = (
                 rf"{'σ' if fn == 'sigma' else 'tanh'}{chr(39) * primes} read as at {call.args[0]}"
             )
-            out.append((_m([[f(x)] for x in xs]), (label,)))
+            out.append((matrix([[f(x)] for x in xs]), (label,)))
     if not out:
         raise EvaluationError(f"the cell {world.cell.name} has no {fn}")
     return out
@@ -391,10 +323,10 @@ def _derivative(node: tree.Deriv, ctx: Context, lhs: bool) -> list[Reading]:
             if not any(v is ZERO for v, _ in out):
                 out.append((ZERO, (label,) if label else ()))
             continue
-        matrix = _m(_assemble(rows))
-        if any(close(matrix, other) for other, _ in out):
+        jacobian = matrix(_assemble(rows))
+        if any(close(jacobian, other) for other, _ in out):
             continue
-        out += _shaped(matrix, nums, dens, world, (label,) if label else ())
+        out += _shaped(jacobian, nums, dens, world, (label,) if label else ())
     return out
 
 
@@ -482,13 +414,13 @@ def _product(node: tree.Prod, ctx: Context) -> list[Reading]:
         def hadamard(a, b):
             if a is ZERO or b is ZERO:
                 return [(ZERO, "")]
-            value = _broadcast(a, b, lambda x, y: x * y)
+            value = broadcast(a, b, lambda x, y: x * y)
             return [] if value is None else [(value, "")]
 
         return _combine(parts, hadamard)
     factors = _fill(_chain(node), ctx)
     parts = [_evaluate(factor, ctx) for factor in factors]
-    return _combine(parts, _mul)
+    return _combine(parts, matmul_readings)
 
 
 def _call(node: tree.Call, ctx: Context) -> list[Reading]:
@@ -498,17 +430,17 @@ def _call(node: tree.Call, ctx: Context) -> list[Reading]:
         if value is ZERO:
             raise EvaluationError(f"{to_latex(node)}: its argument is beyond the last step")
         if fn == "diag":
-            if not _is_vector(value) and value.rows * value.cols != 1:
+            if not is_vector(value) and value.rows * value.cols != 1:
                 continue
-            out.append((_diag(value), labels))
+            out.append((diag(value), labels))
         elif fn == "softmax":
             total = mpmath.fsum(mpmath.exp(value[i, 0]) for i in range(value.rows))
-            out.append((_entrywise(value, lambda x, s=total: mpmath.exp(x) / s), labels))
-        elif fn in _FUNCTIONS:
-            f = _FUNCTIONS[fn][1 if node.primes else 0]
+            out.append((entrywise(value, lambda x, s=total: mpmath.exp(x) / s), labels))
+        elif fn in FUNCTIONS:
+            f = FUNCTIONS[fn][1 if node.primes else 0]
             if node.primes > 1:
                 raise EvaluationError(f"{to_latex(node)}: only first derivatives")
-            out.append((_entrywise(value, f), labels))
+            out.append((entrywise(value, f), labels))
         else:
             raise EvaluationError(f"{node.fn} is not a function the checker knows")
     return out
@@ -538,13 +470,13 @@ def _big(node: tree.BigOp, ctx: Context) -> list[Reading]:
                     if acc is ZERO:
                         acc = v
                     elif v is not ZERO:
-                        s = _broadcast(acc, v, lambda x, y: x + y)
+                        s = broadcast(acc, v, lambda x, y: x + y)
                         if s is None:
                             ok = False
                             break
                         acc = s
                 else:
-                    products = _mul(acc, v)
+                    products = matmul_readings(acc, v)
                     if not products:
                         ok = False
                         break
@@ -567,39 +499,3 @@ def _matching(term: dict, labels: tuple[str, ...]):
         return term[total]
     kept = [key for key in term if set(key) <= set(total)]
     return term[max(kept, key=len)] if kept else next(iter(term.values()))
-
-
-def close(a, b) -> bool:
-    """Equal to 12 digits relative to the larger (a shape mismatch is not equal)."""
-    return difference(a, b) is not None and difference(a, b) <= 1e-12 * max(
-        1.0, _scale(a), _scale(b)
-    )
-
-
-def _scale(v) -> float:
-    if v is ZERO:
-        return 0.0
-    return float(max(abs(v[i, j]) for i in range(v.rows) for j in range(v.cols)))
-
-
-def _flat(v) -> list:
-    return [v[i, j] for i in range(v.rows) for j in range(v.cols)]
-
-
-def difference(a, b) -> float | None:
-    """max |a - b| entry by entry, None when the shapes cannot be compared.  A vector against
-    a square matrix is its diagonal; vectors (and gradients) of equal size compare entry by
-    entry whatever their orientation."""
-    if a is ZERO and b is ZERO:
-        return 0.0
-    if a is ZERO or b is ZERO:
-        return _scale(b if a is ZERO else a)
-    if a.rows == b.rows and a.cols == b.cols:
-        return float(max(abs(x - y) for x, y in zip(_flat(a), _flat(b), strict=True)))
-    if _is_vector(b) and a.rows == a.cols == b.rows * b.cols:
-        return difference(a, _diag(b))
-    if _is_vector(a) and b.rows == b.cols == a.rows * a.cols:
-        return difference(_diag(a), b)
-    if a.rows * a.cols == b.rows * b.cols and (_is_vector(a) or _is_vector(b) or a.rows == 1):
-        return float(max(abs(x - y) for x, y in zip(_flat(a), _flat(b), strict=True)))
-    return None

@@ -17,9 +17,9 @@ from derivations.reading import tree
 from numeric import Model
 
 from .claims_common import symbol
-from .derivation_eval import difference
 from .derivation_exact import prove_definition
 from .derivation_file import Derivation
+from .derivation_values import difference
 from .derivation_world import World
 from .evidence import Example, Proofs, Proved, Quantity, confirm
 
