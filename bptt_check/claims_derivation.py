@@ -53,6 +53,11 @@ SEEDS = (0, 1)
 STEPS = (T, T - 1)  # the free t of an equation is read at these steps
 
 _ROW = "∂ of a scalar as a row"
+#: What a student takes away from a line that holds (a definition of the cell's node, or not).
+_RIGHT = {
+    True: "the definition agrees with the cell",
+    False: "this line is right as written: its left side is the total derivative, L the sum",
+}
 #: The conditions tried on the left-hand side, in order, with their names in the verdict.
 CONDITIONS = ("partial", "step", "layout", "n1")
 
@@ -281,7 +286,10 @@ def check_equation(
             equation.id, "holds",
             Text(f"defines {lhs.name}", f"defines ${to_latex(lhs)}$"), number,
             (Quantity("defines", lhs.name, "", "the symbol it defines"),),
-            finding="definition", **common,
+            finding="definition",
+            takeaway=Text(f"{lhs.name} is a name: the lines after it are checked with it",
+                          f"${to_latex(lhs)}$ is a name: the lines after it are checked with it"),
+            **common,
         )  # fmt: skip
     applicable = _applicable(lhs, view)
     subsets = [()] + [
@@ -337,7 +345,8 @@ def check_equation(
             equation.id, "holds",
             Text("holds" + (f", read as: {why}" if why else ""),
                  "holds" + (f", read as: {why}" if why else "")),
-            number, tuple(evidence), finding="definition" if definition else "sound", **common,
+            number, tuple(evidence), finding="definition" if definition else "sound",
+            takeaway=Text(_RIGHT[definition], _RIGHT[definition]), **common,
         )  # fmt: skip
     world, t, index, lv, rv, labels = default.failure
     where = _where(index, line_of, len(sides))
