@@ -208,6 +208,10 @@ class _Progress:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    if args.file is not None:  # a derivation file: its own equations
+        from .derivation_command import verify_file
+
+        return verify_file(args)
     import json
 
     from .output import OutputError, file_target, write_text
@@ -248,6 +252,10 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    if args.file is not None:  # a derivation file's report
+        from .derivation_command import report_file
+
+        return report_file(args)
     from pathlib import Path
 
     from .report import ReportError, build_report
@@ -300,6 +308,9 @@ def _parser() -> argparse.ArgumentParser:
     prove.set_defaults(run=_prove)
     check = commands.add_parser("verify", help="a verdict for every statement of the article")
     check.add_argument(
+        "file", nargs="?", default=None, metavar="FILE.toml", help="a derivation file to check"
+    )
+    check.add_argument(
         "--claims",
         type=_claim_ids,
         default=None,
@@ -315,6 +326,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=_verify)
     report = commands.add_parser("report", help="write the LaTeX (and PDF) report")
+    report.add_argument(
+        "file", nargs="?", default=None, metavar="FILE.toml", help="a derivation file to report"
+    )
     report.add_argument(
         "-o",
         "--output",

@@ -1,6 +1,8 @@
 r"""The article's equations (1)-(14), each in two readings, as a table.
 
-* **as written** — what the article literally writes (its notation, its chains and products);
+* **as written** — what the article literally writes (its notation, its chains and products):
+  the reader's output (:mod:`derivations.reading`) of the article's own LaTeX,
+  :data:`ARTICLE_LATEX`, never typed here;
 * **as derived** — what the generic derivation (:mod:`derivations.adjoint`) produces from the
   model equations (1)-(3) and (8)-(13), in the same notation.
 
@@ -25,16 +27,17 @@ import sympy as sp
 from sympy.matrices.expressions import BlockMatrix, HadamardProduct, MatAdd, MatMul, Transpose
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from .activations import delta, sigma
 from .adjoint import Outer, PullBack, backward, jacobian_blocks, state_jacobian
 from .dims import T, k, m, n
 from .graph import Affine, Elementwise, Graph
 from .lstm import cell_path_partial, lstm_cell, total_cell_derivative
-from .notation import Chain, Concat, Entrywise, Partial
+from .notation import Concat, Entrywise, Partial
 from .printing import latex
+from .reading import read
+from .reading.sympy_form import lines_to_sympy
 from .rnn import LOSSES, rnn_cell, rnn_readout
 
-__all__ = ["Display", "Equation", "equation", "equations", "vector_form"]
+__all__ = ["ARTICLE_LATEX", "Display", "Equation", "equation", "equations", "vector_form"]
 
 Reading = Literal["as_written", "as_derived"]
 
@@ -191,16 +194,75 @@ def vector_form(graph: Graph, node: str, inline: bool = True) -> sp.MatrixExpr:
 
 # ---- the table ----------------------------------------------------------------------------
 
-_t, _j, _k = sp.symbols("t j k", integer=True)
+_t, _j = sp.symbols("t j", integer=True)
 _L = sp.Symbol("L")
 # indexed names for sums over t; their labels carry an assumption so that the node renaming
 # (O -> O_t) of the printer does not touch them
-_S, _O, _Ohat, _y = (sp.IndexedBase(sp.Symbol(s, real=True)) for s in ("S", "O", r"\hat{O}", "y"))
-_cdots = sp.Symbol(r"\cdots", commutative=False)
+_O, _y = (sp.IndexedBase(sp.Symbol(s, real=True)) for s in ("O", "y"))
 
 
 def _eq(lhs: sp.Basic, rhs: sp.Basic) -> sp.Eq:
     return sp.Eq(lhs, rhs, evaluate=False)
+
+
+#: The article's LaTeX of eq. (1)-(14), copied from its source character for character (the
+#: aligned block of (8)-(13) split at its lines); the "as written" rows are the reader's
+#: output of these strings (:mod:`derivations.reading`).
+ARTICLE_LATEX: dict[int, str] = {
+    1: r"S_{t} = \delta(WS_{t-1} + UX_{t}) \ \ \ \ \ \ \ (1)",
+    2: r"O_{t} = \delta(VS_{t}) \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ (2)",
+    3: (
+        r"L=-\sum_{t=1}^{n}O_{t}log\hat{O_{t}} \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ "
+        r"(3)"
+    ),
+    4: (
+        r"\frac{\partial L}{\partial V}=\frac{\partial L}{\partial O_{t}}\cdot "
+        r"\frac{\partial O_{t}}{\partial V} \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ (4)"
+    ),
+    5: (
+        r"\begin{aligned} \frac{\partial L}{\partial W}&=\frac{\partial L}{\partial "
+        r"O_{t}}\cdot \frac{\partial O_{t}}{\partial S_{t}}\cdot \frac{\partial "
+        r"S_{t}}{\partial S_{t-1}}\cdot \frac{\partial S_{t-1}}{\partial "
+        r"S_{t-2}}\cdot...\cdot \cdot \frac{\partial S_{1}}{\partial S_{0}}\cdot "
+        r"\frac{\partial S_{0}}{\partial W}\\ &=\frac{\partial L}{\partial O_{t}}\cdot "
+        r"\frac{\partial O_{t}}{\partial S_{t}}\cdot \prod_{k=1}^{t} \frac{\partial "
+        r"S_{k}}{\partial S_{k-1}}\cdot \frac{\partial S_{k-1}}{\partial W}\ \ \ \ \ (5) "
+        r"\end{aligned}"
+    ),
+    6: (
+        r"\begin{aligned} \frac{\partial L}{\partial U}&=\frac{\partial L}{\partial "
+        r"O_{t}}\cdot \frac{\partial O_{t}}{\partial S_{t}}\cdot \frac{\partial "
+        r"S_{t}}{\partial S_{t-1}}\cdot \frac{\partial S_{t-1}}{\partial "
+        r"S_{t-2}}\cdot...\cdot \cdot \frac{\partial S_{1}}{\partial S_{0}}\cdot "
+        r"\frac{\partial S_{0}}{\partial U}\\ &=\frac{\partial L}{\partial O_{t}}\cdot "
+        r"\frac{\partial O_{t}}{\partial S_{t}}\cdot \prod_{k=1}^{t} \frac{\partial "
+        r"S_{k}}{\partial S_{k-1}}\cdot \frac{\partial S_{k-1}}{\partial U}\ \ \ \ \ (6) "
+        r"\end{aligned}"
+    ),
+    7: r"\frac{\partial S_{t}}{\partial S_{t-1}}=W\cdot {\sigma }'\ \ \ \ \ (7)",
+    8: r"i_{t}&=\sigma (W_{i}[h_{t-1}; x_{t}]+b_{i}) \ \ \ \ \ \ \ (8)",
+    9: r"f_{t}&=\sigma (W_{f}[h_{t-1}; x_{t}]+b_{f}) \ \ \ \ \ \ (9)",
+    10: r"\tilde{C}_{t}&=tanh (W_{c}[h_{t-1}; x_{t}]+b_{c}) \ \ (10)",
+    11: r"C_{t}&=i_{t}*\tilde{C}_{t}+f_{t}*C_{t-1} \ \ \ \ \ \ \ \ (11)",
+    12: r"o_{t}&=\sigma (W_{o}[h_{t-1}; x_{t}]+b_{o}) \ \ \ \ \ \ (12)",
+    13: r"h_{t}&=o_{t}*tanh(C_{t}) \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ \ (13)",
+    14: r"\frac{\partial C_{t}}{\partial C_{t-1}}=f_{t}=\sigma \ \ \ \ \ \ \ \ \ (14)",
+}
+
+#: Shapes of the article's parameters (every other symbol is a column: X_t of length m, O_t of
+#: length k, the rest of length n).
+_SHAPES: dict[str, tuple[sp.Expr, sp.Expr]] = {
+    "W": (n, n),
+    "U": (n, m),
+    "V": (k, n),
+    **{f"W_{g}": (n, n + m) for g in "ifco"},
+    **{f"b_{g}": (n, sp.S.One) for g in "ifco"},
+}
+
+
+def _written(number: int) -> tuple[sp.Basic, ...]:
+    """Eq. ``number`` as written: the reader's output of the article's own LaTeX."""
+    return lines_to_sympy(read(ARTICLE_LATEX[number]), _SHAPES.get)
 
 
 @dataclass(frozen=True)
@@ -231,9 +293,7 @@ class _Row:
 
 _RNN_NOTE = "δ in (1)-(2) is the logistic sigmoid σ; ⊙ is the article's *"
 _DOT = {"mul_symbol": "dot"}  # the article's products are printed with a dot
-_S_t, _S_prev, _S_prev2 = _vector("S_{t}"), _vector("S_{t-1}"), _vector("S_{t-2}")
-_X_t, _O_t = _vector("X_{t}", m), _vector("O_{t}", k)
-_W, _U, _V = _matrix("W", n, n), _matrix("U", n, m), _matrix("V", k, n)
+_S_t, _S_prev, _O_t = _vector("S_{t}"), _vector("S_{t-1}"), _vector("O_{t}", k)
 
 
 def _rnn_names(cell: Graph, readout: Graph) -> dict[str, str]:
@@ -248,16 +308,6 @@ def _rnn_names(cell: Graph, readout: Graph) -> dict[str, str]:
         "bar_a_next": r"\bar{a}_{t+1}",
         "S_0": "S_{0}",
     }
-
-
-def _delta_of(affine: sp.MatrixExpr) -> sp.MatrixExpr:
-    return ElementwiseApplyFunction(delta, affine)
-
-
-def _written_loss() -> sp.Eq:
-    """Eq. (3) as printed: L = -Σ_t O_t log Ô_t."""
-    literal = sp.Mul(_O[_t], sp.log(_Ohat[_t]), evaluate=False)
-    return _eq(_L, -sp.Sum(literal, (_t, 1, sp.Symbol("n"))))
 
 
 def _loss_sum(name: str) -> sp.Eq:
@@ -304,51 +354,28 @@ def _adjoints(cell: Graph, readout: Graph, names: dict[str, str]) -> dict[str, s
     return out
 
 
-def _chain(param: sp.MatrixSymbol) -> tuple[sp.Basic, ...]:
-    """Eq. (5)-(6) as printed: the chain down to ∂S_0/∂param, then its product form."""
-    steps = [
-        Partial(_L, _O_t),
-        Partial(_O_t, _S_t),
-        Partial(_S_t, _S_prev),
-        Partial(_S_prev, _S_prev2),
-        _cdots,
-        Partial(_S[1], _S[0]),
-        Partial(_S[0], param),
-    ]
-    product = [
-        Partial(_L, _O_t),
-        Partial(_O_t, _S_t),
-        sp.Product(Partial(_S[_k], _S[_k - 1]), (_k, 1, _t)),
-        Partial(_S[_k - 1], param),
-    ]
-    return (_eq(Partial(_L, param), sp.Mul(*steps)), _eq(Partial(_L, param), sp.Mul(*product)))
-
-
 def _rnn_rows(cell: Graph, readout: Graph, names: dict[str, str]) -> tuple[_Row, ...]:
     adjoint = _adjoints(cell, readout, names)
-    # W·σ' exactly as printed: two non-commuting factors, no claim about their shapes
-    w_sigma = sp.Mul(*sp.symbols(r"W \sigma'", commutative=False))
     step = Partial(_S_t, _S_prev)
-    written_state = _delta_of(MatAdd(MatMul(_W, _S_prev), MatMul(_U, _X_t), evaluate=False))
     return (
         _Row(
             1,
             "RNN state",
-            (_eq(_S_t, written_state),),
+            _written(1),
             (_eq(_S_t, vector_form(cell, "S")),),
             _RNN_NOTE,
         ),
         _Row(
             2,
             "RNN output",
-            (_eq(_O_t, _delta_of(MatMul(_V, _S_t))),),
+            _written(2),
             (_eq(_O_t, vector_form(readout, "O")),),
             _RNN_NOTE,
         ),
         _Row(
             3,
             "loss",
-            (_written_loss(),),
+            _written(3),
             (_loss_sum("bce"),),
             "the article leaves open which of O_t, Ô_t is the output; derived: binary "
             "cross-entropy with targets y (the other readings, −O log y as printed and the "
@@ -358,7 +385,7 @@ def _rnn_rows(cell: Graph, readout: Graph, names: dict[str, str]) -> tuple[_Row,
         _Row(
             4,
             "gradient of V",
-            (_eq(Partial(_L, _V), sp.Mul(Partial(_L, _O_t), Partial(_O_t, _V))),),
+            _written(4),
             (adjoint["V"],),
             "as written: one time step t; derived: a sum over every t",
             _DOT,
@@ -366,7 +393,7 @@ def _rnn_rows(cell: Graph, readout: Graph, names: dict[str, str]) -> tuple[_Row,
         _Row(
             5,
             "gradient of W",
-            _chain(_W),
+            _written(5),
             (adjoint["delta"], adjoint["a"], adjoint["W"]),
             "as written: one chain ending in ∂S_0/∂W, which is 0 for a fixed S_0 (the second line "
             "leaves k free in ∂S_{k-1}/∂W, as printed: no brackets); derived: "
@@ -376,7 +403,7 @@ def _rnn_rows(cell: Graph, readout: Graph, names: dict[str, str]) -> tuple[_Row,
         _Row(
             6,
             "gradient of U",
-            _chain(_U),
+            _written(6),
             (adjoint["delta"], adjoint["a"], adjoint["U"]),
             "as (5), with X_t in place of S_{t-1}",
             _DOT,
@@ -384,7 +411,7 @@ def _rnn_rows(cell: Graph, readout: Graph, names: dict[str, str]) -> tuple[_Row,
         _Row(
             7,
             "RNN step Jacobian",
-            (_eq(step, w_sigma),),
+            _written(7),
             (_eq(step, state_jacobian(cell, "S", "S_prev")),),
             "as written: W·σ'; derived: diag(σ'(a_t)) W with σ'(a_t) = S_t(1 - S_t); the "
             "order matters when n > 1",
@@ -414,29 +441,6 @@ _LSTM_ROWS = (
 )
 
 
-def _lstm_written(vec: dict[str, sp.MatrixSymbol]) -> dict[str, sp.Basic]:
-    """The right-hand sides of eq. (8)-(13) as printed, by the node they define."""
-    concat = Concat(vec["h_prev"], _vector("x_{t}", m))
-
-    def gate(g: str, fn: type) -> sp.Basic:
-        weights = MatMul(_matrix(f"W_{g}", n, n + m), concat)
-        return ElementwiseApplyFunction(fn, MatAdd(weights, _vector(f"b_{g}"), evaluate=False))
-
-    def hadamard(*factors: sp.MatrixExpr) -> sp.MatrixExpr:
-        return HadamardProduct(*factors, evaluate=False)
-
-    return {
-        "i": gate("i", sigma),
-        "f": gate("f", sigma),
-        "g": gate("c", sp.tanh),
-        "C": MatAdd(
-            hadamard(vec["i"], vec["g"]), hadamard(vec["f"], vec["C_prev"]), evaluate=False
-        ),
-        "o": gate("o", sigma),
-        "h": hadamard(vec["o"], ElementwiseApplyFunction(sp.tanh, vec["C"])),
-    }
-
-
 def _lstm_jacobian(cell: Graph, vec: dict[str, sp.MatrixSymbol]) -> tuple[sp.Eq, ...]:
     """Eq. (14) as derived: the cell path with h_{t-1} held fixed, the total derivative through
     h_{t-1}, and the full 2n × 2n state Jacobian (blocks C, h)."""
@@ -454,12 +458,11 @@ def _lstm_equations() -> list[Equation]:
     cell = lstm_cell()
     names = dict(cell.latex_names)
     vec = {name: _vector(tex) for name, tex in names.items()}
-    written = _lstm_written(vec)
     rows = [
         _Row(
             number,
             topic,
-            (_eq(vec[node], written[node]),),
+            _written(number),
             (_eq(vec[node], vector_form(cell, node)),),
             _LSTM_NOTE,
         )
@@ -469,7 +472,7 @@ def _lstm_equations() -> list[Equation]:
         _Row(
             14,
             "LSTM cell path",
-            (Chain(Partial(vec["C"], vec["C_prev"]), vec["f"], sp.Symbol(r"\sigma")),),
+            _written(14),
             _lstm_jacobian(cell, vec),
             "as written: f_t; derived: diag(f_t) only with h_{t-1} held fixed; the total "
             "derivative through h_{t-1} = o_{t-1} ⊙ tanh(C_{t-1}) and the full 2n × 2n "
