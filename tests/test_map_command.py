@@ -179,7 +179,7 @@ def test_the_same_seed_gives_the_same_map_for_any_chunking_and_scheduler(tmp_pat
     assert main(["map", _spec(tmp_path, chunk=1), "-o", str(one), "--no-progress"]) == 0
     assert main(["map", _spec(tmp_path, chunk=12), "-o", str(whole), "--no-progress"]) == 0
     assert "12 points in 1 chunk (1 computed, 0 already done)" in capsys.readouterr().out
-    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster:
         address = cluster.scheduler_address
         command = ["map", _spec(tmp_path, chunk=1), "-o", str(remote), "--scheduler", address]
         assert main([*command, "--no-progress"]) == 0

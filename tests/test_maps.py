@@ -58,7 +58,7 @@ def test_the_same_seed_gives_the_same_numbers_on_a_distributed_cluster():
     """The same bits on local threads and on a cluster, given by its address or a Client."""
     kwargs = {"n": 2, "T": 60, "B": 2, "seed": 1, "chunk": 3}
     local = lyapunov_map("elman-sigmoid", [1.0, 4.0, 8.0], [0.5, 2.0], **kwargs)
-    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster:
         address = cluster.scheduler_address
         remote = lyapunov_map(
             "elman-sigmoid", [1.0, 4.0, 8.0], [0.5, 2.0], scheduler=address, **kwargs

@@ -353,15 +353,6 @@ def test_json_has_the_documented_schema(capsys, monkeypatch):
         assert ("counterexample" in c) == (c["verdict"] != "holds")
 
 
-def test_the_readme_lists_the_registry_ids():
-    from pathlib import Path
-
-    from bptt_check.registry import markdown_ids
-
-    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
-    assert f"Claim ids: {markdown_ids()}." in readme
-
-
 def test_the_document_is_versioned():
     from bptt_check.verdicts import SCHEMA, document
 
