@@ -156,9 +156,11 @@ class Trace:
     (T, B, size)), node sizes, the stacked layouts of the affine runs, and the final state."""
 
     values: Arrays
-    sizes: dict[str, int]
-    layouts: tuple[dict[str, slice], ...]
+    sizes: dict[str, int] | None  # None until :meth:`Plan.laid_out` (a compiled trace)
+    layouts: tuple[dict[str, slice], ...] | None
     final: Arrays
+    #: set by the compiled backend (numeric._compiled): its own arrays, for its backward pass
+    compiled: object = None
 
 
 @dataclass(frozen=True)
@@ -362,6 +364,14 @@ class Plan:
                 start += sizes[step.out]
             out.append(layout)
         return tuple(out)
+
+    def laid_out(self, trace: Trace, params: Mapping[str, np.ndarray]) -> Trace:
+        """``trace`` with its node sizes and layouts (a compiled forward pass leaves them out)."""
+        if trace.sizes is not None:
+            return trace
+        inputs = {n: trace.values[n].shape[-1] for n in self.graph.input_names}
+        sizes = self.sizes(params, inputs)
+        return Trace(trace.values, sizes, self.layouts(sizes), trace.final, trace.compiled)
 
     def span(self, run: _AffineRun, layout: Mapping[str, slice], operands) -> slice:
         """The columns of the run's stacked layout from the first to the last step reading
@@ -651,6 +661,7 @@ class Plan:
         adjoints of the sequence inputs named in ``wanted`` are returned too.  With a ``pool``
         the per-step adjoints are borrowed from it (``per_step`` results then must not be kept
         past the pool's block)."""
+        trace = self.laid_out(trace, params)
         work = self._backward_buffers(params, trace, cotangents, wanted, per_step, pool)
         carry: Arrays = {}
         for t in reversed(range(work.T)):

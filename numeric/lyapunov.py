@@ -41,7 +41,6 @@ from .model import Model, _dim
 __all__ = ["Spectrum", "lyapunov"]
 
 
-
 @dataclass(frozen=True)
 class Spectrum:
     """The result of :func:`lyapunov`: the growth rates of ∂s_T/∂s_0 (eq. (5)-(7), (14)).

@@ -38,10 +38,10 @@ import sympy as sp
 from derivations import cells
 from derivations.graph import Graph
 
-from . import _jacobian
+from . import _compiled, _jacobian
 from ._engine import Trace, plan
 from ._pool import Pool, scratch
-from ._validation import Sizes, check_array, check_keys, check_params, is_batched
+from ._validation import Sizes, check_array, check_choice, check_keys, check_params, is_batched
 from .checks import BPTT, Problem
 
 __all__ = ["Model"]
@@ -98,6 +98,13 @@ class Model:
     cell's last state (h_t for the LSTM and GRU, S_t for Elman) unless ``reads`` names another.
 
     Compilation happens once per cell and process (the first call); a model is cheap to make.
+
+    ``backend`` runs the forward and backward passes on the NumPy interpreter (``"numpy"``, the
+    reference), on fused loops compiled by numba from the same derived program (``"numba"``,
+    needs the ``fast`` extra) or on the compiled loops only where they pay (``"auto"``: small
+    steps, and machine code cached on disk or a cell this process has already interpreted for
+    about as long as compiling takes).  Without it, ``BPTT_CHECK_BACKEND`` from the
+    environment, else ``"auto"``; each call may pin another with its own ``backend=``.
     """
 
     def __init__(
@@ -107,6 +114,7 @@ class Model:
         loss: Graph | str | sp.Expr | None = None,
         *,
         reads: str | None = None,
+        backend: str | None = None,
     ) -> None:
         if not isinstance(cell, Graph) or not cell.state:
             raise ValueError(
@@ -114,6 +122,7 @@ class Model:
                 f"got {getattr(cell, 'name', type(cell).__name__)}"
             )
         self.cell = cell
+        self.backend = None if backend is None else _backend(backend)
         self.states: tuple[tuple[str, sp.Expr], ...] = tuple(
             (new, cell.sizes[prev]) for new, prev in cell.state
         )
@@ -304,24 +313,49 @@ class Model:
         return y if call.batched else y[:, None, :]
 
     # ---- running -----------------------------------------------------------------------------
-    def _run(self, call: _Call, pool: Pool | None = None, offsets=None) -> Trace:
+    def _run(self, call: _Call, pool: Pool | None = None, offsets=None, backend=None) -> Trace:
         cell_params = {k: call.params[k] for k in self._cell_specs}
-        return plan(self.cell).forward(cell_params, call.sequence, call.initial, offsets, pool)
+        return _compiled.forward(
+            plan(self.cell),
+            cell_params,
+            call.sequence,
+            call.initial,
+            self._pinned(None) if backend is None else backend,
+            offsets,
+            pool,
+        )
 
     def _trajectories(self, values: Mapping[str, np.ndarray], batched: bool) -> dict:
         out = {name: values[name] for name, _ in self.states}
         return out if batched else {k: v[:, 0] for k, v in out.items()}
 
-    def forward(self, params: dict, xs: Any, state0: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    def forward(
+        self, params: dict, xs: Any, state0: Mapping[str, Any], *, backend: str | None = None
+    ) -> dict[str, np.ndarray]:
         """The state trajectories, {state name: (T, B, size)}, of the cell over t = 1..T
         (eq. (1), (8)-(13)).  Accepts complex128 and mpmath arrays too."""
+        backend = self._pinned(backend)
         call = self._check(params, xs, state0, allow_complex=True)
-        return self._trajectories(self._run(call).values, call.batched)
+        return self._trajectories(self._run(call, backend=backend).values, call.batched)
 
-    def _backward(self, call: _Call, trace: Trace, cotangents, per_step=False, pool=None):
+    def _pinned(self, backend: str | None) -> str:
+        """The backend of a call: its own, the model's, or the process default."""
+        if backend is not None:
+            return _backend(backend)
+        return self.backend or _backend(_compiled.default_backend())
+
+    def _backward(
+        self, call: _Call, trace: Trace, cotangents, per_step=False, pool=None, backend=None
+    ):
         cell_params = {k: call.params[k] for k in self._cell_specs}
-        back = plan(self.cell).backward(
-            cell_params, trace, cotangents, per_step=per_step, pool=pool
+        back = _compiled.backward(
+            plan(self.cell),
+            cell_params,
+            trace,
+            cotangents,
+            self._pinned(None) if backend is None else backend,
+            per_step=per_step,
+            pool=pool,
         )
         initial = {name: back.adjoints[self._previous[name]] for name, _ in self.states}
         return dict(back.grads), initial, back
@@ -332,14 +366,18 @@ class Model:
         xs: Any,
         state0: Mapping[str, Any],
         cotangents: Mapping[str, Any],
+        *,
+        backend: str | None = None,
     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Gradients of Σ_t Σ_s ⟨cotangents[s]_t, s_t⟩ by the derived BPTT: ``(grads,
         state0_grads)``, the cell's parameters and the initial states (a state without a
         cotangent contributes none)."""
+        backend = self._pinned(backend)
         call = self._check(params, xs, state0)
         seeds = self._check_cotangents(cotangents, call)
         with scratch() as pool:  # the trace and per-step adjoints live only inside this call
-            grads, initial, _ = self._backward(call, self._run(call, pool), seeds, pool=pool)
+            trace = self._run(call, pool, backend=backend)
+            grads, initial, _ = self._backward(call, trace, seeds, pool=pool, backend=backend)
         if not call.batched:
             initial = {k: v[0] for k, v in initial.items()}
         return grads, initial
@@ -354,29 +392,36 @@ class Model:
         head_params = {k: call.params[k] for k in self._head_specs}
         return plan(self.head).forward(head_params, flat, {}, pool=pool), head_params
 
-    def _value_and_grad(self, call: _Call, y: np.ndarray, per_step=False):
+    def _value_and_grad(self, call: _Call, y: np.ndarray, per_step=False, backend=None):
         with scratch() as pool:  # nothing borrowed leaves: per-step results are fresh arrays
             lend = None if per_step else pool
-            trace = self._run(call, lend)
+            trace = self._run(call, lend, backend=backend)
             states = trace.values[self.reads]
             read, head_params = self._head_trace(call, states, y, lend)
             value = read.values["ell"].sum()
             ones = np.ones_like(read.values["ell"])
             back = plan(self.head).backward(head_params, read, {"ell": ones}, ("s",), pool=lend)
             direct = {self.reads: back.adjoints["s"].reshape(states.shape)}  # ∂L_t/∂s_t
-            grads, initial, cell_back = self._backward(call, trace, direct, per_step, lend)
+            grads, initial, cell_back = self._backward(call, trace, direct, per_step, lend, backend)
             grads |= back.grads
         return value, grads, initial, cell_back
 
     def value_and_grad(
-        self, params: dict, xs: Any, ys: Any, state0: Mapping[str, Any]
+        self,
+        params: dict,
+        xs: Any,
+        ys: Any,
+        state0: Mapping[str, Any],
+        *,
+        backend: str | None = None,
     ) -> tuple[float, dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The loss L = Σ_t Σ_j ℓ(O_t, y_t)_j (eq. (2)-(3)) and its gradient by the derived
         BPTT: ``(L, grads, state0_grads)``."""
+        backend = self._pinned(backend)
         self._require_head("value_and_grad")
         call = self._check(params, xs, state0, head="required")
         y = self._check_targets(ys, call)
-        value, grads, initial, _ = self._value_and_grad(call, y)
+        value, grads, initial, _ = self._value_and_grad(call, y, backend=backend)
         if not call.batched:
             initial = {k: v[0] for k, v in initial.items()}
         return float(value), grads, initial
@@ -411,12 +456,21 @@ class Model:
         _, _, back = self._backward(call, self._run(call), seeds, per_step=True)
         return dict(back.contributions)
 
-    def loss_value(self, params: dict, xs: Any, ys: Any, state0: Mapping[str, Any]) -> Any:
+    def loss_value(
+        self,
+        params: dict,
+        xs: Any,
+        ys: Any,
+        state0: Mapping[str, Any],
+        *,
+        backend: str | None = None,
+    ) -> Any:
         """The loss alone; accepts complex128 or mpmath arrays (complex step, high precision)."""
+        backend = self._pinned(backend)
         self._require_head("loss_value")
         call = self._check(params, xs, state0, head="required", allow_complex=True)
         y = self._check_targets(ys, call)
-        trace = self._run(call)
+        trace = self._run(call, backend=backend)
         return self._head_trace(call, trace.values[self.reads], y)[0].values["ell"].sum()
 
     def outputs(self, params: dict, xs: Any, state0: Mapping[str, Any]) -> np.ndarray:
@@ -433,13 +487,17 @@ class Model:
         out = read.values["O"].reshape(*states.shape[:2], -1)
         return out if call.batched else out[:, 0]
 
-    def state_jacobians(self, params: dict, xs: Any, state0: Mapping[str, Any]) -> np.ndarray:
+    def state_jacobians(
+        self, params: dict, xs: Any, state0: Mapping[str, Any], *, backend: str | None = None
+    ) -> np.ndarray:
         """∂s_t/∂s_{t-1} for every t, (T, B, N, N) with N the total state size, blocks in
         :attr:`states` order: diag(act'(a_t)) W for eq. (1), (7); the 2n × 2n LSTM Jacobian
-        behind eq. (14)."""
+        behind eq. (14).  The trajectory runs on ``backend``; the Jacobian terms on NumPy."""
+        backend = self._pinned(backend)
         call = self._check(params, xs, state0)
         cell_params = {k: call.params[k] for k in self._cell_specs}
-        J = _jacobian.state_jacobians(self.cell, cell_params, self._run(call))
+        trace = self._run(call, backend=backend)
+        J = _jacobian.state_jacobians(self.cell, cell_params, trace)
         return J if call.batched else J[:, 0]
 
     # ---- checks ------------------------------------------------------------------------------
@@ -484,7 +542,8 @@ class Model:
         def loss_of(arrays, offsets=None):
             params_, initial = split(arrays)
             cell_params = {k: params_[k] for k in self._cell_specs}
-            trace = plan_.forward(cell_params, sequence, initial, offsets)
+            backend = self._pinned(None)
+            trace = _compiled.forward(plan_, cell_params, sequence, initial, backend, offsets)
             if ys is None:
                 return sum((seeds[s] * trace.values[s]).sum() for s in seeds)
             head_params = {k: params_[k] for k in self._head_specs}
@@ -524,6 +583,17 @@ class Model:
             "" if self.head is None or ys is None else f", {self.head.name}"
         )
         return Problem(title if name is None else name, point, loss_of, gradient, bptt)
+
+
+def _backend(backend: Any) -> str:
+    """A ``backend=`` argument, checked: numba pinned without numba installed is an error."""
+    check_choice("backend", backend, dict.fromkeys(_compiled.BACKENDS))
+    if backend == "numba" and not _compiled.available():
+        raise ValueError(
+            "backend='numba' needs numba and scipy: pip install 'bptt-check[fast]' "
+            "(or use backend='auto', which falls back to NumPy)"
+        )
+    return backend
 
 
 def _batch_first_hint(value: Any, lead: tuple[str, ...], sizes: Sizes) -> str:
