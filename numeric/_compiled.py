@@ -15,9 +15,10 @@ Which backend runs is decided here (:func:`choose`); a model made without ``back
 * ``"auto"`` (the default): compiled only where it pays — numba is installed, a step's work
   is small (B × N ≤ :data:`SMALL`, N the total state size: there the interpreter's per-step
   calls are the cost; above it NumPy's vectorised exp and tanh beat numba's scalar ones), and
-  either the program's machine code for this dtype is already on disk, or this process has
-  already interpreted :data:`PAYS_AFTER` steps of it (about as long as compiling takes).  A
-  one-off call never waits for the compiler; a loop of calls switches after a few seconds.
+  either this process has interpreted :data:`LOADS_AFTER` steps of the program and its
+  machine code for this dtype is on disk (loading numba and the code takes about as long as
+  a first call on NumPy), or it has interpreted :data:`PAYS_AFTER` steps (about as long as
+  compiling takes).  A one-off call never waits for numba; a loop of calls switches soon.
   The switch is counted in steps, not seconds, so a run decides the same way every time.
 """
 
@@ -42,6 +43,7 @@ from ._pool import Pool
 
 __all__ = [
     "BACKENDS",
+    "LOADS_AFTER",
     "PAYS_AFTER",
     "Program",
     "available",
@@ -58,6 +60,8 @@ BACKENDS = ("auto", "numpy", "numba")
 #: Interpreted steps (summed T) of one program and dtype after which "auto" compiles it: at
 #: about 50 µs a step for an LSTM, as long as numba takes to compile its two loops.
 PAYS_AFTER = 50_000
+#: Interpreted steps after which "auto" loads machine code cached on disk.
+LOADS_AFTER = 5_000
 #: Entries per step (B × total state size) up to which "auto" runs the compiled loops.
 SMALL = 1024
 _DTYPES = (np.dtype(np.float64), np.dtype(np.complex128))
@@ -120,12 +124,16 @@ class Program:
                 self._module = module
             return self._module
 
-    def compiled(self, dtype: np.dtype) -> bool:
-        """Whether machine code for ``dtype`` exists (this process, or on disk: looked up once
-        per process, so a process decides the same way on every call)."""
+    def loaded(self, dtype: np.dtype) -> bool:
+        """Whether this process has run the machine code for ``dtype``."""
+        return dtype in self._ready
+
+    def on_disk(self, dtype: np.dtype) -> bool:
+        """Whether machine code for ``dtype`` is cached on disk (looked up once per process,
+        so a process decides the same way on every call)."""
         if dtype not in self._on_disk:
             self._on_disk[dtype] = self._marker(dtype).exists()
-        return dtype in self._ready or self._on_disk[dtype]
+        return self._on_disk[dtype]
 
     def _done(self, dtype: np.dtype) -> None:
         if dtype not in self._ready:
@@ -210,7 +218,10 @@ def choose(plan: Plan, dtype: np.dtype, backend: str, entries: int) -> Program |
     found = program(plan)
     if found is None or backend == "numba":
         return found
-    if found.compiled(dtype) or found.interpreted.get(dtype, 0) >= PAYS_AFTER:
+    steps = found.interpreted.get(dtype, 0)
+    if found.loaded(dtype) or steps >= PAYS_AFTER:
+        return found
+    if steps >= LOADS_AFTER and found.on_disk(dtype):
         return found
     return None
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,7 @@ from derivations import cells
 from derivations.graph import Graph
 
 from . import _compiled, _jacobian
-from ._engine import Trace, plan
+from ._engine import Plan, Trace, plan
 from ._pool import Pool, scratch
 from ._validation import Sizes, check_array, check_choice, check_keys, check_params, is_batched
 from .checks import BPTT, Problem
@@ -150,6 +150,14 @@ class Model:
         clash = sorted(set(self._cell_specs) & set(self._head_specs))
         if clash:
             raise ValueError(f"the cell and the readout both have parameters {clash}")
+
+    @cached_property
+    def _cell_plan(self) -> Plan:
+        return plan(self.cell)  # cached per graph; kept here to skip hashing the graph per call
+
+    @cached_property
+    def _head_plan(self) -> Plan:
+        return plan(self.head)
 
     def __repr__(self) -> str:
         parts = [self.cell.name] + ([] if self.head is None else [self.head.name])
@@ -316,7 +324,7 @@ class Model:
     def _run(self, call: _Call, pool: Pool | None = None, offsets=None, backend=None) -> Trace:
         cell_params = {k: call.params[k] for k in self._cell_specs}
         return _compiled.forward(
-            plan(self.cell),
+            self._cell_plan,
             cell_params,
             call.sequence,
             call.initial,
@@ -349,7 +357,7 @@ class Model:
     ):
         cell_params = {k: call.params[k] for k in self._cell_specs}
         back = _compiled.backward(
-            plan(self.cell),
+            self._cell_plan,
             cell_params,
             trace,
             cotangents,
@@ -390,7 +398,7 @@ class Model:
         T, B, size = states.shape
         flat = {"s": states.reshape(1, T * B, size), "y": y.reshape(1, T * B, -1)}
         head_params = {k: call.params[k] for k in self._head_specs}
-        return plan(self.head).forward(head_params, flat, {}, pool=pool), head_params
+        return self._head_plan.forward(head_params, flat, {}, pool=pool), head_params
 
     def _value_and_grad(self, call: _Call, y: np.ndarray, per_step=False, backend=None):
         with scratch() as pool:  # nothing borrowed leaves: per-step results are fresh arrays
@@ -400,7 +408,7 @@ class Model:
             read, head_params = self._head_trace(call, states, y, lend)
             value = read.values["ell"].sum()
             ones = np.ones_like(read.values["ell"])
-            back = plan(self.head).backward(head_params, read, {"ell": ones}, ("s",), pool=lend)
+            back = self._head_plan.backward(head_params, read, {"ell": ones}, ("s",), pool=lend)
             direct = {self.reads: back.adjoints["s"].reshape(states.shape)}  # ∂L_t/∂s_t
             grads, initial, cell_back = self._backward(call, trace, direct, per_step, lend, backend)
             grads |= back.grads
@@ -438,7 +446,7 @@ class Model:
         states = self._run(call).values[self.reads]
         read, head_params = self._head_trace(call, states, y)
         ones = np.ones_like(read.values["ell"])
-        back = plan(self.head).backward(head_params, read, {"ell": ones}, ("s",))
+        back = self._head_plan.backward(head_params, read, {"ell": ones}, ("s",))
         direct = back.adjoints["s"].reshape(states.shape)
         return {self.reads: direct if call.batched else direct[:, 0]}
 
@@ -531,7 +539,7 @@ class Model:
             seeds = self._check_cotangents(cotangents, call)
         else:
             y = self._check_targets(ys, call)
-        plan_ = plan(self.cell)
+        plan_ = self._cell_plan
         sequence = call.sequence
 
         def split(arrays):
@@ -550,7 +558,7 @@ class Model:
             states = trace.values[self.reads]
             T, B, size = states.shape
             flat = {"s": states.reshape(1, T * B, size), "y": y.reshape(1, T * B, -1)}
-            return plan(self.head).forward(head_params, flat, {}).values["ell"].sum()
+            return self._head_plan.forward(head_params, flat, {}).values["ell"].sum()
 
         def gradient_of(arrays):
             params_, initial = split(arrays)

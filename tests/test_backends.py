@@ -131,7 +131,7 @@ def test_the_generated_module_is_readable_and_cached_on_disk():
     model = Model(cells.lstm())
     model.vjp(*point(model), backend="numba")
     assert compiled.path.exists() and compiled.path.read_text() == text
-    assert compiled.compiled(np.dtype(np.float64))
+    assert compiled.loaded(np.dtype(np.float64)) and compiled.on_disk(np.dtype(np.float64))
 
 
 def test_auto_without_numba_is_the_interpreter(monkeypatch):
@@ -159,6 +159,8 @@ def test_auto_compiles_only_where_it_pays(monkeypatch, tmp_path):
     assert trace.compiled is None  # a one-off call: interpreted, and counted
     found, f64 = _compiled.program(plan(cell)), np.dtype(np.float64)
     assert found.interpreted[f64] == xs.shape[0]
+    assert _compiled.choose(plan(cell), f64, "auto", 6) is None
+    found.interpreted[f64] = _compiled.LOADS_AFTER  # enough to load code, not to compile it
     assert _compiled.choose(plan(cell), f64, "auto", 6) is None
     found.interpreted[f64] = _compiled.PAYS_AFTER  # it has interpreted long enough
     assert _compiled.choose(plan(cell), f64, "auto", 6) is found
