@@ -15,10 +15,11 @@ Which backend runs is decided here (:func:`choose`); a model made without ``back
 * ``"auto"`` (the default): compiled only where it pays — numba is installed, a step's work
   is small (B × N ≤ :data:`SMALL`, N the total state size: there the interpreter's per-step
   calls are the cost; above it NumPy's vectorised exp and tanh beat numba's scalar ones), and
-  either this process has interpreted :data:`LOADS_AFTER` steps of the program and its
-  machine code for this dtype is on disk (loading numba and the code takes about as long as
-  a first call on NumPy), or it has interpreted :data:`PAYS_AFTER` steps (about as long as
-  compiling takes).  A one-off call never waits for numba; a loop of calls switches soon.
+  either the machine code for this dtype is loaded, or it is on disk and this process has
+  interpreted :data:`LOADS_AFTER` steps of the program (loading numba and the code takes
+  about as long as a first call on NumPy).  After :data:`PAYS_AFTER` interpreted steps (many
+  times what compiling takes) the program is compiled in a background thread while the
+  interpreter goes on; calls switch once it is done.  No call ever waits for numba's compiler.
   The switch is counted in steps, not seconds, so a run decides the same way every time.
 """
 
@@ -57,9 +58,10 @@ __all__ = [
 
 #: The values of ``backend=``.
 BACKENDS = ("auto", "numpy", "numba")
-#: Interpreted steps (summed T) of one program and dtype after which "auto" compiles it: at
-#: about 50 µs a step for an LSTM, as long as numba takes to compile its two loops.
-PAYS_AFTER = 50_000
+#: Interpreted steps (summed T) of one program and dtype after which "auto" compiles it in the
+#: background: at about 50 µs a step for an LSTM, some 25 s of interpreting, several times
+#: what numba takes to compile the two loops (a test suite's many short runs stay below it).
+PAYS_AFTER = 500_000
 #: Interpreted steps after which "auto" loads machine code cached on disk.
 LOADS_AFTER = 5_000
 #: Entries per step (B × total state size) up to which "auto" runs the compiled loops.
@@ -98,6 +100,7 @@ class Program:
         self._module: ModuleType | None = None
         self._ready: set[np.dtype] = set()
         self._on_disk: dict[np.dtype, bool] = {}
+        self._compiling: set[np.dtype] = set()
         self.interpreted: dict[np.dtype, int] = {}  # steps run by the interpreter
 
     @property
@@ -143,6 +146,27 @@ class Program:
             except OSError:  # a read-only cache: this process still knows
                 pass
 
+    def compile_soon(self, dtype: np.dtype, params, sequence, initial) -> None:
+        """Compile both loops for ``dtype`` in a background thread (once), on the first step and
+        batch entry of a call; :meth:`loaded` is true when done."""
+        with _lock:
+            if dtype in self._compiling:
+                return
+            self._compiling.add(dtype)
+        sequence = {k: np.array(v[:1, :1]) for k, v in sequence.items()}
+        initial = {k: np.array(v[:1]) for k, v in initial.items()}
+        params = {k: np.array(v) for k, v in params.items()}
+
+        def compile_both() -> None:
+            try:
+                states, kept = self.forward(params, sequence, initial, dtype, record=False)
+                self.backward(params, sequence, states, kept, {}, dtype, record=False)
+            except Exception:  # noqa: BLE001 - numba refused the program: stay interpreted
+                return
+            self._done(dtype)  # both loops compiled: calls switch now
+
+        threading.Thread(target=compile_both, name=f"numba {self.key}", daemon=True).start()
+
     # ---- the two loops -----------------------------------------------------------------------
     def forward(
         self,
@@ -150,6 +174,7 @@ class Program:
         sequence: Mapping[str, np.ndarray],
         initial: Mapping[str, np.ndarray],
         dtype: np.dtype,
+        record: bool = True,
     ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
         """State trajectories (T + 1, B, size) per state and kept nodes (T, B, size)."""
         g = self.generated
@@ -159,7 +184,8 @@ class Program:
             *(initial[prev] for _, prev in g.state),
         ]
         out = self.module().forward(np.empty(0, dtype), *_as(arrays, dtype))
-        self._done(dtype)
+        if record:
+            self._done(dtype)
         count = len(g.state)
         return out[:count], out[count:]
 
@@ -171,6 +197,7 @@ class Program:
         kept: tuple[np.ndarray, ...],
         cotangents: Mapping[str, np.ndarray],
         dtype: np.dtype,
+        record: bool = True,
     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Parameter gradients and the adjoints of the previous states (by input name)."""
         g = self.generated
@@ -191,7 +218,8 @@ class Program:
             *seeds,
         ]
         out = self.module().backward(np.empty(0, dtype), *_as(arrays, dtype))
-        self._done(dtype)
+        if record:
+            self._done(dtype)
         grads = dict(zip(g.params, out[: len(g.params)], strict=True))
         adjoints = {prev: a for (_, prev), a in zip(g.state, out[len(g.params) :], strict=True)}
         return grads, adjoints
@@ -218,10 +246,9 @@ def choose(plan: Plan, dtype: np.dtype, backend: str, entries: int) -> Program |
     found = program(plan)
     if found is None or backend == "numba":
         return found
-    steps = found.interpreted.get(dtype, 0)
-    if found.loaded(dtype) or steps >= PAYS_AFTER:
+    if found.loaded(dtype):
         return found
-    if steps >= LOADS_AFTER and found.on_disk(dtype):
+    if found.interpreted.get(dtype, 0) >= LOADS_AFTER and found.on_disk(dtype):
         return found
     return None
 
@@ -230,12 +257,16 @@ def _dtype(*groups: Mapping[str, np.ndarray]) -> np.dtype:
     return np.result_type(*(a for group in groups for a in group.values()))
 
 
-def _interpreted(plan: Plan, dtype: np.dtype, steps: int, entries: int, backend: str) -> None:
-    """Count interpreted steps towards compiling (``"auto"``), where numba would run."""
+def _interpreted(plan: Plan, dtype: np.dtype, steps: int, entries: int, backend: str, call) -> None:
+    """Count interpreted steps towards compiling (``"auto"``), where numba would run; start
+    compiling in the background once they pay (``call``: the arrays of this call, whose
+    first step and batch entry the compiler runs on)."""
     if backend == "auto" and entries <= SMALL and dtype in _DTYPES and available():
         found = program(plan)
         if found is not None:
             found.interpreted[dtype] = found.interpreted.get(dtype, 0) + steps
+            if found.interpreted[dtype] >= PAYS_AFTER:
+                found.compile_soon(dtype, *call)
 
 
 @dataclass(frozen=True)
@@ -264,7 +295,7 @@ def forward(
     found = None if offsets or not sequence else choose(plan, dtype, backend, entries)
     if found is None:
         trace = plan.forward(params, sequence, initial, offsets, pool)
-        _interpreted(plan, dtype, T, entries, backend)
+        _interpreted(plan, dtype, T, entries, backend, (params, sequence, initial))
         return trace
     states, kept = found.forward(params, sequence, initial, dtype)
     g = found.generated

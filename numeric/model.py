@@ -571,12 +571,18 @@ class Model:
 
         point = {k: call.params[k] for k in used}
         point |= {name: call.initial[prev] for name, prev in names.items()}
+        # the per-step adjoints come from the interpreter; the gradient from the backend that
+        # vjp and value_and_grad run on, so that the problem's gradient is theirs exactly
         if ys is None:
             trace = self._run(call)
             grads, init, back = self._backward(call, trace, seeds, per_step=True)
+            if trace.compiled is not None:
+                grads, init, _ = self._backward(call, trace, seeds)
         else:
             _, grads, init, back = self._value_and_grad(call, y, per_step=True)
             trace = self._run(call)
+            if trace.compiled is not None:
+                _, grads, init, _ = self._value_and_grad(call, y)
         gradient = {**grads, **{renamed[s]: v for s, v in init.items()}}
         outer, bias = plan_.references(trace)
         bptt = BPTT(

@@ -162,7 +162,12 @@ def test_auto_compiles_only_where_it_pays(monkeypatch, tmp_path):
     assert _compiled.choose(plan(cell), f64, "auto", 6) is None
     found.interpreted[f64] = _compiled.LOADS_AFTER  # enough to load code, not to compile it
     assert _compiled.choose(plan(cell), f64, "auto", 6) is None
-    found.interpreted[f64] = _compiled.PAYS_AFTER  # it has interpreted long enough
+    started = []
+    monkeypatch.setattr(found, "compile_soon", lambda dtype, *call: started.append(dtype))
+    found.interpreted[f64] = _compiled.PAYS_AFTER - xs.shape[0]
+    assert model._run(model._check(params, xs, state0), backend="auto").compiled is None
+    assert started == [f64]  # it has interpreted long enough: compiling in the background
+    found._ready.add(f64)  # as the background thread does when it is done
     assert _compiled.choose(plan(cell), f64, "auto", 6) is found
     assert _compiled.choose(plan(cell), f64, "auto", 32 * 64) is None  # large steps: NumPy
     assert _compiled.choose(plan(cell), np.dtype(object), "numba", 6) is None  # mpmath
