@@ -20,7 +20,9 @@ then runs it where it pays, small steps; the column says which ran):
 * Elman: ``Model(cells.elman("tanh", bias=True))`` against ``nn.RNN(nonlinearity="tanh")``.
 
 Then the first VJP call of a cell in a fresh process (imports, derivation and compilation
-included) with nothing cached, and again once the compiled code is cached; and, for the LSTM,
+included) with nothing cached ("auto": the interpreter), the time numba takes to compile the
+cell in a fresh process, and the first call pinned to numba once that code is cached (numba's
+import and loading the machine code); and, for the LSTM,
 the random-direction gradient check against ``torch.autograd.gradcheck`` in its default mode.
 The checkout this file lives in is the one measured, installed or not.  OpenBLAS reads
 OPENBLAS_CORETYPE when it loads: the kernel it picked is printed; unset the variable to let it
@@ -360,15 +362,15 @@ def _ran(case: Setup) -> str:
     return "numba" if picked else "numpy"
 
 
-def first_call(cell: str, cache: str) -> float:
-    """Seconds from a fresh interpreter's start to the end of its first VJP of ``cell``, with
-    the compiled code cached in ``cache`` (an empty directory: nothing cached)."""
+def first_call(cell: str, cache: str, backend: str = "auto") -> float:
+    """Seconds from a fresh interpreter's start to the end of its first VJP of ``cell`` on
+    ``backend``, with the compiled code cached in ``cache`` (an empty directory: nothing)."""
     code = (
         "import time; start = time.perf_counter()\n"
         "import numpy as np\n"
         "from derivations import cells\n"
         "from numeric import Model\n"
-        f"model = Model({cell})\n"
+        f"model = Model({cell}, backend={backend!r})\n"
         "params = model.init(n=4, m=3, seed=0)\n"
         "state0 = {name: np.zeros((1, 4)) for name, _ in model.states}\n"
         "seeds = {model.states[-1][0]: np.ones((10, 1, 4))}\n"
@@ -461,14 +463,14 @@ def main(names: list[str]) -> None:
         speed(name, peak)
     print(
         "\nfirst vjp call in a fresh process (imports, derivation, compilation), T=10 n=4 m=3;"
-        " nothing cached, then with the compiled code cached (backend 'auto'):"
+        " auto with nothing cached; compiling; numba with its code cached:"
     )
     for cell in FIRST_CALLS:
         with tempfile.TemporaryDirectory() as cache:
             cold = first_call(cell, cache)
             compile_seconds = _compile(cell, cache)
-            warm = first_call(cell, cache)
-        seconds = f"{cold:.2f} s, cached {warm:.2f} s (compiling: {compile_seconds:.1f} s)"
+            warm = first_call(cell, cache, "numba")
+        seconds = f"{cold:.2f} s; compiling {compile_seconds:.1f} s; numba, cached {warm:.2f} s"
         print(f"  {cell:<32} {seconds}")
     if "lstm" in names:
         gradient_checks()

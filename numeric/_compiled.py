@@ -29,6 +29,7 @@ import hashlib
 import importlib.util
 import os
 import sys
+import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -115,10 +116,11 @@ class Program:
             if self._module is None:
                 path = self.path
                 if not path.exists():
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    partial = path.with_suffix(f".{os.getpid()}.tmp")
-                    partial.write_text(self.generated.text)
-                    os.replace(partial, path)  # atomic: another process sees all or nothing
+                    try:
+                        _write(path, self.generated.text)
+                    except OSError:  # the cache cannot be written: this process's own copy
+                        path = Path(tempfile.mkdtemp(prefix="bptt-check-")) / path.name
+                        _write(path, self.generated.text)
                 name = f"_bptt_check_cell_{self.key}"
                 spec = importlib.util.spec_from_file_location(name, path)
                 module = importlib.util.module_from_spec(spec)
@@ -223,6 +225,14 @@ class Program:
         grads = dict(zip(g.params, out[: len(g.params)], strict=True))
         adjoints = {prev: a for (_, prev), a in zip(g.state, out[len(g.params) :], strict=True)}
         return grads, adjoints
+
+
+def _write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically: another process sees all of it or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(text)
+    os.replace(partial, path)
 
 
 def _as(arrays: list, dtype: np.dtype) -> list[np.ndarray]:
