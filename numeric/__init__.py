@@ -16,11 +16,13 @@ the time loop interprets the derived backward program.
 from . import checks, interop, lstm, rnn
 from ._jacobian import product_norms
 from .lyapunov import Spectrum, lyapunov
-from .model import Model
+from .model import VJP, Model, ValueAndGrad
 
 __all__ = [
+    "VJP",
     "Model",
     "Spectrum",
+    "ValueAndGrad",
     "checks",
     "interop",
     "lstm",

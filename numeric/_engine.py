@@ -45,6 +45,7 @@ from derivations.adjoint import (
 from derivations.graph import Affine, Graph, MaxShift, Sum
 from derivations.matrices import Diag
 
+from ._inplace import INPLACE_FROM
 from ._kernels import Kernel
 from ._pool import Pool
 
@@ -60,16 +61,12 @@ def _operands(step: Affine) -> tuple[str, ...]:
 
 
 @cache
-@cache
 def _names(expr: sp.Expr) -> tuple[str, ...]:
     """The names an elementwise expression reads: its size is the largest of theirs (a
     length-1 node is broadcast)."""
     return tuple(sorted(s.name for s in sp.sympify(expr).free_symbols))
 
 
-# entries per (B, size) array from which float64 kernels write in place: at every size the
-# in-place kernel costs less than the lambdified one, which allocates its results and copies
-_INPLACE_FROM = 0
 _CACHED_UP_TO = 1 << 16  # entries per (B, size) up to which a thread keeps a kernel's scratch
 _runners = threading.local()  # in-place runners with their scratch, per thread
 
@@ -621,7 +618,7 @@ class Plan:
 
         lengths = {sizes[n] for n in (*stage.inputs, *stage.outputs) if n in sizes}
         size = lengths.pop() if len(lengths) == 1 else 0  # its scratch is one (B, size) shape
-        inplace = dtype == np.float64 and size and B * size >= _INPLACE_FROM
+        inplace = dtype == np.float64 and size and B * size >= INPLACE_FROM
         compiled = stage.inplace if inplace else None
         if compiled is None:
             return lambdified

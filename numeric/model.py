@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import sympy as sp
@@ -44,7 +44,7 @@ from ._pool import Pool, scratch
 from ._validation import Sizes, check_array, check_choice, check_keys, check_params, is_batched
 from .checks import BPTT, Problem
 
-__all__ = ["Model"]
+__all__ = ["VJP", "Model", "ValueAndGrad"]
 
 #: Losses that take the logarithm of the target (or of one minus it): targets lie in [0, 1].
 _PROBABILITY_TARGETS = ("bce", "literal", "ce-article")
@@ -73,6 +73,23 @@ def _parameter_specs(graph: Graph) -> dict[str, tuple[str, ...]]:
         name: (_dim(rows),) if columns == 1 else (_dim(rows), _dim(columns))
         for name, (rows, columns) in graph.parameter_shapes.items()
     }
+
+
+class VJP(NamedTuple):
+    """What :meth:`Model.vjp` returns: the gradients of the cell's parameters and of the
+    initial states (keyed by state name), each the shape of its argument (eq. (4)-(6))."""
+
+    grads: dict[str, np.ndarray]
+    state0: dict[str, np.ndarray]
+
+
+class ValueAndGrad(NamedTuple):
+    """What :meth:`Model.value_and_grad` returns: the loss L of eq. (3), the gradients of
+    every parameter, and those of the initial states (keyed by state name)."""
+
+    value: float
+    grads: dict[str, np.ndarray]
+    state0: dict[str, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -376,10 +393,10 @@ class Model:
         cotangents: Mapping[str, Any],
         *,
         backend: str | None = None,
-    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Gradients of Σ_t Σ_s ⟨cotangents[s]_t, s_t⟩ by the derived BPTT: ``(grads,
-        state0_grads)``, the cell's parameters and the initial states (a state without a
-        cotangent contributes none)."""
+    ) -> VJP:
+        """Gradients of Σ_t Σ_s ⟨cotangents[s]_t, s_t⟩ by the derived BPTT: ``VJP(grads,
+        state0)``, the cell's parameters and the initial states (a state without a cotangent
+        contributes none)."""
         backend = self._pinned(backend)
         call = self._check(params, xs, state0)
         seeds = self._check_cotangents(cotangents, call)
@@ -388,7 +405,7 @@ class Model:
             grads, initial, _ = self._backward(call, trace, seeds, pool=pool, backend=backend)
         if not call.batched:
             initial = {k: v[0] for k, v in initial.items()}
-        return grads, initial
+        return VJP(grads, initial)
 
     def _require_head(self, what: str) -> None:
         if self.head is None:
@@ -422,9 +439,9 @@ class Model:
         state0: Mapping[str, Any],
         *,
         backend: str | None = None,
-    ) -> tuple[float, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    ) -> ValueAndGrad:
         """The loss L = Σ_t Σ_j ℓ(O_t, y_t)_j (eq. (2)-(3)) and its gradient by the derived
-        BPTT: ``(L, grads, state0_grads)``."""
+        BPTT: ``ValueAndGrad(value, grads, state0)``."""
         backend = self._pinned(backend)
         self._require_head("value_and_grad")
         call = self._check(params, xs, state0, head="required")
@@ -432,7 +449,7 @@ class Model:
         value, grads, initial, _ = self._value_and_grad(call, y, backend=backend)
         if not call.batched:
             initial = {k: v[0] for k, v in initial.items()}
-        return float(value), grads, initial
+        return ValueAndGrad(float(value), grads, initial)
 
     def loss_cotangents(
         self, params: dict, xs: Any, ys: Any, state0: Mapping[str, Any]
