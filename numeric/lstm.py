@@ -40,13 +40,15 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
 
 #: Eq. (8)-(13) as a :class:`numeric.Model` (``cells.lstm()``); the functions of this module
 #: are its methods under the article's argument names.
-model = Model(cells.lstm())
-model._labels = {
-    "state0['h']": "h0",
-    "state0['C']": "c0",
-    "cotangents['h']": "dH",
-    "cotangents['C']": "dC",
-}
+model = Model(
+    cells.lstm(),
+    labels={
+        "state0['h']": "h0",
+        "state0['C']": "c0",
+        "cotangents['h']": "dH",
+        "cotangents['C']": "dC",
+    },
+)
 
 
 def forward(

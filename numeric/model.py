@@ -132,6 +132,7 @@ class Model:
         *,
         reads: str | None = None,
         backend: str | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> None:
         if not isinstance(cell, Graph) or not cell.state:
             raise ValueError(
@@ -161,12 +162,48 @@ class Model:
             raise ValueError(f"reads must be one of the states {state_names}, got {reads!r}")
         # argument names in messages, for wrappers with their own signatures ("h0" for
         # state0['h']); empty for a Model used directly
-        self._labels: dict[str, str] = {}
+        self._labels: dict[str, str] = dict(labels or {})
         self._cell_specs = _parameter_specs(cell)
         self._head_specs = {} if self.head is None else _parameter_specs(self.head)
         clash = sorted(set(self._cell_specs) & set(self._head_specs))
         if clash:
             raise ValueError(f"the cell and the readout both have parameters {clash}")
+
+    # ---- the typed interface of the siblings (numeric.lyapunov, numeric.rnn, numeric.lstm) ----
+    @property
+    def cell_parameters(self) -> Mapping[str, tuple[str, ...]]:
+        """Each of the cell's parameters with its shape as size names (``("n", "n+m")``)."""
+        return self._cell_specs
+
+    @property
+    def head_parameters(self) -> Mapping[str, tuple[str, ...]]:
+        """The readout's parameters likewise (empty without a loss)."""
+        return self._head_specs
+
+    @property
+    def previous(self) -> Mapping[str, str]:
+        """Each state's name to the cell input that holds its previous value (h -> h_prev)."""
+        return self._previous
+
+    def label(self, argument: str) -> str:
+        """The name a message gives ``argument`` (``"state0['h']"``): the wrapper's own name
+        for it when the model was made with ``labels``."""
+        return self._label(argument)
+
+    def check_sequence(self, xs: Any, sizes: Sizes) -> tuple[dict[str, np.ndarray], bool]:
+        """The model's own check of ``xs`` (float64): the sequence inputs by name and whether
+        they had a batch axis, their sizes bound into ``sizes``."""
+        return self._check_sequence(xs, sizes, False)
+
+    def forward_and_outputs(
+        self, params: dict, xs: Any, state0: Mapping[str, Any], *, backend: str | None = None
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """:meth:`forward` and :meth:`outputs` from one forward pass (eq. (1)-(2))."""
+        backend = self._pinned(backend)
+        self._require_head("forward_and_outputs")
+        call = self._check(params, xs, state0, head="required")
+        trace = self._run(call, backend=backend)
+        return self._trajectories(trace.values, call.batched), self._outputs(call, trace)
 
     @cached_property
     def _cell_plan(self) -> Plan:
