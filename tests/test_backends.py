@@ -162,6 +162,9 @@ def test_auto_compiles_only_where_it_pays(monkeypatch, tmp_path):
     assert _compiled.choose(plan(cell), f64, "auto", 6) is None
     found.interpreted[f64] = _compiled.LOADS_AFTER  # enough to load code, not to compile it
     assert _compiled.choose(plan(cell), f64, "auto", 6) is None
+    monkeypatch.setitem(found._on_disk, f64, True)  # as if another process had compiled it
+    assert _compiled.choose(plan(cell), f64, "auto", 6) is found
+    monkeypatch.setitem(found._on_disk, f64, False)
     started = []
     monkeypatch.setattr(found, "compile_soon", lambda dtype, *call: started.append(dtype))
     found.interpreted[f64] = _compiled.PAYS_AFTER - xs.shape[0]
