@@ -122,6 +122,8 @@ class Model:
     steps, and machine code cached on disk or a cell this process has already interpreted for
     about as long as compiling takes).  Without it, ``BPTT_CHECK_BACKEND`` from the
     environment, else ``"auto"``; each call may pin another with its own ``backend=``.
+    ``labels`` renames arguments in error messages for a wrapper with its own signature
+    (``{"state0['h']": "h0"}``, as :mod:`numeric.lstm` does).
     """
 
     def __init__(
