@@ -1,25 +1,32 @@
-"""VJP speed of the derived BPTT against torch on the CPU: LSTM, GRU and Elman rows.
+"""VJP speed of the derived BPTT against torch and JAX on the CPU: LSTM, GRU and Elman rows.
 
-    pip install -e ".[bench]"        # torch==2.13.0, the CPU wheel
-    python benchmarks/vjp.py                 # every cell: lstm, gru, elman
-    python benchmarks/vjp.py gru elman       # some of them
+    pip install -e ".[bench,fast]"   # torch==2.13.0 (the CPU wheel), jax, numba
+    taskset -c 1 python benchmarks/vjp.py            # every cell: lstm, gru, elman
+    taskset -c 1 python benchmarks/vjp.py gru elman  # some of them
 
 Every library runs on one thread (the machine is shared; two-thread timings swing), float64.
 For each cell and size (T, B, n, m) it prints the best of several alternating runs of our
-VJP and of torch's module forward + backward of Σ out ⊙ dH on the same data and weights
-(gradients compared once: the largest difference over every weight, bias and the initial
-state), the ratio torch / ours, and our matmul FLOP rate as a share of a 1024 × 1024 float64
-matmul.  Ours is :meth:`numeric.Model.vjp`:
+VJP, of the NumPy interpreter alone, of torch's module forward + backward of Σ out ⊙ dH and of
+JAX's ``jit(value_and_grad)`` over a ``lax.scan`` of the cell (what a researcher writes in 20
+lines: :func:`jax_vjp`) on the same data and weights (gradients compared once: the largest
+difference over every weight, bias and the initial state, against torch and against JAX),
+the ratios ours / JAX and ours / torch (below 1: ours is faster), and our matmul FLOP rate as
+a share of a 1024 × 1024 float64 matmul.  Ours is :meth:`numeric.Model.vjp` with
+``backend="auto"`` (after one call pinned to numba, so that its compiled code is cached: auto
+then runs it where it pays, small steps; the column says which ran):
 
 * LSTM: ``numeric.lstm.vjp`` (``Model(cells.lstm())``) against ``nn.LSTM``;
 * GRU: ``Model(cells.gru("torch"))`` against ``nn.GRU``;
 * Elman: ``Model(cells.elman("tanh", bias=True))`` against ``nn.RNN(nonlinearity="tanh")``.
 
 Then the first VJP call of a cell in a fresh process (imports, derivation and compilation
-included), and, for the LSTM, the random-direction gradient check against
-``torch.autograd.gradcheck`` in its default mode.  The checkout this file lives in is the one
-measured, installed or not.  OpenBLAS reads OPENBLAS_CORETYPE when it loads: the kernel it
-picked is printed; unset the variable to let it choose the machine's.
+included) with nothing cached ("auto": the interpreter), the time numba takes to compile the
+cell in a fresh process, and the first call pinned to numba once that code is cached (numba's
+import and loading the machine code); and, for the LSTM,
+the random-direction gradient check against ``torch.autograd.gradcheck`` in its default mode.
+The checkout this file lives in is the one measured, installed or not.  OpenBLAS reads
+OPENBLAS_CORETYPE when it loads: the kernel it picked is printed; unset the variable to let it
+choose the machine's.
 """
 
 from __future__ import annotations
@@ -30,14 +37,22 @@ from pathlib import Path
 
 for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[variable] = "1"
+# XLA on one thread as well
+os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+    " intra_op_parallelism_threads=1"
+).strip()
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's packages, not an installed copy
 
 import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from threadpoolctl import threadpool_info  # noqa: E402
@@ -45,24 +60,31 @@ from threadpoolctl import threadpool_info  # noqa: E402
 from derivations import cells  # noqa: E402
 from numeric import Model, checks, lstm  # noqa: E402
 
+jax.config.update("jax_enable_x64", True)
 torch.set_num_threads(1)
-SIZES = [(10, 1, 4, 3), (100, 32, 64, 32), (200, 64, 128, 64)]  # (T, B, n, m)
+SIZES = [(10, 1, 4, 3), (50, 1, 8, 4), (100, 32, 64, 32), (200, 64, 128, 64)]  # (T, B, n, m)
 
 
-def best_pair(ours: Callable, theirs: Callable, repeats: int) -> tuple[float, float]:
-    """The best time of each over ``repeats`` rounds, the two alternating (drift hits both)."""
-    ours(), theirs()
-    times: tuple[list[float], list[float]] = ([], [])
+def best_of(functions: list[Callable], repeats: int) -> list[float]:
+    """The best time of each over ``repeats`` rounds, all alternating (drift hits them all)."""
+    for function in functions:
+        function()
+    times: list[list[float]] = [[] for _ in functions]
     for _ in range(repeats):
-        for function, record in ((ours, times[0]), (theirs, times[1])):
+        for function, record in zip(functions, times, strict=True):
             start = time.perf_counter()
             function()
             record.append(time.perf_counter() - start)
-    return min(times[0]), min(times[1])
+    return [min(record) for record in times]
+
+
+def best_pair(ours: Callable, theirs: Callable, repeats: int) -> tuple[float, float]:
+    first, second = best_of([ours, theirs], repeats)
+    return first, second
 
 
 def best(function: Callable, repeats: int) -> float:
-    return best_pair(function, lambda: None, repeats)[0]
+    return best_of([function], repeats)[0]
 
 
 def matmul_peak() -> float:
@@ -76,12 +98,42 @@ def _tensor(array: np.ndarray) -> torch.Tensor:
 
 @dataclass
 class Setup:
-    """One cell at one size: our VJP, torch's forward + backward, and the gradient difference
-    (call after both ran)."""
+    """One cell at one size: our VJP (on a given backend), torch's forward + backward, the
+    gradient difference (call after both ran), and JAX's VJP with its gradients in our names."""
 
-    ours: Callable[[], object]
+    ours: Callable[[str], object]
     theirs: Callable[[], None]
     difference: Callable[[], float]
+    jax: Callable[[], tuple[dict, dict]] | None = None
+
+
+def jax_vjp(step: Callable, params: dict, xs, state0: tuple, dS) -> Callable[[], tuple]:
+    """``jit(value_and_grad)`` of Σ_t ⟨dS_t, s_t⟩ over ``lax.scan(step)`` from ``state0``,
+    with respect to the parameters and the initial state; returns a function giving the
+    gradients as NumPy arrays ({name: array}, (initial-state gradients))."""
+
+    def loss(p, s0):
+        _, outs = jax.lax.scan(lambda s, x: step(p, s, x), s0, xs)
+        return jnp.sum(outs * dS)
+
+    compiled = jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))
+    p = {k: jnp.asarray(v) for k, v in params.items()}
+    s0 = tuple(jnp.asarray(s) for s in state0)
+    xs, dS = jnp.asarray(xs), jnp.asarray(dS)
+
+    def run():
+        value, (grads, initial) = compiled(p, s0)
+        jax.block_until_ready((value, grads, initial))
+        return grads, initial
+
+    return run
+
+
+def _jax_difference(grads: dict, initial: tuple, jax_run: Callable) -> float:
+    theirs, theirs0 = jax_run()
+    pairs = [(grads[k], np.asarray(v)) for k, v in theirs.items()]
+    pairs += [(a, np.asarray(b)) for a, b in zip(initial, theirs0, strict=True)]
+    return max(float(np.abs(np.asarray(a) - b).max()) for a, b in pairs)
 
 
 def _torch_vjp(module: torch.nn.Module, xs, state0, dH):
@@ -115,7 +167,21 @@ def lstm_setup(T: int, B: int, n: int, m: int, seed: int = 0) -> Setup:
         module.bias_ih_l0.copy_(_tensor(np.concatenate([params[f"b_{g}"] for g in "ifco"])))
         module.bias_hh_l0.zero_()
     h, c = (_tensor(s)[None].requires_grad_() for s in (h0, c0))
-    ours = lambda: lstm.vjp(params, xs, h0, c0, dH)  # noqa: E731
+    ours = lambda backend="auto": lstm.vjp(params, xs, h0, c0, dH, backend=backend)  # noqa: E731
+
+    def step(p, state, x):
+        h, C = state
+        hx = jnp.concatenate([h, x], axis=-1)
+        gate = {g: hx @ p[f"W_{g}"].T + p[f"b_{g}"] for g in "ifco"}
+        C = jax.nn.sigmoid(gate["f"]) * C + jax.nn.sigmoid(gate["i"]) * jnp.tanh(gate["c"])
+        h = jax.nn.sigmoid(gate["o"]) * jnp.tanh(C)
+        return (h, C), h
+
+    jax_run = jax_vjp(step, params, xs, (h0, c0), dH)
+
+    def jax_difference() -> float:
+        grads = ours()
+        return _jax_difference(grads, (grads["h0"], grads["c0"]), jax_run)
 
     def difference() -> float:
         grads = ours()
@@ -132,7 +198,7 @@ def lstm_setup(T: int, B: int, n: int, m: int, seed: int = 0) -> Setup:
             ]
         )
 
-    return Setup(ours, _torch_vjp(module, xs, (h, c), dH), difference)
+    return Setup(ours, _torch_vjp(module, xs, (h, c), dH), difference, (jax_run, jax_difference))
 
 
 def gru_setup(T: int, B: int, n: int, m: int, seed: int = 0) -> Setup:
@@ -151,7 +217,21 @@ def gru_setup(T: int, B: int, n: int, m: int, seed: int = 0) -> Setup:
         )
         module.bias_hh_l0.copy_(_tensor(np.concatenate([np.zeros(2 * n), params["b_hn"]])))
     h = _tensor(h0)[None].requires_grad_()
-    ours = lambda: model.vjp(params, xs, {"h": h0}, {"h": dH})  # noqa: E731
+    ours = lambda backend="auto": model.vjp(params, xs, {"h": h0}, {"h": dH}, backend=backend)  # noqa: E731, E501
+
+    def step(p, state, x):
+        (h,) = state
+        r = jax.nn.sigmoid(x @ p["W_ir"].T + h @ p["W_hr"].T + p["b_r"])
+        z = jax.nn.sigmoid(x @ p["W_iz"].T + h @ p["W_hz"].T + p["b_z"])
+        nc = jnp.tanh(x @ p["W_in"].T + p["b_in"] + r * (h @ p["W_hn"].T + p["b_hn"]))
+        h = (1 - z) * nc + z * h
+        return (h,), h
+
+    jax_run = jax_vjp(step, params, xs, (h0,), dH)
+
+    def jax_difference() -> float:
+        grads, initial = ours()
+        return _jax_difference(grads, (initial["h"],), jax_run)
 
     def difference() -> float:
         grads, initial = ours()
@@ -166,7 +246,7 @@ def gru_setup(T: int, B: int, n: int, m: int, seed: int = 0) -> Setup:
             ]
         )
 
-    return Setup(ours, _torch_vjp(module, xs, h, dH), difference)
+    return Setup(ours, _torch_vjp(module, xs, h, dH), difference, (jax_run, jax_difference))
 
 
 def elman_setup(T: int, B: int, n: int, m: int, seed: int = 0) -> Setup:
@@ -182,7 +262,18 @@ def elman_setup(T: int, B: int, n: int, m: int, seed: int = 0) -> Setup:
         module.bias_ih_l0.copy_(_tensor(params["b"]))
         module.bias_hh_l0.zero_()
     s = _tensor(s0)[None].requires_grad_()
-    ours = lambda: model.vjp(params, xs, {"S": s0}, {"S": dS})  # noqa: E731
+    ours = lambda backend="auto": model.vjp(params, xs, {"S": s0}, {"S": dS}, backend=backend)  # noqa: E731, E501
+
+    def step(p, state, x):
+        (S,) = state
+        S = jnp.tanh(S @ p["W"].T + x @ p["U"].T + p["b"])
+        return (S,), S
+
+    jax_run = jax_vjp(step, params, xs, (s0,), dS)
+
+    def jax_difference() -> float:
+        grads, initial = ours()
+        return _jax_difference(grads, (initial["S"],), jax_run)
 
     def difference() -> float:
         grads, initial = ours()
@@ -196,7 +287,7 @@ def elman_setup(T: int, B: int, n: int, m: int, seed: int = 0) -> Setup:
             ]
         )
 
-    return Setup(ours, _torch_vjp(module, xs, s, dS), difference)
+    return Setup(ours, _torch_vjp(module, xs, s, dS), difference, (jax_run, jax_difference))
 
 
 #: name: (setup, gate count, torch module, the cell for the first call)
@@ -223,39 +314,92 @@ def flops(T: int, B: int, n: int, m: int, gates: int) -> float:
 
 def speed(name: str, peak: float) -> None:
     setup, gates, peer, _ = CELLS[name]
-    print(f"\n{name}: ours (numeric) against torch {peer} forward + backward, float64")
     print(
-        f"{'T, B, n, m':>18} {'ours ms':>9} {'torch ms':>9} {'torch/ours':>10} "
-        f"{'GFLOP/s':>8} {'of peak':>8}  max |grad diff|"
+        f"\n{name}: ours (numeric) against torch {peer} and JAX jit(value_and_grad(scan)), float64"
+    )
+    print(
+        f"{'T, B, n, m':>18} {'ours ms':>9} {'ran':>6} {'numpy ms':>9} {'torch ms':>9} "
+        f"{'jax ms':>8} {'ours/jax':>8} {'ours/torch':>10} {'GFLOP/s':>8} {'of peak':>8}"
+        "  max |grad diff| torch, jax"
     )
     for T, B, n, m in SIZES:
         case = setup(T, B, n, m)
-        repeats = 50 if T * B * n < 10_000 else 15 if T * B * n < 1_000_000 else 7
-        ours, theirs = best_pair(case.ours, case.theirs, repeats)
+        repeats = 200 if T * B * n < 10_000 else 15 if T * B * n < 1_000_000 else 7
+        case.ours("numba")  # compiles (or loads) the compiled loops: "auto" may then run them
+        ran = _ran(case)
+        jax_run, jax_difference = case.jax
+        ours, numpy_only, theirs, jax_time = best_of(
+            [case.ours, lambda case=case: case.ours("numpy"), case.theirs, jax_run], repeats
+        )
         case.theirs()
         diff = case.difference()
         rate = flops(T, B, n, m, gates) / ours / 1e9
         print(
-            f"{str((T, B, n, m)):>18} {ours * 1e3:9.2f} {theirs * 1e3:9.2f} "
-            f"{theirs / ours:10.2f} {rate:8.1f} {rate / peak:8.0%}  {diff:.1e}"
+            f"{str((T, B, n, m)):>18} {ours * 1e3:9.3f} {ran:>6} {numpy_only * 1e3:9.3f} "
+            f"{theirs * 1e3:9.3f} {jax_time * 1e3:8.3f} {ours / jax_time:8.2f} "
+            f"{ours / theirs:10.2f} {rate:8.1f} {rate / peak:8.0%}  {diff:.1e}, "
+            f"{jax_difference():.1e}",
+            flush=True,
         )
 
 
-def first_call(cell: str) -> float:
-    """Seconds from a fresh interpreter's start to the end of its first VJP of ``cell``."""
+def _ran(case: Setup) -> str:
+    """Which backend "auto" picked for this case's call."""
+    from numeric import _compiled
+
+    picked = []
+    original = _compiled.Program.forward
+
+    def spy(self, *args, **kwargs):
+        picked.append(True)
+        return original(self, *args, **kwargs)
+
+    _compiled.Program.forward = spy
+    try:
+        case.ours()
+    finally:
+        _compiled.Program.forward = original
+    return "numba" if picked else "numpy"
+
+
+def first_call(cell: str, cache: str, backend: str = "auto") -> float:
+    """Seconds from a fresh interpreter's start to the end of its first VJP of ``cell`` on
+    ``backend``, with the compiled code cached in ``cache`` (an empty directory: nothing)."""
     code = (
         "import time; start = time.perf_counter()\n"
         "import numpy as np\n"
         "from derivations import cells\n"
         "from numeric import Model\n"
-        f"model = Model({cell})\n"
+        f"model = Model({cell}, backend={backend!r})\n"
         "params = model.init(n=4, m=3, seed=0)\n"
         "state0 = {name: np.zeros((1, 4)) for name, _ in model.states}\n"
         "seeds = {model.states[-1][0]: np.ones((10, 1, 4))}\n"
         "model.vjp(params, np.ones((10, 1, 3)), state0, seeds)\n"
         "print(time.perf_counter() - start)\n"
     )
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "BPTT_CHECK_CACHE": cache}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=environment
+    )
+    return float(done.stdout)
+
+
+def _compile(cell: str, cache: str) -> float:
+    """Compile ``cell``'s loops into ``cache`` in a fresh process: the seconds it took."""
+    code = (
+        "import time\n"
+        "import numpy as np\n"
+        "from derivations import cells\n"
+        "from numeric import Model\n"
+        f"model = Model({cell}, backend='numba')\n"
+        "params = model.init(n=4, m=3, seed=0)\n"
+        "state0 = {name: np.zeros((1, 4)) for name, _ in model.states}\n"
+        "seeds = {model.states[-1][0]: np.ones((10, 1, 4))}\n"
+        "start = time.perf_counter()\n"
+        "model.vjp(params, np.ones((10, 1, 3)), state0, seeds)\n"
+        "print(time.perf_counter() - start)\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "BPTT_CHECK_CACHE": cache}
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=environment
     )
@@ -306,15 +450,28 @@ def main(names: list[str]) -> None:
         v: os.environ[v] for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ
     }
     print("BLAS:", blas, f"forced by {forced}" if forced else "(kernel chosen by OpenBLAS)")
-    print(f"numpy {np.__version__}, torch {torch.__version__}, one thread each")
+    import numba
+
+    print(
+        f"numpy {np.__version__}, torch {torch.__version__}, jax {jax.__version__}, "
+        f"numba {numba.__version__}, one thread each"
+    )
     print("load average (1, 5, 15 min) at the start: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     peak = matmul_peak()
     print(f"float64 matmul peak (1024 x 1024, 1 thread): {peak:.1f} GFLOP/s")
     for name in names:
         speed(name, peak)
-    print("\nfirst vjp call in a fresh process (imports, derivation, compilation), T=10 n=4 m=3:")
+    print(
+        "\nfirst vjp call in a fresh process (imports, derivation, compilation), T=10 n=4 m=3;"
+        " auto with nothing cached; compiling; numba with its code cached:"
+    )
     for cell in FIRST_CALLS:
-        print(f"  {cell:<32} {first_call(cell):.2f} s")
+        with tempfile.TemporaryDirectory() as cache:
+            cold = first_call(cell, cache)
+            compile_seconds = _compile(cell, cache)
+            warm = first_call(cell, cache, "numba")
+        seconds = f"{cold:.2f} s; compiling {compile_seconds:.1f} s; numba, cached {warm:.2f} s"
+        print(f"  {cell:<32} {seconds}")
     if "lstm" in names:
         gradient_checks()
     print("load average (1, 5, 15 min) at the end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))

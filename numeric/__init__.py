@@ -10,17 +10,26 @@
   direction, the Taylor remainder, mpmath, and step by step through time.
 
 No derivative is written here: kernels are lambdified from the derived SymPy expressions and
-the time loop interprets the derived backward program.
+the time loop interprets the derived backward program.  The same program also runs as fused
+loops compiled by numba (``Model(..., backend="numba")``, the ``fast`` extra), generated from
+the derived expressions and cached on disk; ``backend="auto"``, the default, uses them where
+they pay (small steps, code already compiled) and the NumPy interpreter, the reference,
+everywhere else.  :class:`VJP` and :class:`ValueAndGrad` are the named results of
+:meth:`Model.vjp` and :meth:`Model.value_and_grad`.
 """
 
 from . import checks, interop, lstm, rnn
+from ._compiled import pinned as backend
 from ._jacobian import product_norms
 from .lyapunov import Spectrum, lyapunov
-from .model import Model
+from .model import VJP, Model, ValueAndGrad
 
 __all__ = [
+    "VJP",
     "Model",
     "Spectrum",
+    "ValueAndGrad",
+    "backend",
     "checks",
     "interop",
     "lstm",

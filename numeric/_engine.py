@@ -45,6 +45,7 @@ from derivations.adjoint import (
 from derivations.graph import Affine, Graph, MaxShift, Sum
 from derivations.matrices import Diag
 
+from ._inplace import INPLACE_FROM
 from ._kernels import Kernel
 from ._pool import Pool
 
@@ -60,16 +61,12 @@ def _operands(step: Affine) -> tuple[str, ...]:
 
 
 @cache
-@cache
 def _names(expr: sp.Expr) -> tuple[str, ...]:
     """The names an elementwise expression reads: its size is the largest of theirs (a
     length-1 node is broadcast)."""
     return tuple(sorted(s.name for s in sp.sympify(expr).free_symbols))
 
 
-# entries per (B, size) array from which float64 kernels write in place: at every size the
-# in-place kernel costs less than the lambdified one, which allocates its results and copies
-_INPLACE_FROM = 0
 _CACHED_UP_TO = 1 << 16  # entries per (B, size) up to which a thread keeps a kernel's scratch
 _runners = threading.local()  # in-place runners with their scratch, per thread
 
@@ -156,9 +153,11 @@ class Trace:
     (T, B, size)), node sizes, the stacked layouts of the affine runs, and the final state."""
 
     values: Arrays
-    sizes: dict[str, int]
-    layouts: tuple[dict[str, slice], ...]
+    sizes: dict[str, int] | None  # None until :meth:`Plan.laid_out` (a compiled trace)
+    layouts: tuple[dict[str, slice], ...] | None
     final: Arrays
+    #: set by the compiled backend (numeric._compiled): its own arrays, for its backward pass
+    compiled: object = None
 
 
 @dataclass(frozen=True)
@@ -362,6 +361,14 @@ class Plan:
                 start += sizes[step.out]
             out.append(layout)
         return tuple(out)
+
+    def laid_out(self, trace: Trace, params: Mapping[str, np.ndarray]) -> Trace:
+        """``trace`` with its node sizes and layouts (a compiled forward pass leaves them out)."""
+        if trace.sizes is not None:
+            return trace
+        inputs = {n: trace.values[n].shape[-1] for n in self.graph.input_names}
+        sizes = self.sizes(params, inputs)
+        return Trace(trace.values, sizes, self.layouts(sizes), trace.final, trace.compiled)
 
     def span(self, run: _AffineRun, layout: Mapping[str, slice], operands) -> slice:
         """The columns of the run's stacked layout from the first to the last step reading
@@ -611,7 +618,7 @@ class Plan:
 
         lengths = {sizes[n] for n in (*stage.inputs, *stage.outputs) if n in sizes}
         size = lengths.pop() if len(lengths) == 1 else 0  # its scratch is one (B, size) shape
-        inplace = dtype == np.float64 and size and B * size >= _INPLACE_FROM
+        inplace = dtype == np.float64 and size and B * size >= INPLACE_FROM
         compiled = stage.inplace if inplace else None
         if compiled is None:
             return lambdified
@@ -651,6 +658,7 @@ class Plan:
         adjoints of the sequence inputs named in ``wanted`` are returned too.  With a ``pool``
         the per-step adjoints are borrowed from it (``per_step`` results then must not be kept
         past the pool's block)."""
+        trace = self.laid_out(trace, params)
         work = self._backward_buffers(params, trace, cotangents, wanted, per_step, pool)
         carry: Arrays = {}
         for t in reversed(range(work.T)):

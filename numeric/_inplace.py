@@ -17,7 +17,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import sympy as sp
 
-__all__ = ["compile_inplace"]
+__all__ = ["INPLACE_FROM", "compile_inplace"]
+
+#: Entries per node array from which float64 kernels write in place, for the BPTT engine and
+#: the Lyapunov stepper alike: measured at every size from 32 entries up, the in-place kernel
+#: costs less than the lambdified one, which allocates its results and copies them.
+INPLACE_FROM = 0
 
 
 class _Unsupported(Exception):

@@ -16,7 +16,7 @@ from derivations.adjoint import jacobian_terms
 from derivations.graph import Graph
 from derivations.matrices import Diag, WeightBlock
 
-from ._engine import Plan, Trace
+from ._engine import Plan, Trace, plan
 from ._kernels import Kernel
 
 __all__ = ["product_norms", "state_jacobians"]
@@ -61,6 +61,7 @@ def _factor(
 
 def state_jacobians(graph: Graph, params: Mapping[str, np.ndarray], trace: Trace) -> np.ndarray:
     """(T, B, N, N) with N the total state size: entry t is ∂s_t/∂s_{t-1}, blocks in state order."""
+    trace = plan(graph).laid_out(trace, params)
     values, sizes = trace.values, trace.sizes
     T, B = next(iter(values.values())).shape[:2]
     rows = []

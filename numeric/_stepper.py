@@ -33,13 +33,13 @@ from derivations.adjoint import jacobian_terms
 from derivations.graph import Affine, Graph
 from derivations.matrices import Diag, WeightBlock
 
-from ._engine import Plan
+from ._engine import Plan, _names
+from ._inplace import INPLACE_FROM
 from ._kernels import Kernel
 
 __all__ = ["Runner", "Stepper", "stepper"]
 
 Arrays = dict[str, np.ndarray]
-_INPLACE_FROM = 1024  # entries per node array from which kernels write in place
 
 
 @dataclass(frozen=True)
@@ -156,8 +156,8 @@ class Stepper:
         for step in graph.steps:
             if isinstance(step, Affine):
                 sizes[step.out] = params[step.terms[0][0]].shape[1]
-            else:
-                sizes[step.out] = sizes[min(s.name for s in sp.sympify(step.expr).free_symbols)]
+            else:  # the engine's rule: the largest of the names read (length 1 broadcasts)
+                sizes[step.out] = max(sizes[name] for name in _names(step.expr))
         matrices = {name: p[:, :, None] if p.ndim == 2 else p for name, p in params.items()}
         layouts, stacked, biases = [], [], []
         for run in self.runs:
@@ -228,9 +228,7 @@ class Stepper:
             if len(lengths) != 1:
                 return None
             full = (*lead, lengths.pop())
-            # below about a thousand entries the in-place kernel's extra calls cost more than
-            # the allocations it saves (as in numeric._engine)
-            return full if np.prod(full) >= _INPLACE_FROM else None
+            return full if np.prod(full) >= INPLACE_FROM else None
 
         stages = [Runner(k, shape(k), 2) if isinstance(k, Kernel) else None for k in self.stages]
         jacobian = None if self.jacobian is None else Runner(self.jacobian, shape(self.jacobian))

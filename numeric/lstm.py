@@ -40,18 +40,23 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
 
 #: Eq. (8)-(13) as a :class:`numeric.Model` (``cells.lstm()``); the functions of this module
 #: are its methods under the article's argument names.
-model = Model(cells.lstm())
-model._labels = {
-    "state0['h']": "h0",
-    "state0['C']": "c0",
-    "cotangents['h']": "dH",
-    "cotangents['C']": "dC",
-}
+model = Model(
+    cells.lstm(),
+    labels={
+        "state0['h']": "h0",
+        "state0['C']": "c0",
+        "cotangents['h']": "dH",
+        "cotangents['C']": "dC",
+    },
+)
 
 
-def forward(params: dict, xs: Any, h0: Any, c0: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Hidden states H and cell states C, each (T, B, n), of eq. (8)-(13)."""
-    states = model.forward(params, xs, {"h": h0, "C": c0})
+def forward(
+    params: dict, xs: Any, h0: Any, c0: Any, *, backend: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hidden states H and cell states C, each (T, B, n), of eq. (8)-(13); ``backend`` as in
+    :class:`numeric.Model`."""
+    states = model.forward(params, xs, {"h": h0, "C": c0}, backend=backend)
     return states["h"], states["C"]
 
 
@@ -59,9 +64,19 @@ def _cotangents(dH: Any, dC: Any) -> dict[str, Any]:
     return {"h": dH} if dC is None else {"h": dH, "C": dC}
 
 
-def vjp(params: dict, xs: Any, h0: Any, c0: Any, dH: Any, dC: Any = None) -> dict[str, np.ndarray]:
-    """Gradients of Σ dH·H (+ Σ dC·C) by the derived BPTT: every W_g, b_g, and "h0", "c0"."""
-    grads, initial = model.vjp(params, xs, {"h": h0, "C": c0}, _cotangents(dH, dC))
+def vjp(
+    params: dict,
+    xs: Any,
+    h0: Any,
+    c0: Any,
+    dH: Any,
+    dC: Any = None,
+    *,
+    backend: str | None = None,
+) -> dict[str, np.ndarray]:
+    """Gradients of Σ dH·H (+ Σ dC·C) by the derived BPTT: every W_g, b_g, and "h0", "c0";
+    ``backend`` as in :class:`numeric.Model`."""
+    grads, initial = model.vjp(params, xs, {"h": h0, "C": c0}, _cotangents(dH, dC), backend=backend)
     return {**grads, "h0": initial["h"], "c0": initial["C"]}
 
 

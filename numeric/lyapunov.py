@@ -150,7 +150,7 @@ def _check_int(name: str, value: Any, low: int, high: int | None, detail: str = 
 def _check_sequence(model: Model, xs: Any, sizes: Sizes) -> tuple[dict[str, np.ndarray], bool]:
     """The sequence inputs (T, B, size), bound into ``sizes`` by the model's own validation
     (float64 input is not copied and is checked a block at a time: memory flat in T)."""
-    sequence, batched = model._check_sequence(xs, sizes, False)
+    sequence, batched = model.check_sequence(xs, sizes)
     if not batched:
         sequence = {name: array[:, None, :] for name, array in sequence.items()}
     return sequence, batched
@@ -159,12 +159,12 @@ def _check_sequence(model: Model, xs: Any, sizes: Sizes) -> tuple[dict[str, np.n
 def _check_params(model: Model, params: Any, sizes: Sizes) -> tuple[dict[str, np.ndarray], bool]:
     """The cell's parameters, each (shape) or (G, shape) with one G; the readout's are
     accepted and ignored."""
-    specs = model._cell_specs
+    specs = model.cell_parameters
     if not isinstance(params, Mapping):
         raise ValueError(
             f"params must be a dict with keys {sorted(specs)}, got {type(params).__name__}"
         )
-    check_keys("params", params, specs, model._head_specs)
+    check_keys("params", params, specs, model.head_parameters)
     checked, grid = {}, False
     for name, spec in specs.items():
         try:
@@ -200,7 +200,7 @@ def _check_states(
     lead = ("B",) if batched else ()
     out, grid = {}, False
     for name, size in model.states:
-        label = model._label(f"state0[{name!r}]")
+        label = model.label(f"state0[{name!r}]")
         dim = _dim(size)
         try:
             ndim = np.ndim(state0[name])
@@ -211,7 +211,7 @@ def _check_states(
         value = check_array(label, state0[name], spec, sizes)
         if not batched:
             value = value[..., None, :]
-        out[model._previous[name]] = value if has_grid else value[None]
+        out[model.previous[name]] = value if has_grid else value[None]
         grid = grid or has_grid
     return out, grid
 

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
+from functools import cache, cached_property
+from typing import Any, NamedTuple
 
 import numpy as np
 import sympy as sp
@@ -38,12 +38,13 @@ import sympy as sp
 from derivations import cells
 from derivations.graph import Graph
 
-from . import _jacobian
-from ._engine import Trace, plan
+from . import _compiled, _jacobian
+from ._engine import Plan, Trace, plan
 from ._pool import Pool, scratch
 from ._validation import (
     Sizes,
     agree_call_sizes,
+    check_choice,
     check_cotangents,
     check_keys,
     check_params,
@@ -53,7 +54,7 @@ from ._validation import (
 )
 from .checks import BPTT, Problem
 
-__all__ = ["Model"]
+__all__ = ["VJP", "Model", "ValueAndGrad"]
 
 #: Losses that take the logarithm of the target (or of one minus it): targets lie in [0, 1].
 _PROBABILITY_TARGETS = ("bce", "literal", "ce-article")
@@ -84,6 +85,23 @@ def _parameter_specs(graph: Graph) -> dict[str, tuple[str, ...]]:
     }
 
 
+class VJP(NamedTuple):
+    """What :meth:`Model.vjp` returns: the gradients of the cell's parameters and of the
+    initial states (keyed by state name), each the shape of its argument (eq. (4)-(6))."""
+
+    grads: dict[str, np.ndarray]
+    state0: dict[str, np.ndarray]
+
+
+class ValueAndGrad(NamedTuple):
+    """What :meth:`Model.value_and_grad` returns: the loss L of eq. (3), the gradients of
+    every parameter, and those of the initial states (keyed by state name)."""
+
+    value: float
+    grads: dict[str, np.ndarray]
+    state0: dict[str, np.ndarray]
+
+
 @dataclass(frozen=True)
 class _Call:
     """One checked call: parameters, sequence inputs (T, B, ·), previous states (B, ·) keyed by
@@ -107,6 +125,15 @@ class Model:
     cell's last state (h_t for the LSTM and GRU, S_t for Elman) unless ``reads`` names another.
 
     Compilation happens once per cell and process (the first call); a model is cheap to make.
+
+    ``backend`` runs the forward and backward passes on the NumPy interpreter (``"numpy"``, the
+    reference), on fused loops compiled by numba from the same derived program (``"numba"``,
+    needs the ``fast`` extra) or on the compiled loops only where they pay (``"auto"``: small
+    steps, and machine code cached on disk or a cell this process has already interpreted for
+    about as long as compiling takes).  Without it, ``BPTT_CHECK_BACKEND`` from the
+    environment, else ``"auto"``; each call may pin another with its own ``backend=``.
+    ``labels`` renames arguments in error messages for a wrapper with its own signature
+    (``{"state0['h']": "h0"}``, as :mod:`numeric.lstm` does).
     """
 
     def __init__(
@@ -116,6 +143,8 @@ class Model:
         loss: Graph | str | sp.Expr | None = None,
         *,
         reads: str | None = None,
+        backend: str | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> None:
         if not isinstance(cell, Graph) or not cell.state:
             raise ValueError(
@@ -123,6 +152,7 @@ class Model:
                 f"got {getattr(cell, 'name', type(cell).__name__)}"
             )
         self.cell = cell
+        self.backend = None if backend is None else _backend(backend)
         self.states: tuple[tuple[str, sp.Expr], ...] = tuple(
             (new, cell.sizes[prev]) for new, prev in cell.state
         )
@@ -144,12 +174,56 @@ class Model:
             raise ValueError(f"reads must be one of the states {state_names}, got {reads!r}")
         # argument names in messages, for wrappers with their own signatures ("h0" for
         # state0['h']); empty for a Model used directly
-        self._labels: dict[str, str] = {}
+        self._labels: dict[str, str] = dict(labels or {})
         self._cell_specs = _parameter_specs(cell)
         self._head_specs = {} if self.head is None else _parameter_specs(self.head)
         clash = sorted(set(self._cell_specs) & set(self._head_specs))
         if clash:
             raise ValueError(f"the cell and the readout both have parameters {clash}")
+
+    # ---- the typed interface of the siblings (numeric.lyapunov, numeric.rnn, numeric.lstm) ----
+    @property
+    def cell_parameters(self) -> Mapping[str, tuple[str, ...]]:
+        """Each of the cell's parameters with its shape as size names (``("n", "n+m")``)."""
+        return self._cell_specs
+
+    @property
+    def head_parameters(self) -> Mapping[str, tuple[str, ...]]:
+        """The readout's parameters likewise (empty without a loss)."""
+        return self._head_specs
+
+    @property
+    def previous(self) -> Mapping[str, str]:
+        """Each state's name to the cell input that holds its previous value (h -> h_prev)."""
+        return self._previous
+
+    def label(self, argument: str) -> str:
+        """The name a message gives ``argument`` (``"state0['h']"``): the wrapper's own name
+        for it when the model was made with ``labels``."""
+        return self._label(argument)
+
+    def check_sequence(self, xs: Any, sizes: Sizes) -> tuple[dict[str, np.ndarray], bool]:
+        """The model's own check of ``xs`` (float64): the sequence inputs by name and whether
+        they had a batch axis, their sizes bound into ``sizes``."""
+        return self._check_sequence(xs, sizes, False)
+
+    def forward_and_outputs(
+        self, params: dict, xs: Any, state0: Mapping[str, Any], *, backend: str | None = None
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """:meth:`forward` and :meth:`outputs` from one forward pass (eq. (1)-(2))."""
+        backend = self._pinned(backend)
+        self._require_head("forward_and_outputs")
+        call = self._check(params, xs, state0, head="required")
+        trace = self._run(call, backend=backend)
+        return self._trajectories(trace.values, call.batched), self._outputs(call, trace)
+
+    @cached_property
+    def _cell_plan(self) -> Plan:
+        return plan(self.cell)  # cached per graph; kept here to skip hashing the graph per call
+
+    @cached_property
+    def _head_plan(self) -> Plan:
+        return plan(self.head)
 
     def __repr__(self) -> str:
         parts = [self.cell.name] + ([] if self.head is None else [self.head.name])
@@ -264,24 +338,49 @@ class Model:
         )  # fmt: skip
 
     # ---- running -----------------------------------------------------------------------------
-    def _run(self, call: _Call, pool: Pool | None = None, offsets=None) -> Trace:
+    def _run(self, call: _Call, pool: Pool | None = None, offsets=None, backend=None) -> Trace:
         cell_params = {k: call.params[k] for k in self._cell_specs}
-        return plan(self.cell).forward(cell_params, call.sequence, call.initial, offsets, pool)
+        return _compiled.forward(
+            self._cell_plan,
+            cell_params,
+            call.sequence,
+            call.initial,
+            self._pinned(None) if backend is None else backend,
+            offsets,
+            pool,
+        )
 
     def _trajectories(self, values: Mapping[str, np.ndarray], batched: bool) -> dict:
         out = {name: values[name] for name, _ in self.states}
         return out if batched else {k: v[:, 0] for k, v in out.items()}
 
-    def forward(self, params: dict, xs: Any, state0: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    def forward(
+        self, params: dict, xs: Any, state0: Mapping[str, Any], *, backend: str | None = None
+    ) -> dict[str, np.ndarray]:
         """The state trajectories, {state name: (T, B, size)}, of the cell over t = 1..T
         (eq. (1), (8)-(13)).  Accepts complex128 and mpmath arrays too."""
+        backend = self._pinned(backend)
         call = self._check(params, xs, state0, allow_complex=True)
-        return self._trajectories(self._run(call).values, call.batched)
+        return self._trajectories(self._run(call, backend=backend).values, call.batched)
 
-    def _backward(self, call: _Call, trace: Trace, cotangents, per_step=False, pool=None):
+    def _pinned(self, backend: str | None) -> str:
+        """The backend of a call: its own, the model's, or the process default."""
+        if backend is not None:
+            return _backend(backend)
+        return self.backend or _backend(_compiled.default_backend())
+
+    def _backward(
+        self, call: _Call, trace: Trace, cotangents, per_step=False, pool=None, backend=None
+    ):
         cell_params = {k: call.params[k] for k in self._cell_specs}
-        back = plan(self.cell).backward(
-            cell_params, trace, cotangents, per_step=per_step, pool=pool
+        back = _compiled.backward(
+            self._cell_plan,
+            cell_params,
+            trace,
+            cotangents,
+            self._pinned(None) if backend is None else backend,
+            per_step=per_step,
+            pool=pool,
         )
         initial = {name: back.adjoints[self._previous[name]] for name, _ in self.states}
         return dict(back.grads), initial, back
@@ -292,17 +391,21 @@ class Model:
         xs: Any,
         state0: Mapping[str, Any],
         cotangents: Mapping[str, Any],
-    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Gradients of Σ_t Σ_s ⟨cotangents[s]_t, s_t⟩ by the derived BPTT: ``(grads,
-        state0_grads)``, the cell's parameters and the initial states (a state without a
-        cotangent contributes none)."""
+        *,
+        backend: str | None = None,
+    ) -> VJP:
+        """Gradients of Σ_t Σ_s ⟨cotangents[s]_t, s_t⟩ by the derived BPTT: ``VJP(grads,
+        state0)``, the cell's parameters and the initial states (a state without a cotangent
+        contributes none)."""
+        backend = self._pinned(backend)
         call = self._check(params, xs, state0)
         seeds = self._check_cotangents(cotangents, call)
         with scratch() as pool:  # the trace and per-step adjoints live only inside this call
-            grads, initial, _ = self._backward(call, self._run(call, pool), seeds, pool=pool)
+            trace = self._run(call, pool, backend=backend)
+            grads, initial, _ = self._backward(call, trace, seeds, pool=pool, backend=backend)
         if not call.batched:
             initial = {k: v[0] for k, v in initial.items()}
-        return grads, initial
+        return VJP(grads, initial)
 
     def _require_head(self, what: str) -> None:
         if self.head is None:
@@ -312,34 +415,41 @@ class Model:
         T, B, size = states.shape
         flat = {"s": states.reshape(1, T * B, size), "y": y.reshape(1, T * B, -1)}
         head_params = {k: call.params[k] for k in self._head_specs}
-        return plan(self.head).forward(head_params, flat, {}, pool=pool), head_params
+        return self._head_plan.forward(head_params, flat, {}, pool=pool), head_params
 
-    def _value_and_grad(self, call: _Call, y: np.ndarray, per_step=False):
+    def _value_and_grad(self, call: _Call, y: np.ndarray, per_step=False, backend=None):
         with scratch() as pool:  # nothing borrowed leaves: per-step results are fresh arrays
             lend = None if per_step else pool
-            trace = self._run(call, lend)
+            trace = self._run(call, lend, backend=backend)
             states = trace.values[self.reads]
             read, head_params = self._head_trace(call, states, y, lend)
             value = read.values["ell"].sum()
             ones = np.ones_like(read.values["ell"])
-            back = plan(self.head).backward(head_params, read, {"ell": ones}, ("s",), pool=lend)
+            back = self._head_plan.backward(head_params, read, {"ell": ones}, ("s",), pool=lend)
             direct = {self.reads: back.adjoints["s"].reshape(states.shape)}  # ∂L_t/∂s_t
-            grads, initial, cell_back = self._backward(call, trace, direct, per_step, lend)
+            grads, initial, cell_back = self._backward(call, trace, direct, per_step, lend, backend)
             grads |= back.grads
         return value, grads, initial, cell_back
 
     def value_and_grad(
-        self, params: dict, xs: Any, ys: Any, state0: Mapping[str, Any]
-    ) -> tuple[float, dict[str, np.ndarray], dict[str, np.ndarray]]:
+        self,
+        params: dict,
+        xs: Any,
+        ys: Any,
+        state0: Mapping[str, Any],
+        *,
+        backend: str | None = None,
+    ) -> ValueAndGrad:
         """The loss L = Σ_t Σ_j ℓ(O_t, y_t)_j (eq. (2)-(3)) and its gradient by the derived
-        BPTT: ``(L, grads, state0_grads)``."""
+        BPTT: ``ValueAndGrad(value, grads, state0)``."""
+        backend = self._pinned(backend)
         self._require_head("value_and_grad")
         call = self._check(params, xs, state0, head="required")
         y = self._check_targets(ys, call)
-        value, grads, initial, _ = self._value_and_grad(call, y)
+        value, grads, initial, _ = self._value_and_grad(call, y, backend=backend)
         if not call.batched:
             initial = {k: v[0] for k, v in initial.items()}
-        return float(value), grads, initial
+        return ValueAndGrad(float(value), grads, initial)
 
     def loss_cotangents(
         self, params: dict, xs: Any, ys: Any, state0: Mapping[str, Any]
@@ -353,7 +463,7 @@ class Model:
         states = self._run(call).values[self.reads]
         read, head_params = self._head_trace(call, states, y)
         ones = np.ones_like(read.values["ell"])
-        back = plan(self.head).backward(head_params, read, {"ell": ones}, ("s",))
+        back = self._head_plan.backward(head_params, read, {"ell": ones}, ("s",))
         direct = back.adjoints["s"].reshape(states.shape)
         return {self.reads: direct if call.batched else direct[:, 0]}
 
@@ -371,12 +481,21 @@ class Model:
         _, _, back = self._backward(call, self._run(call), seeds, per_step=True)
         return dict(back.contributions)
 
-    def loss_value(self, params: dict, xs: Any, ys: Any, state0: Mapping[str, Any]) -> Any:
+    def loss_value(
+        self,
+        params: dict,
+        xs: Any,
+        ys: Any,
+        state0: Mapping[str, Any],
+        *,
+        backend: str | None = None,
+    ) -> Any:
         """The loss alone; accepts complex128 or mpmath arrays (complex step, high precision)."""
+        backend = self._pinned(backend)
         self._require_head("loss_value")
         call = self._check(params, xs, state0, head="required", allow_complex=True)
         y = self._check_targets(ys, call)
-        trace = self._run(call)
+        trace = self._run(call, backend=backend)
         return self._head_trace(call, trace.values[self.reads], y)[0].values["ell"].sum()
 
     def outputs(self, params: dict, xs: Any, state0: Mapping[str, Any]) -> np.ndarray:
@@ -393,13 +512,17 @@ class Model:
         out = read.values["O"].reshape(*states.shape[:2], -1)
         return out if call.batched else out[:, 0]
 
-    def state_jacobians(self, params: dict, xs: Any, state0: Mapping[str, Any]) -> np.ndarray:
+    def state_jacobians(
+        self, params: dict, xs: Any, state0: Mapping[str, Any], *, backend: str | None = None
+    ) -> np.ndarray:
         """∂s_t/∂s_{t-1} for every t, (T, B, N, N) with N the total state size, blocks in
         :attr:`states` order: diag(act'(a_t)) W for eq. (1), (7); the 2n × 2n LSTM Jacobian
-        behind eq. (14)."""
+        behind eq. (14).  The trajectory runs on ``backend``; the Jacobian terms on NumPy."""
+        backend = self._pinned(backend)
         call = self._check(params, xs, state0)
         cell_params = {k: call.params[k] for k in self._cell_specs}
-        J = _jacobian.state_jacobians(self.cell, cell_params, self._run(call))
+        trace = self._run(call, backend=backend)
+        J = _jacobian.state_jacobians(self.cell, cell_params, trace)
         return J if call.batched else J[:, 0]
 
     # ---- checks ------------------------------------------------------------------------------
@@ -433,7 +556,7 @@ class Model:
             seeds = self._check_cotangents(cotangents, call)
         else:
             y = self._check_targets(ys, call)
-        plan_ = plan(self.cell)
+        plan_ = self._cell_plan
         sequence = call.sequence
 
         def split(arrays):
@@ -444,14 +567,15 @@ class Model:
         def loss_of(arrays, offsets=None):
             params_, initial = split(arrays)
             cell_params = {k: params_[k] for k in self._cell_specs}
-            trace = plan_.forward(cell_params, sequence, initial, offsets)
+            backend = self._pinned(None)
+            trace = _compiled.forward(plan_, cell_params, sequence, initial, backend, offsets)
             if ys is None:
                 return sum((seeds[s] * trace.values[s]).sum() for s in seeds)
             head_params = {k: params_[k] for k in self._head_specs}
             states = trace.values[self.reads]
             T, B, size = states.shape
             flat = {"s": states.reshape(1, T * B, size), "y": y.reshape(1, T * B, -1)}
-            return plan(self.head).forward(head_params, flat, {}).values["ell"].sum()
+            return self._head_plan.forward(head_params, flat, {}).values["ell"].sum()
 
         def gradient_of(arrays):
             params_, initial = split(arrays)
@@ -464,12 +588,18 @@ class Model:
 
         point = {k: call.params[k] for k in used}
         point |= {name: call.initial[prev] for name, prev in names.items()}
+        # the per-step adjoints come from the interpreter; the gradient from the backend that
+        # vjp and value_and_grad run on, so that the problem's gradient is theirs exactly
         if ys is None:
             trace = self._run(call)
             grads, init, back = self._backward(call, trace, seeds, per_step=True)
+            if trace.compiled is not None:
+                grads, init, _ = self._backward(call, trace, seeds)
         else:
             _, grads, init, back = self._value_and_grad(call, y, per_step=True)
             trace = self._run(call)
+            if trace.compiled is not None:
+                _, grads, init, _ = self._value_and_grad(call, y)
         gradient = {**grads, **{renamed[s]: v for s, v in init.items()}}
         outer, bias = plan_.references(trace)
         bptt = BPTT(
@@ -484,6 +614,17 @@ class Model:
             "" if self.head is None or ys is None else f", {self.head.name}"
         )
         return Problem(title if name is None else name, point, loss_of, gradient, bptt)
+
+
+def _backend(backend: Any) -> str:
+    """A ``backend=`` argument, checked: numba pinned without numba installed is an error."""
+    check_choice("backend", backend, dict.fromkeys(_compiled.BACKENDS))
+    if backend == "numba" and not _compiled.available():
+        raise ValueError(
+            "backend='numba' needs numba and scipy: pip install 'bptt-check[fast]' "
+            "(or use backend='auto', which falls back to NumPy)"
+        )
+    return backend
 
 
 def _size(name: str, value: Any) -> int:

@@ -48,18 +48,18 @@ def model(activation: str = "sigmoid", loss: str = "bce") -> Model:
 
 @cache
 def _model(activation: str, loss: str) -> Model:
-    built = Model(cells.elman(activation), cells.readout("sigmoid"), _LOSS_NAMES[loss])
-    built._labels = {"state0['S']": "s0"}
-    return built
+    return Model(
+        cells.elman(activation),
+        cells.readout("sigmoid"),
+        _LOSS_NAMES[loss],
+        labels={"state0['S']": "s0"},
+    )
 
 
 def forward(params: dict, xs: Any, s0: Any, activation: str = "sigmoid"):
     """States S (T, B, n) and outputs O (T, B, k) of eq. (1)-(2)."""
-    rnn = model(activation)
-    call = rnn._check(params, xs, {"S": s0}, head="required")
-    trace = rnn._run(call)
-    S = trace.values["S"]
-    return (S if call.batched else S[:, 0]), rnn._outputs(call, trace)
+    states, outputs = model(activation).forward_and_outputs(params, xs, {"S": s0})
+    return states["S"], outputs
 
 
 def value_and_grad(

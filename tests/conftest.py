@@ -15,6 +15,15 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 @pytest.fixture(autouse=True)
+def _reference_backend(monkeypatch):
+    """Models made without ``backend=`` run on the NumPy interpreter, the reference, whatever
+    this machine has compiled: the planted engine faults are planted there, and a test's
+    numbers do not depend on what ran before it.  tests/test_on_numba.py and
+    tests/test_backends.py pin the compiled backend themselves."""
+    monkeypatch.setenv("BPTT_CHECK_BACKEND", "numpy")
+
+
+@pytest.fixture(autouse=True)
 def _restore_mpmath_precision():
     """A test that changes mpmath's working precision cannot leak it into the next one."""
     prec = mpmath.mp.prec
