@@ -402,7 +402,9 @@ def _source(plan: Plan) -> Generated:
     C = {new: f"C_{names(new)}" for new, _ in state}
     D = {out: f"D_{names(out)}" for out in direct}
     args = ["proto", *p.values(), *X.values(), *S.values(), *K.values(), *C.values(), *D.values()]
-    aliases = {s.name: s.source for s in stages if isinstance(s, _Alias)}
+    # an alias of itself (the adjoint of a new state that is an affine node: its seed) is no
+    # renaming; it is stored into the node's run below
+    aliases = {s.name: s.source for s in stages if isinstance(s, _Alias) and s.name != s.source}
     pulled = {s.op.name: s.op.operand for s in stages if isinstance(s, _PullStage)}
 
     def resolve(name: str) -> str:
@@ -455,14 +457,14 @@ def _source(plan: Plan) -> Generated:
 
         def read(name: str) -> str:  # entry (b, j) of ``name`` at step t
             name = resolve(name)
+            base = name.removeprefix("bar_")
+            if name.startswith("bar_") and base in prev_of:  # a new state's adjoint: its seed
+                return f"E_{names(base)}[b, j]"
             if name in slot:
                 r, o = slot[name]
                 return f"A{r}[t, b, {o} + j]"
             if name in own:
                 return f"O_{names(name)}[b, j]"
-            base = name.removeprefix("bar_")
-            if name.startswith("bar_") and base in prev_of:
-                return f"E_{names(base)}[b, j]"
             if name.startswith("bar_") and base in D:
                 return f"{D[base]}[t, b, j]"
             if name in prev_of:
@@ -485,6 +487,13 @@ def _source(plan: Plan) -> Generated:
                     size = n[_kernel_size(stage, sym, pulled)]
                     with w.block("for b in range(B):"), w.block(f"for j in range({size}):"):
                         _loop_body(w, stage, read, read)
+                elif isinstance(stage, _Alias) and stage.name in slot:
+                    # an affine node's adjoint that is one earlier adjoint (an identity
+                    # elementwise step): stored in its run, where the gradients read it
+                    r, o = slot[stage.name]
+                    size = n[stage.name.removeprefix("bar_")]
+                    with w.block("for b in range(B):"), w.block(f"for j in range({size}):"):
+                        w(f"A{r}[t, b, {o} + j] = {read(stage.source)}")
                 elif isinstance(stage, _PullStage):
                     tag, lo, hi, whole = pull_of[id(stage)]
                     r = stage.run

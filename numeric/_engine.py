@@ -507,7 +507,10 @@ class Plan:
             for out, sources in parts.items():
                 # each node summed into its own contiguous array: ufuncs on a strided
                 # column block of the stacked products run slower
-                target = store[out][t] if out in store else scratch[out]
+                if out in self.state_out:  # a new state that is an affine node: kept as one
+                    target = states[out][t + 1]
+                else:
+                    target = store[out][t] if out in store else scratch[out]
                 arrays = [array[t] if timed else array for array, timed in sources]
                 if len(arrays) > 1:
                     np.add(arrays[0], arrays[1], out=target)
@@ -699,6 +702,7 @@ class Plan:
             for out, where in layout.items()
         }
         written = {n for stage in stages if isinstance(stage, Kernel) for n in stage.outputs}
+        written |= {stage.name for stage in stages if isinstance(stage, _Alias)}
         for name, (run, where) in slot.items():
             if name not in written:  # an affine node nothing reads: its adjoint is 0
                 adjoint_runs[run][..., where] = 0
@@ -737,6 +741,10 @@ class Plan:
                 for parity in range(2)
             ]
             if isinstance(stage, Kernel)
+            # an alias that is an affine node's adjoint is copied into its run (the gradients
+            # and the pull-backs read the run), not handed on as the same buffer
+            else [[(adjoint_runs[slot[stage.name][0]][:, :, slot[stage.name][1]], True)]] * 2
+            if isinstance(stage, _Alias) and stage.name in slot
             else None
             for stage in stages
         ]
@@ -790,6 +798,10 @@ class Plan:
                 outs = [array[t] if timed else array for array, timed in target[t % 2]]
                 run([buffers[n] for n in stage.inputs], outs)
                 buffers.update(zip(stage.outputs, outs, strict=True))
+            elif isinstance(stage, _Alias) and target is not None:
+                ((array, _),) = target[t % 2]
+                np.copyto(array[t], buffers[stage.source])
+                buffers[stage.name] = array[t]
             elif isinstance(stage, _Alias):
                 buffers[stage.name] = buffers[stage.source]
             elif isinstance(stage, _Reduce):

@@ -39,6 +39,29 @@ def softsign_cell() -> Graph:
     )
 
 
+def identity_cell() -> Graph:
+    """h_t = W h_{t-1} + U x_t written as an affine node and an identity elementwise step
+    (d2l's RNN with the identity activation): the step's adjoint is the state's, one buffer."""
+    return Graph(
+        "identity-user",
+        (("h_prev", n), ("x", m)),
+        (Affine("a", (("W", ("h_prev",)), ("U", ("x",))), n, None), Elementwise("h", S("a"))),
+        ("h",),
+        (("h", "h_prev"),),
+    )
+
+
+def affine_state_cell() -> Graph:
+    """h_t = W h_{t-1} + U x_t + b with the state the affine node itself (no elementwise step)."""
+    return Graph(
+        "affine-state-user",
+        (("h_prev", n), ("x", m)),
+        (Affine("h", (("W", ("h_prev",)), ("U", ("x",))), n, "b"),),
+        ("h",),
+        (("h", "h_prev"),),
+    )
+
+
 CELLS = {
     "elman": lambda: cells.elman("tanh", bias=True),
     "lstm": lambda: cells.lstm(),
@@ -46,6 +69,9 @@ CELLS = {
     "gru-torch": lambda: cells.gru("torch"),
     "gru-cho": lambda: cells.gru("cho"),
     "user": softsign_cell,
+    # an identity step and an affine state gave zero gradients and a zero trajectory once
+    "identity": identity_cell,
+    "affine-state": affine_state_cell,
 }
 
 

@@ -43,3 +43,11 @@ def test_the_missing_tanh_derivative_is_the_counterexample():
     example = verdicts["dL/dWhx"].example()
     assert example.quantity("lhs").value[0][0] == pytest.approx(1.460569858385359, rel=1e-12)
     assert example.quantity("difference").value == pytest.approx(0.6108806402001837, rel=1e-9)
+
+
+def test_the_derived_bptt_agrees_on_the_identity_rnn():
+    """The library's derived BPTT, beside the 50-digit derivatives, on d2l's identity-activation
+    RNN (it once returned zero gradients there: 2.03 apart for ∂L/∂W_hx)."""
+    verdicts = {v.id: v for v in check(load(EXAMPLES / "d2l_bptt_2019.toml"))}
+    for name in ("dL/dWqh", "dL/dWhx", "dL/dWhh"):
+        assert verdicts[name].item("derived_bptt_difference").value < 1e-9
