@@ -212,11 +212,8 @@ def _verify(args: argparse.Namespace) -> int:
         from .derivation_command import verify_file
 
         return verify_file(args)
-    import json
-
     from .output import OutputError, file_target, write_text
-    from .verdicts import document as verdicts_document
-    from .verdicts import verify
+    from .verdicts import json_text, verify
 
     target = None
     if args.json not in (None, "-"):
@@ -237,9 +234,7 @@ def _verify(args: argparse.Namespace) -> int:
         return 1
     _table(verdicts, sys.stderr if args.json == "-" else sys.stdout)  # stdout: JSON alone
     if args.json is not None:
-        document = verdicts_document(verdicts, args.seed)
-        # strict JSON: a NaN anywhere is a bug of the evidence, not a value to write
-        text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        text = json_text(verdicts, args.seed)
         if target is None:
             sys.stdout.write(text)
             return 0

@@ -299,19 +299,22 @@ def build_report(
     pdf: bool = True,
     date: str = "",
     progress: Callable[[str], None] | None = None,
+    verdicts: list[Verdict] | None = None,
 ) -> list[Path]:
     """Write ``directory``/report.tex with its figures, report.html (the same verdicts as one
     offline web page), and report.pdf when ``pdf`` and pdflatex is on PATH, replacing the
     folder only once everything is written.  Each claim's check runs once; the figures, the
-    LaTeX and the page are drawn from the verdicts it returns."""
+    LaTeX and the page are drawn from the verdicts it returns, or from ``verdicts`` when given
+    (computed with ``seed`` by :func:`bptt_check.verify`)."""
     say = progress or (lambda message: None)
     directory = Path(directory)
     try:  # the path is checked before any work: a bad -o fails at once
         target = folder_target(directory, _OWN)
     except OutputError as error:
         raise ReportError(str(error)) from None
-    say("computing the verdicts")
-    verdicts = verify(seed=seed, progress=lambda n, total, i: say(f"  [{n}/{total}] {i}"))
+    if verdicts is None:
+        say("computing the verdicts")
+        verdicts = verify(seed=seed, progress=lambda n, total, i: say(f"  [{n}/{total}] {i}"))
     with staged_folder(target) as folder:
         (folder / "figures").mkdir()
         say("drawing the figures")

@@ -10,6 +10,7 @@ it was given.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 
 from . import registry
@@ -19,6 +20,7 @@ __all__ = [
     "ORDER",
     "SCHEMA",
     "document",
+    "json_text",
     "ConfirmationError",
     "Verdict",
     "confirm",
@@ -61,3 +63,11 @@ def document(verdicts: Iterable[Verdict], seed: int) -> dict:
         "seed": seed,
         "claims": [v.to_json() for v in verdicts],
     }
+
+
+def json_text(verdicts: Iterable[Verdict], seed: int) -> str:
+    """The text ``bptt-check verify --json`` writes: :func:`document` as strict JSON (a NaN
+    anywhere is a bug of the evidence, not a value to write), indented, UTF-8 kept."""
+    return (
+        json.dumps(document(verdicts, seed), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    )

@@ -65,14 +65,17 @@ def test_memory_grows_linearly_in_T():
     assert large < 5 * small  # 4x the steps: linear, with room for fixed costs
 
 
-#: One process writes the verdicts' JSON, then the report (the verdicts computed once).
+#: One process computes the verdicts once, then writes their JSON as `verify --json` does and
+#: the report from them.
 _BOTH = (
     "import sys\n"
-    "from bptt_check.cli import main\n"
-    "folder = sys.argv[1]\n"
-    "assert main(['verify', '--seed', '5', '--json', folder + '/verdicts.json']) == 0\n"
-    "assert main(['report', '--seed', '5', '--no-pdf', '--date', '2026-11-28',\n"
-    "             '-o', folder + '/report']) == 0\n"
+    "from pathlib import Path\n"
+    "from bptt_check import build_report, verify\n"
+    "from bptt_check.verdicts import json_text\n"
+    "folder = Path(sys.argv[1])\n"
+    "verdicts = verify(seed=5)\n"
+    "(folder / 'verdicts.json').write_text(json_text(verdicts, 5), encoding='utf-8')\n"
+    "build_report(folder / 'report', seed=5, pdf=False, date='2026-11-28', verdicts=verdicts)\n"
 )
 
 
