@@ -35,12 +35,11 @@ def _load(path: str, command: str) -> Derivation | None:
 
 def _check(derivation: Derivation, seed: int, command: str) -> list[Verdict] | None:
     from .claims_derivation import check
-
-    def progress(number: int, total: int, identifier: str) -> None:
-        print(f"[{number}/{total}] checking {identifier} …", file=sys.stderr, flush=True)
+    from .cli import _Progress  # verify's one-line progress on a terminal, nothing elsewhere
 
     try:
-        return check(derivation, seed, progress)
+        with _Progress() as progress:
+            return check(derivation, seed, progress.claim)
     except (ConfirmationError, ValueError) as error:
         print(f"bptt-check {command}: a check could not run: {error}", file=sys.stderr)
         return None
