@@ -50,6 +50,8 @@ def _text(value: Any) -> str:
         return ""
     if hasattr(value, "latex"):
         return text_html(value.latex)
+    if isinstance(value, tuple | list):  # the article's sentences: one after the other
+        return " ".join(html.escape(str(part)) for part in value)
     return html.escape(str(value))
 
 

@@ -114,8 +114,13 @@ def test_no_latex_and_no_python_literals_reach_the_reader(page):
 def test_the_page_is_self_contained(page):
     source = page.source
     assert "<script" not in source and "<link" not in source and "@import" not in source
-    # nothing beside it or remote: in-page links, and the colour bars' pixels as data URIs
-    assert not re.search(r"""(src|href)=["'](?!#|data:image/png;base64,)""", source)
+    # nothing beside it or remote: in-page links, the colour bars' pixels as data URIs, and
+    # one link a reader may follow (never loaded): the article's own page
+    assert not re.search(r"""src=["'](?!data:image/png;base64,)""", source)
+    links = re.findall(r"""href=["']([^"']*)""", source)
+    assert {link for link in links if not link.startswith(("#", "data:image/png;base64,"))} == {
+        "http://www.chinasem.cn/article/881668"
+    }
     assert not re.search(r"url\((?!#)", source)
     assert source.count("<svg") >= 4  # the maps of the evidence, inline
     assert '<meta name="viewport"' in source  # a phone gets its own width
@@ -148,6 +153,20 @@ def test_a_claim_quotes_the_article_in_chinese(verdicts, monkeypatch):
     page = render_html([v for v in verdicts if v.id == "product-is-training"], seed=0)
     assert '<blockquote lang="zh-Hans">经过多次连乘(训练)</blockquote>' in page
     assert "after many <math" in page
+
+
+def test_every_claim_quotes_its_registry_sentences_as_text(page):
+    """The article's sentences of each claim, as the registry holds them (a tuple of
+    sentences), appear in its section as text, never as a Python tuple; the page names the
+    article and links to it."""
+    import html
+
+    from bptt_check import registry
+
+    for claim in registry.CLAIMS:
+        quoted = html.escape(" ".join(claim.quote))
+        assert f'<blockquote lang="zh-Hans">{quoted}</blockquote>' in page.source, claim.id
+    assert 'href="http://www.chinasem.cn/article/881668"' in page.source
 
 
 def test_write_html_refuses_a_folder_that_is_not_there(verdicts, tmp_path):
