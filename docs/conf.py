@@ -82,3 +82,4 @@ html_theme_options = {"navigation_with_keys": True}
 html_last_updated_fmt = None
 html_copy_source = False
 html_show_sourcelink = False
+smartquotes_action = "qe"  # quotes and ellipses, never dashes: --show stays --show
