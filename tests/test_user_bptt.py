@@ -56,7 +56,7 @@ def test_w_for_w_transposed_is_rejected_with_the_recurrent_pull_back_named(point
     report = checks.check_vjp(MODEL, hand_written(pull_back="transposed"), *point)
     assert not report
     assert "recurrent pull-back" in report.summary
-    assert "right for the last step alone, wrong from one step back" in report.summary
+    assert "own shares are right and the δ it hands back is wrong" in report.summary
     assert report.first.parameter in ("W", "U", "b") and report.first.step == 4
     assert report.by_step()[5].passed is False  # δ_4 (into step 5) is already wrong
     with pytest.raises(checks.GradientMismatch, match="recurrent pull-back"):

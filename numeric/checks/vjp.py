@@ -270,8 +270,9 @@ def _localize(step_rows: list[Comparison], T: int) -> tuple[str, Comparison | No
     if latest == T and adjoint_wrong or latest == T - 1 and shares_wrong:
         first = first_share or max(adjoint_wrong, key=lambda c: c.ratio)
         return (
-            "right for the last step alone, wrong from one step back: the recurrent pull-back "
-            f"(∂s_t/∂s_(t-1))ᵀ δ_t; first wrong: {first.where} at step {first.step}",
+            f"step {T}'s own shares are right and the δ it hands back is wrong, so every step "
+            "before it is: the recurrent pull-back (∂s_t/∂s_(t-1))ᵀ δ_t; first wrong: "
+            f"{first.where} at step {first.step}",
             first,
         )
     first = first_share or max(at, key=lambda c: c.ratio)
